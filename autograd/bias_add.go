@@ -1,0 +1,115 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// BiasAdd adds a per-channel bias along axis 1: y[n,c,...] = x[n,c,...] + b[c], for x of
+// shape (N, C) or (N, C, H, W). Gradients: dx = dy; db[c] = sum of dy over n and the spatial
+// axes.
+func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
+	xs, bs := x.Shape(), b.Shape()
+	if xs.Dims() < 2 || bs.Dims() != 1 || bs[0] != xs[1] {
+		return nil, fmt.Errorf("autograd: BiasAdd: x %v and bias %v do not match on axis 1", xs, bs)
+	}
+	return gorgonia.ApplyOp(&biasAddOp{opBase: newOpBase("BiasAdd"), dims: xs.Dims()}, x, b)
+}
+
+type biasAddOp struct {
+	opBase
+	dims int
+}
+
+func (op *biasAddOp) Arity() int { return 2 }
+func (op *biasAddOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	x := gorgonia.TensorType{Dims: op.dims, Of: a}
+	b := gorgonia.TensorType{Dims: 1, Of: a}
+	return hm.NewFnType(x, b, x)
+}
+func (op *biasAddOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+
+// channelGeometry splits shape (N, C, rest...) into n, c and inner = prod(rest).
+func channelGeometry(s tensor.Shape) (n, c, inner int) {
+	n, c, inner = s[0], s[1], 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	return
+}
+
+func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := f32(vs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	y := out.Data().([]float32)
+	n, c, inner := channelGeometry(shape)
+	for i := 0; i < n; i++ {
+		for ch := 0; ch < c; ch++ {
+			off := (i*c + ch) * inner
+			bv := b[ch]
+			for k, v := range x[off : off+inner] {
+				y[off+k] = v + bv
+			}
+		}
+	}
+	return out, nil
+}
+
+func (op *biasAddOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (op *biasAddOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	db, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BiasAddGrad"), dims: op.dims}, grad)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{grad, db}, nil
+}
+
+// biasGradOp reduces dy (N, C, ...) to db (C).
+type biasGradOp struct {
+	opBase
+	dims int
+}
+
+func (op *biasGradOp) Arity() int { return 1 }
+func (op *biasGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
+}
+func (op *biasGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s := in[0].(tensor.Shape)
+	return tensor.Shape{s[1]}, nil
+}
+func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	dy, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	n, c, inner := channelGeometry(shape)
+	out := newF32(tensor.Shape{c})
+	db := out.Data().([]float32)
+	for i := 0; i < n; i++ {
+		for ch := 0; ch < c; ch++ {
+			off := (i*c + ch) * inner
+			var s float32
+			for _, v := range dy[off : off+inner] {
+				s += v
+			}
+			db[ch] += s
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,24 @@
+// Package autograd holds everything of qatgo that touches gorgonia's graph machinery: custom
+// ops with their gradients and the quantizer state they share.
+//
+// The ops, one per file, each with a gradient test against finite differences:
+//
+//   - FakeQuant (fakequant_op.go): forward y = FQ(x) with the range a Quantizer chooses
+//     (fakequant equation (3)); backward is the straight-through estimator clipped to the nudged
+//     range: dx = dy where lo <= x <= hi, else 0. At the clip edges themselves the gradient
+//     passes (the interval is closed), which matches TensorFlow's fake_quant_with_min_max_vars.
+//   - BiasAdd (bias_add.go): y[n,c,...] = x[n,c,...] + b[c]; db[c] = sum of dy over every axis
+//     but 1.
+//   - SoftmaxCrossEntropy (softmax_ce.go): the mean over the batch of -sum_k t_k log softmax(z)_k,
+//     with dz = (softmax(z) - t) / N.
+//
+// Quantizers (quantizers.go) carry the quantization state between the forward op, its gradient
+// op, export and checkpoints: ActQuantizer (EMA or min/max ranges for activations, a start delay,
+// frozen in eval), WeightQuantizer (symmetric per-tensor or per-output-channel ranges from the
+// current weights) and BiasQuantizer (int32 grid with scale S_in*S_w, zero point 0, so the
+// simulated bias is the integer engine's bias). All of them read the shared *Context, whose Mode
+// says whether the graph runs in float, calibration, QAT training or frozen evaluation.
+//
+// Every custom op writes a unique id into its hash: gorgonia merges nodes whose ops hash equal,
+// and two fake-quant nodes over the same input with different quantizers must stay distinct.
+package autograd

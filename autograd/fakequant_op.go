@@ -1,0 +1,102 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// FakeQuant adds y = FQ(x) to x's graph, with the range chosen by q. Its gradient is q's
+// straight-through estimator (see Quantizer.Backward).
+//
+// Extra inputs (deps) are not differentiated and not read: they only order the node after
+// theirs, for quantizers that read the state of others (BiasQuantizer).
+func FakeQuant(x *gorgonia.Node, q Quantizer, deps ...*gorgonia.Node) (*gorgonia.Node, error) {
+	op := &fakeQuantOp{opBase: newOpBase("FakeQuant"), q: q, arity: 1 + len(deps)}
+	return gorgonia.ApplyOp(op, append([]*gorgonia.Node{x}, deps...)...)
+}
+
+type fakeQuantOp struct {
+	opBase
+	q     Quantizer
+	arity int
+}
+
+func (op *fakeQuantOp) Arity() int { return op.arity }
+
+func (op *fakeQuantOp) Type() hm.Type {
+	ts := make([]hm.Type, 0, op.arity+1)
+	ts = append(ts, hm.TypeVariable('a'))
+	for i := 1; i < op.arity; i++ {
+		ts = append(ts, hm.TypeVariable(rune('b'+i)))
+	}
+	ts = append(ts, hm.TypeVariable('a'))
+	return hm.NewFnType(ts...)
+}
+
+func (op *fakeQuantOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := in[0].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("autograd: FakeQuant: input has no shape")
+	}
+	return s.Clone(), nil
+}
+
+func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	if err := op.q.Forward(out.Data().([]float32), x, shape); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (op *fakeQuantOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	d[0] = true
+	return d
+}
+
+func (op *fakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	g := &fakeQuantGradOp{opBase: newOpBase("FakeQuantGrad"), q: op.q}
+	dx, err := gorgonia.ApplyOp(g, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	ret := make(gorgonia.Nodes, len(inputs))
+	ret[0] = dx
+	return ret, nil
+}
+
+// fakeQuantGradOp computes dx = STE(x, dy) with the range of the forward pass.
+type fakeQuantGradOp struct {
+	opBase
+	q Quantizer
+}
+
+func (op *fakeQuantGradOp) Arity() int { return 2 }
+func (op *fakeQuantGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+func (op *fakeQuantGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(vs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	op.q.Backward(out.Data().([]float32), x, dy)
+	return out, nil
+}

@@ -1,0 +1,153 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Input normalization folded into the first layer.
+//
+// A first layer trained on normalized pixels x = (p/255 - mean)/std computes, with no padding,
+//
+//	conv(x, w) + b = conv(p/255, w/std) + (b - (mean/std) * sum_{i,kh,kw} w[o,i,kh,kw])
+//
+// so the graph feeds raw p/255 (exact on the uint8 grid, scale 1/255, zero point 0) and folds
+// the normalization into the weights and bias before they are quantized. The export calls the
+// same two functions, so the folded values it quantizes are bit-identical to the simulated ones.
+
+// FoldNormWeights writes dst = w / std.
+func FoldNormWeights(dst, w []float32, std float64) {
+	inv := float32(1 / std)
+	for i, v := range w {
+		dst[i] = v * inv
+	}
+}
+
+// FoldNormBias writes dst[o] = b[o] - (mean/std) * sum of filter o of w (len(w)/len(b) values).
+func FoldNormBias(dst, b, w []float32, mean, std float64) {
+	per := len(w) / len(b)
+	k := mean / std
+	for o := range b {
+		var s float64
+		for _, v := range w[o*per : (o+1)*per] {
+			s += float64(v)
+		}
+		dst[o] = float32(float64(b[o]) - k*s)
+	}
+}
+
+// NormFoldWeights adds wf = w/std to w's graph; dw = dwf/std.
+func NormFoldWeights(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldW"), std: std}, w)
+}
+
+// NormFoldBias adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
+// dw[o,...] = -(mean/std) dbf[o].
+func NormFoldBias(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, error) {
+	if b.Shape().Dims() != 1 || w.Shape()[0] != b.Shape()[0] {
+		return nil, fmt.Errorf("autograd: NormFoldBias: bias %v does not match weights %v", b.Shape(), w.Shape())
+	}
+	return gorgonia.ApplyOp(&normFoldBOp{opBase: newOpBase("NormFoldB"), mean: mean, std: std}, b, w)
+}
+
+type normFoldWOp struct {
+	opBase
+	std float64
+}
+
+func (op *normFoldWOp) Arity() int { return 1 }
+func (op *normFoldWOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (op *normFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	w, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	FoldNormWeights(out.Data().([]float32), w, op.std)
+	return out, nil
+}
+func (op *normFoldWOp) DiffWRT(int) []bool { return []bool{true} }
+func (op *normFoldWOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dw, err := gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldWGrad"), std: op.std}, grad)
+	return gorgonia.Nodes{dw}, err
+}
+
+type normFoldBOp struct {
+	opBase
+	mean, std float64
+}
+
+func (op *normFoldBOp) Arity() int { return 2 }
+func (op *normFoldBOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 4, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
+}
+func (op *normFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	b, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	w, _, err := f32(vs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	FoldNormBias(out.Data().([]float32), b, w, op.mean, op.std)
+	return out, nil
+}
+func (op *normFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }
+func (op *normFoldBOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dw, err := gorgonia.ApplyOp(&normFoldBGradOp{opBase: newOpBase("NormFoldBGrad"), k: op.mean / op.std}, grad, inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Nodes{grad, dw}, nil
+}
+
+// normFoldBGradOp spreads dbf over the filters: dw[o,...] = -k dbf[o].
+type normFoldBGradOp struct {
+	opBase
+	k float64
+}
+
+func (op *normFoldBGradOp) Arity() int { return 2 }
+func (op *normFoldBGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	w := gorgonia.TensorType{Dims: 4, Of: a}
+	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, w, w)
+}
+func (op *normFoldBGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[1].(tensor.Shape).Clone(), nil
+}
+func (op *normFoldBGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	db, _, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	_, wshape, err := f32(vs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(wshape)
+	dw := out.Data().([]float32)
+	per := len(dw) / len(db)
+	for o, g := range db {
+		v := float32(-op.k * float64(g))
+		for i := o * per; i < (o+1)*per; i++ {
+			dw[i] = v
+		}
+	}
+	return out, nil
+}

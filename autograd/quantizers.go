@@ -1,0 +1,309 @@
+package autograd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
+
+// Mode says how the quantizers of a model behave when its graph runs.
+type Mode int
+
+const (
+	// ModeFloat: every quantizer is the identity (float training and evaluation).
+	ModeFloat Mode = iota
+	// ModeCalibrate: activation quantizers record min/max ranges and pass values through
+	// unchanged; weights are not quantized (post-training calibration).
+	ModeCalibrate
+	// ModeTrain: QAT. Weights are fake-quantized with ranges from their current values,
+	// activation ranges follow an EMA of batch ranges and are applied after a delay, gradients
+	// pass straight through inside the range.
+	ModeTrain
+	// ModeEval: ranges frozen; every quantizer that has a range applies it.
+	ModeEval
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeFloat:
+		return "float"
+	case ModeCalibrate:
+		return "calibrate"
+	case ModeTrain:
+		return "train"
+	case ModeEval:
+		return "eval"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Context is the mode shared by all quantizers of a model (and so by its train and eval graphs).
+type Context struct{ Mode Mode }
+
+// Quantizer is the state behind a FakeQuant node.
+type Quantizer interface {
+	// Forward writes FQ(src) into dst (len(dst) == len(src)) and records the range it used.
+	// shape is src's shape (axis 1 is the channel axis of activations). It fails on a
+	// non-finite range (a diverged model).
+	Forward(dst, src []float32, shape []int) error
+	// Backward writes the straight-through gradient: dx = dy where x was inside the range
+	// recorded by the last Forward, else 0.
+	Backward(dx, x, dy []float32)
+}
+
+// ActQuantizer quantizes activations with an asymmetric range tracked from batch ranges
+// (each extended to include 0) by an exponential moving average m <- m - (1-Decay)(m - batch),
+// or by plain min/max during calibration. In ModeTrain it starts quantizing after Delay
+// observed batches, so the average has settled; in ModeEval the range is frozen.
+type ActQuantizer struct {
+	Ctx    *Context
+	Scheme fakequant.Scheme
+	Decay  float64
+	Delay  int
+	// Fixed marks a range that is set once and never observed (the model input: raw pixels
+	// p/255 with scale 1/255 and zero point 0).
+	Fixed bool
+	// Acc, when set, is the bias quantizer of the layer this quantizer ends. Whenever both are
+	// active, Forward recovers the layer's int32 accumulator from its float output,
+	// acc = round(y / (S_in S_w[c])) (y is S_in S_w[c] times an integer, up to float error),
+	// and requantizes it exactly as the integer engine does (fakequant equation (12)), so the
+	// simulated codes are the integer codes.
+	Acc *BiasQuantizer
+	// ReLU6 adds the integer engine's ReLU6 ceiling Z + round(6/S) to that requantization.
+	ReLU6 bool
+
+	// State, saved in checkpoints.
+	Min, Max float64
+	Seen     bool
+	Steps    int
+
+	last   fakequant.Params
+	active bool
+}
+
+// Active reports whether the quantizer applies a range in the current mode.
+func (q *ActQuantizer) Active() bool {
+	switch q.Ctx.Mode {
+	case ModeTrain:
+		return q.Seen && (q.Fixed || q.Steps > q.Delay)
+	case ModeEval:
+		return q.Seen
+	}
+	return false
+}
+
+// Params returns the quantization parameters of the tracked range.
+func (q *ActQuantizer) Params() fakequant.Params {
+	return fakequant.ChooseParams(q.Min, q.Max, q.Scheme)
+}
+
+// Last returns the parameters the last Forward applied, and whether it applied any.
+func (q *ActQuantizer) Last() (fakequant.Params, bool) { return q.last, q.active }
+
+// Reset forgets the tracked range.
+func (q *ActQuantizer) Reset() { q.Min, q.Max, q.Seen, q.Steps = 0, 0, false, 0 }
+
+// ErrDiverged is returned when an observed range is not finite.
+var ErrDiverged = errors.New("values are not finite (NaN or Inf): training diverged")
+
+func (q *ActQuantizer) observe(x []float32) error {
+	if q.Fixed {
+		return nil
+	}
+	lo, hi := fakequant.BatchRange(x)
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || hasNaN(x) {
+		return ErrDiverged
+	}
+	switch {
+	case !q.Seen:
+		q.Min, q.Max, q.Seen = lo, hi, true
+	case q.Ctx.Mode == ModeCalibrate:
+		q.Min, q.Max = math.Min(q.Min, lo), math.Max(q.Max, hi)
+	default:
+		q.Min -= (1 - q.Decay) * (q.Min - lo)
+		q.Max -= (1 - q.Decay) * (q.Max - hi)
+	}
+	q.Steps++
+	return nil
+}
+
+func hasNaN(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}
+
+func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
+	if m := q.Ctx.Mode; m == ModeTrain || m == ModeCalibrate {
+		if err := q.observe(src); err != nil {
+			return err
+		}
+	}
+	q.active = q.Active()
+	if !q.active {
+		copy(dst, src)
+		return nil
+	}
+	q.last = q.Params()
+	if accScales := q.Acc.accScales(); accScales != nil {
+		q.requantize(dst, src, shape, accScales)
+		return nil
+	}
+	fakequant.FakeQuantizeSlice(dst, src, q.last)
+	return nil
+}
+
+// requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
+// float value and apply fakequant.Requantize with the multiplier the export computes.
+func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
+	p := q.last
+	channels := len(accScales)
+	inner := 1
+	for _, d := range shape[2:] {
+		inner *= d
+	}
+	mult := make([]int32, channels)
+	shift := make([]int, channels)
+	for c, s := range accScales {
+		mult[c], shift[c] = fakequant.QuantizeMultiplier(s / p.Scale)
+	}
+	hi := p.QMax
+	if q.ReLU6 {
+		hi = min(hi, p.ZeroPoint+int32(math.Round(6/p.Scale)))
+	}
+	for i, v := range src {
+		c := (i / inner) % channels
+		acc := fakequant.SaturateAccumulator(math.Round(float64(v)/accScales[c]), shift[c])
+		code := fakequant.Requantize(acc, mult[c], shift[c], p.ZeroPoint, p.QMin, hi)
+		dst[i] = float32(float64(code-p.ZeroPoint) * p.Scale)
+	}
+}
+
+func (q *ActQuantizer) Backward(dx, x, dy []float32) {
+	if !q.active {
+		copy(dx, dy)
+		return
+	}
+	steBackward(dx, x, dy, q.last)
+}
+
+// WeightQuantizer quantizes weights symmetrically (zero point 0, narrow signed range), per
+// tensor or per output channel (axis 0), with ranges from the weights' current values.
+type WeightQuantizer struct {
+	Ctx        *Context
+	Scheme     fakequant.Scheme
+	PerChannel bool
+	Channels   int // size of axis 0
+
+	last   []fakequant.Params
+	active bool
+}
+
+// ParamsFor returns the per-channel (or repeated per-tensor) parameters for weights w.
+func (q *WeightQuantizer) ParamsFor(w []float32) []fakequant.Params {
+	if q.PerChannel {
+		return fakequant.PerChannelSymmetric(w, q.Channels, q.Scheme)
+	}
+	p := fakequant.PerChannelSymmetric(w, 1, q.Scheme)[0]
+	ps := make([]fakequant.Params, q.Channels)
+	for i := range ps {
+		ps[i] = p
+	}
+	return ps
+}
+
+// Last returns the parameters of the last Forward (nil if it did not quantize).
+func (q *WeightQuantizer) Last() []fakequant.Params {
+	if !q.active {
+		return nil
+	}
+	return q.last
+}
+
+func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
+	m := q.Ctx.Mode
+	q.active = m == ModeTrain || m == ModeEval
+	if !q.active {
+		copy(dst, src)
+		return nil
+	}
+	for _, v := range src {
+		if math.IsInf(float64(v), 0) || v != v {
+			return fmt.Errorf("weights: %w", ErrDiverged)
+		}
+	}
+	q.last = q.ParamsFor(src)
+	fakequant.FakeQuantizePerChannel(dst, src, q.last)
+	return nil
+}
+
+func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
+	if !q.active {
+		copy(dx, dy)
+		return
+	}
+	per := len(x) / len(q.last)
+	for c, p := range q.last {
+		lo, hi := c*per, (c+1)*per
+		steBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], p)
+	}
+}
+
+// BiasQuantizer puts a bias on the int32 grid of the integer engine: scale S_in*S_w[c], zero
+// point 0, so the simulated bias equals the exported one. It is active when both the layer's
+// input quantizer and its weight quantizer applied a range in this pass; its gradient is the
+// identity (int32 never clips in practice, and the export refuses a bias that would). The
+// FakeQuantBias node takes the quantized input and weights as extra inputs so that it runs
+// after both.
+type BiasQuantizer struct {
+	In *ActQuantizer
+	W  *WeightQuantizer
+
+	scales []float64 // S_in S_w[c] of the last Forward; nil if it did not quantize
+}
+
+// accScales returns the accumulator scales S_in S_w[c] of the last Forward, or nil.
+func (q *BiasQuantizer) accScales() []float64 {
+	if q == nil {
+		return nil
+	}
+	return q.scales
+}
+
+func (q *BiasQuantizer) Forward(dst, src []float32, _ []int) error {
+	ws := q.W.Last()
+	in, ok := q.In.Last()
+	if !ok || ws == nil {
+		q.scales = nil
+		copy(dst, src)
+		return nil
+	}
+	sIn := in.Scale
+	q.scales = q.scales[:0]
+	for c, b := range src {
+		s := sIn * ws[c].Scale
+		q.scales = append(q.scales, s)
+		v := math.Round(float64(b) / s)
+		v = math.Max(math.MinInt32, math.Min(math.MaxInt32, v))
+		dst[c] = float32(v * s)
+	}
+	return nil
+}
+
+func (q *BiasQuantizer) Backward(dx, x, dy []float32) { copy(dx, dy) }
+
+// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0.
+func steBackward(dx, x, dy []float32, p fakequant.Params) {
+	for i, v := range x {
+		if p.InRange(float64(v)) {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package autograd
+
+import (
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ReLU6 adds y = min(max(x, 0), 6); dx = dy where 0 < x < 6, else 0.
+func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(&relu6Op{opBase: newOpBase("ReLU6")}, x)
+}
+
+type relu6Op struct{ opBase }
+
+func (op *relu6Op) Arity() int { return 1 }
+func (op *relu6Op) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a)
+}
+func (op *relu6Op) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op *relu6Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	y := out.Data().([]float32)
+	for i, v := range x {
+		y[i] = min(max(v, 0), 6)
+	}
+	return out, nil
+}
+func (op *relu6Op) DiffWRT(int) []bool { return []bool{true} }
+func (op *relu6Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	dx, err := gorgonia.ApplyOp(&relu6GradOp{opBase: newOpBase("ReLU6Grad")}, inputs[0], grad)
+	return gorgonia.Nodes{dx}, err
+}
+
+type relu6GradOp struct{ opBase }
+
+func (op *relu6GradOp) Arity() int { return 2 }
+func (op *relu6GradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(a, a, a)
+}
+func (op *relu6GradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	return in[0].(tensor.Shape).Clone(), nil
+}
+func (op *relu6GradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, shape, err := f32(vs[0])
+	if err != nil {
+		return nil, err
+	}
+	dy, _, err := f32(vs[1])
+	if err != nil {
+		return nil, err
+	}
+	out := newF32(shape)
+	dx := out.Data().([]float32)
+	for i, v := range x {
+		if v > 0 && v < 6 {
+			dx[i] = dy[i]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+// Command qat trains MNIST models with fake quantization in a gorgonia graph and exports them
+// to integer models.
+//
+// Usage:
+//
+//	qat                      the main job: W8A8 QAT of LeNet-5 on the embedded MNIST, then
+//	                         export to runs/qat/model.qat and evaluate the integer model
+//	qat train   [flags]      train (float, qat) or calibrate (ptq) a model
+//	qat export  [flags]      convert a trained checkpoint into an integer model file
+//	qat summary FILE.qat     print an integer model's layers, shapes, bits and bytes
+//
+// Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
+// object with the results. Errors are one line on stderr and a non-zero exit status.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/qatgo/qatgo/train"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "qat: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return mainJob(stdout, stderr)
+	}
+	switch args[0] {
+	case "train":
+		return cmdTrain(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
+	case "summary":
+		return cmdSummary(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (have train, export, summary; no command runs the main job)", args[0])
+}
+
+const usage = `usage: qat [train|export|summary] [flags]
+  qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
+  qat train   [flags]  train (float, qat) or calibrate (ptq)
+  qat export  [flags]  convert a checkpoint into an integer model file
+  qat summary FILE     print an integer model's layers
+`
+
+// trainFlags binds the training flags to cfg.
+func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
+	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5 or lenet300-100")
+	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "float, qat (fake-quant training) or ptq (calibrate --from, no training)")
+	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
+	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
+	fs.IntVar(&cfg.Quant.LogitBits, "logit-bits", cfg.Quant.LogitBits, "bits of the last layer's output (2..8)")
+	fs.BoolVar(&cfg.Quant.PerChannel, "per-channel", cfg.Quant.PerChannel, "per-output-channel weight scales")
+	fs.Float64Var(&cfg.Quant.Decay, "ema-decay", cfg.Quant.Decay, "EMA decay of activation ranges")
+	fs.IntVar(&cfg.Quant.Delay, "quant-delay", cfg.Quant.Delay, "QAT steps before activations are quantized")
+	fs.StringVar(&cfg.From, "from", cfg.From, "start from this checkpoint (file or run directory)")
+	fs.BoolVar(&cfg.Resume, "resume", cfg.Resume, "resume the run in --out from its checkpoint")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate")
+	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "sgd (momentum) or adam")
+	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay")
+	fs.StringVar(&cfg.Schedule, "schedule", cfg.Schedule, "learning-rate schedule: const, cosine, step")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (init and data order)")
+	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (checkpoint.qck, metrics.jsonl)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx directory (default: the copy shipped in the GoMNIST module)")
+	fs.IntVar(&cfg.TrainLimit, "train-limit", cfg.TrainLimit, "use only the first N training images (0 = all)")
+	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
+	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
+	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("qat "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags and rejects stray positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", strings.Join(fs.Args(), " "))
+	}
+	return nil
+}
+
+func cmdTrain(args []string, stdout, stderr io.Writer) error {
+	cfg := train.DefaultConfig()
+	fs := newFlagSet("train", stderr)
+	trainFlags(fs, &cfg)
+	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	res, err := train.Run(cfg, options(*quiet, stdout, stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
+		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, res.Epochs, res.TrainSeconds, res.Checkpoint)
+	if *asJSON {
+		return printJSON(stdout, res)
+	}
+	return nil
+}
+
+func options(quiet bool, stdout, stderr io.Writer) train.Options {
+	o := train.Options{Log: stdout}
+	if !quiet {
+		o.Progress = stderr
+	}
+	return o
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

@@ -1,0 +1,130 @@
+package export
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/fakequant"
+	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train"
+)
+
+// Report is the fidelity of an integer model against its fake-quant simulation.
+type Report struct {
+	Images      int           `json:"images"`
+	SimAccuracy float64       `json:"sim_accuracy"`
+	IntAccuracy float64       `json:"int_accuracy"`
+	Agreement   float64       `json:"agreement"` // fraction of images with equal predictions
+	Layers      []LayerReport `json:"layers"`
+}
+
+// LayerReport compares one layer's activations.
+type LayerReport struct {
+	Name string `json:"name"`
+	// MaxSteps is the largest |q_sim - q_int| over all activations, in quantization steps.
+	MaxSteps int `json:"max_steps"`
+	// Differing is the fraction of activations that differ at all.
+	Differing float64 `json:"differing"`
+}
+
+// Compare evaluates the simulation (m in frozen eval mode, graph batch `batch`) and the integer
+// model on the first limit images of s (all if limit <= 0).
+func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Report, error) {
+	defer evalMode(m)()
+	gr, err := m.NewGraph(batch, false)
+	if err != nil {
+		return nil, err
+	}
+	defer gr.Close()
+
+	// Map the simulation's layers to the integer layers (Flatten has no integer twin) and
+	// find the output grid of each.
+	type probe struct {
+		name   string
+		sim    int // index into m.Layers
+		params fakequant.Params
+		count  int64
+		diff   int64
+		max    int
+	}
+	var probes []*probe
+	in := m.InQ.Params()
+	for i, l := range m.Layers {
+		if _, ok := l.(*nn.Flatten); ok {
+			continue
+		}
+		if q, ok := l.(nn.Quantized); ok {
+			in = q.Quant().Out.Params()
+		}
+		probes = append(probes, &probe{name: l.Name(), sim: i, params: in})
+	}
+	if len(probes) != len(qm.Layers) {
+		return nil, fmt.Errorf("export: model has %d integer layers, simulation %d", len(qm.Layers), len(probes))
+	}
+
+	n := s.N
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	run := qm.NewRunner()
+	px := s.Rows * s.Cols
+	rep := &Report{Images: n}
+	simOK, intOK, agree := 0, 0, 0
+	k := m.Classes
+	for first := 0; first < n; first += batch {
+		cnt := min(batch, n-first)
+		x := gr.Input()
+		for i := 0; i < batch; i++ {
+			src := s.Image(first + min(i, cnt-1))
+			for j, p := range src {
+				x[i*px+j] = float32(p) / 255
+			}
+		}
+		if _, err := gr.Run(); err != nil {
+			return nil, err
+		}
+		logits := gr.LogitsData()
+		for i := 0; i < cnt; i++ {
+			img := s.Image(first + i)
+			trace := run.Trace(img)
+			for li, p := range probes {
+				out := trace[li]
+				simAll := gr.OutputData(p.sim)
+				sim := simAll[i*len(out) : (i+1)*len(out)]
+				for j, v := range sim {
+					qs := int(math.Round(float64(v)/p.params.Scale)) + int(p.params.ZeroPoint)
+					d := qs - int(out[j])
+					if d < 0 {
+						d = -d
+					}
+					if d != 0 {
+						p.diff++
+					}
+					p.max = max(p.max, d)
+				}
+				p.count += int64(len(out))
+			}
+			label := int(s.Labels[first+i])
+			sp := train.Argmax(logits[i*k : (i+1)*k])
+			ip := run.Predict(img)
+			if sp == label {
+				simOK++
+			}
+			if ip == label {
+				intOK++
+			}
+			if sp == ip {
+				agree++
+			}
+		}
+	}
+	rep.SimAccuracy = float64(simOK) / float64(n)
+	rep.IntAccuracy = float64(intOK) / float64(n)
+	rep.Agreement = float64(agree) / float64(n)
+	for _, p := range probes {
+		rep.Layers = append(rep.Layers, LayerReport{Name: p.name, MaxSteps: p.max, Differing: float64(p.diff) / float64(max(p.count, 1))})
+	}
+	return rep, nil
+}

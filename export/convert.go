@@ -1,0 +1,126 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/fakequant"
+	"github.com/qatgo/qatgo/nn"
+)
+
+// ErrNoRanges is returned for a model whose activation ranges were never learned.
+var ErrNoRanges = errors.New("export: the model has no activation ranges: train it with --mode qat or calibrate it with --mode ptq first")
+
+// Convert builds the integer model of m. The model's quantizers must hold ranges (QAT or PTQ).
+// The returned model has passed qnet's Validate, including the int32 accumulator bound.
+func Convert(m *nn.Model) (*qnet.Model, error) {
+	for _, q := range m.ActQuantizers() {
+		if !q.Seen {
+			return nil, ErrNoRanges
+		}
+	}
+	in := m.InQ.Params()
+	qm := &qnet.Model{Name: m.Arch, InC: m.InC, InH: m.InH, InW: m.InW, InputZero: in.ZeroPoint}
+	qm.Meta.InputScaleBits = math.Float32bits(float32(in.Scale))
+	for _, l := range m.Layers {
+		var (
+			ql  qnet.Layer
+			out = in
+			err error
+		)
+		switch t := l.(type) {
+		case *nn.Conv2D:
+			var a affine
+			if a, out, err = quantizeAffine(t, t.EffectiveWeights(), t.EffectiveBias(), in); err != nil {
+				return nil, err
+			}
+			ql = &qnet.Conv2D{
+				InC: t.InC, OutC: t.OutC, KH: t.K, KW: t.K, Stride: t.Stride, Pad: t.Pad,
+				WeightBits: a.bits, Weights: a.w, Bias: a.b, Multiplier: a.mult, Shift: a.shift,
+				InputZero: in.ZeroPoint, OutputZero: out.ZeroPoint, ActMin: a.lo, ActMax: a.hi, OutBits: a.outBits,
+			}
+		case *nn.Linear:
+			var a affine
+			w := append([]float32(nil), t.W.Data...)
+			b := append([]float32(nil), t.B.Data...)
+			if a, out, err = quantizeAffine(t, w, b, in); err != nil {
+				return nil, err
+			}
+			ql = &qnet.FullyConnected{
+				In: t.In, Out: t.Out,
+				WeightBits: a.bits, Weights: a.w, Bias: a.b, Multiplier: a.mult, Shift: a.shift,
+				InputZero: in.ZeroPoint, OutputZero: out.ZeroPoint, ActMin: a.lo, ActMax: a.hi, OutBits: a.outBits,
+			}
+		case *nn.MaxPool2D:
+			ql = &qnet.MaxPool2D{K: t.K, Stride: t.Stride}
+		case *nn.Flatten:
+			continue // implicit: FullyConnected reads the CHW vector
+		default:
+			return nil, fmt.Errorf("export: layer %s (%T) has no integer kernel", l.Name(), l)
+		}
+		qm.Layers = append(qm.Layers, ql)
+		scale := uint32(0)
+		if _, pool := ql.(*qnet.MaxPool2D); !pool {
+			scale = math.Float32bits(float32(out.Scale))
+		}
+		qm.Meta.OutputScaleBits = append(qm.Meta.OutputScaleBits, scale)
+		in = out
+	}
+	if err := qm.Validate(); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return qm, nil
+}
+
+// affine is a quantized Conv2D or FullyConnected layer's integer data.
+type affine struct {
+	bits, outBits int
+	w             []int8
+	b, mult       []int32
+	shift         []int32
+	lo, hi        int32
+}
+
+func quantizeAffine(l nn.Quantized, w, b []float32, in fakequant.Params) (affine, fakequant.Params, error) {
+	q := l.Quant()
+	ws := q.W.ParamsFor(w)
+	out := q.Out.Params()
+	a := affine{bits: q.Config.WBits, outBits: q.Config.ABits}
+	qw := make([]int32, len(w))
+	fakequant.QuantizePerChannel(qw, w, ws)
+	a.w = make([]int8, len(w))
+	for i, v := range qw {
+		a.w[i] = int8(v)
+	}
+	for c, bv := range b {
+		s := in.Scale * ws[c].Scale
+		// The same expression as autograd.BiasQuantizer, so the graph's bias is this one.
+		v := math.Round(float64(bv) / s)
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return a, out, fmt.Errorf("export: %s: bias %d (%g) does not fit int32 at scale %g", l.Name(), c, bv, s)
+		}
+		a.b = append(a.b, int32(v))
+		mult, shift := fakequant.QuantizeMultiplier(s / out.Scale)
+		a.mult = append(a.mult, mult)
+		a.shift = append(a.shift, int32(shift))
+	}
+	a.lo, a.hi = out.QMin, out.QMax
+	switch q.Act {
+	case nn.ActReLU:
+		a.lo = max(out.QMin, out.ZeroPoint)
+	case nn.ActReLU6:
+		a.lo = max(out.QMin, out.ZeroPoint)
+		a.hi = min(out.QMax, out.ZeroPoint+int32(math.Round(6/out.Scale)))
+	}
+	return a, out, nil
+}
+
+// evalMode puts m in frozen evaluation mode and returns a function restoring the old mode.
+func evalMode(m *nn.Model) func() {
+	old := m.Ctx.Mode
+	m.SetMode(autograd.ModeEval)
+	return func() { m.SetMode(old) }
+}

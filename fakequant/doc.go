@@ -1,0 +1,76 @@
+// Package fakequant is the quantization math of qatgo: integer grids, the choice of scale and
+// zero point, fake quantization for training, range observers, and the bit-exact fixed-point
+// primitives of the integer runtime. It uses only the standard library; the training ops
+// (autograd), the exporter and the integer engine all call it, so that the simulated and the
+// deployed model compute the same numbers. The equations are numbered here, once, and the rest
+// of qatgo refers to them by number.
+//
+// # Affine quantization
+//
+// A Scheme is an integer grid [qmin, qmax] (uint8 [0, 255], int8 [-128, 127], narrow int8n
+// [-127, 127], and so on down to 2 bits). Params map its codes q to reals (Jacob et al. 2018,
+// arXiv 1712.05877, §2):
+//
+//	(1) r = S (q - Z)                          Dequantize; S = Scale > 0, Z = ZeroPoint in [qmin, qmax]
+//	(2) q = clamp(Z + round(r/S), qmin, qmax)  Quantize; round = math.Round, ties away from zero
+//	(3) FQ(x) = S (clamp(Z + round(x/S), qmin, qmax) - Z)
+//	                                           FakeQuantize = (1) after (2): x snapped to the grid
+//
+// Z is the exact code of real 0.0, so zero padding and ReLU lose nothing. The real values of
+// qmin and qmax, lo = S (qmin - Z) and hi = S (qmax - Z), are the nudged range (NudgedRange):
+// FQ clamps to [lo, hi] and inside it errs by at most S/2.
+//
+// # Choosing the parameters
+//
+// Asymmetric (activations, ChooseParams): the observed range [min, max] is extended to include
+// 0 and then nudged so that 0.0 is exactly representable (TF fake_quant_with_min_max_vars):
+//
+//	(4) S = (max - min) / (qmax - qmin);  Z = clamp(round(qmin - min/S), qmin, qmax)
+//
+// Symmetric (weights, SymmetricParams, PerChannelSymmetric for one set per output channel):
+//
+//	(5) Z = 0;  S = absMax / qmax            signed schemes; narrow ones make the grid symmetric
+//
+// # Training
+//
+// The gradient of FQ is the straight-through estimator, clipped to the nudged range (InRange):
+//
+//	(6) dx = dy if lo <= x <= hi, else 0     (the interval is closed: the edges pass)
+//
+// Activation ranges come from batch ranges (BatchRange: min and max extended to include 0);
+// MinMax keeps the running extremes (calibration), EMA smooths them (QAT):
+//
+//	(7) m <- m - (1 - d) (m - batch)         d = Decay in [0, 1), usually 0.99..0.999
+//
+// # Integer arithmetic
+//
+// A layer computes q3 = Z3 + M sum (q1 - Z1)(q2 - Z2) with M = S1 S2 / S3. The runtime stores
+// M as a Q31 integer and a shift (QuantizeMultiplier) and multiplies with gemmlowp's primitives,
+// bit-exact with gemmlowp and TFLite:
+//
+//	(8)  M = M0 2^(shift - 31),  M0 in [2^30, 2^31)             QuantizeMultiplier
+//	(9)  SRDHM(a, b) = floor(a b / 2^31 + 1/2), saturated        SaturatingRoundingDoublingHighMul
+//	(10) RDBPOT(x, e) = x / 2^e rounded, ties away from zero     RoundingDivideByPOT
+//	(11) MBQM(x, M0, shift) = RDBPOT(SRDHM(x 2^max(shift,0), M0), max(-shift,0))
+//	(12) q = clamp(Z_out + MBQM(acc, M0, shift), lo, hi)                 Requantize
+//	                                                             MultiplyByQuantizedMultiplier
+//
+// # Rounding
+//
+// Quantize (2) and RDBPOT (10) both round ties away from zero (math.Round); keep them in step,
+// so that quantizing r/S in floating point and requantizing an accumulator agree on ties.
+// SRDHM (9) rounds ties toward +Inf, and the two roundings of (11) together can differ by 1
+// from rounding x M once; tests model the two steps exactly and bound the difference by 1.
+// ONNX's QuantizeLinear rounds ties to even instead, so an ONNX runtime may differ by 1 LSB.
+//
+// # Example
+//
+//	p := fakequant.ChooseParams(-1, 3, fakequant.Scheme{Bits: 8}) // S = 4/255, Z = 64
+//	q := p.Quantize(0.5)                                           // 96
+//	r := p.Dequantize(q)                                           // 0.50196
+//	fq := p.FakeQuantize(0.5)                                      // the same r
+//
+// Misuse by the caller (an invalid Scheme, mismatched slice lengths, a shift out of range)
+// panics with a message prefixed "fakequant: "; Scheme.Validate, Params.Validate and
+// ParseScheme return errors for values read from flags or files.
+package fakequant

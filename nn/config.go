@@ -1,0 +1,81 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
+
+// LayerQ is the quantization configuration of one layer.
+type LayerQ struct {
+	WBits      int  // weight bits, 2..8 (signed, narrow range, zero point 0)
+	ABits      int  // output activation bits, 2..8 (unsigned, asymmetric)
+	PerChannel bool // per-output-channel weight scales
+}
+
+// WeightScheme returns the integer grid of the weights.
+func (q LayerQ) WeightScheme() fakequant.Scheme {
+	return fakequant.Scheme{Bits: q.WBits, Signed: true, Narrow: true}
+}
+
+// ActScheme returns the integer grid of the output activations.
+func (q LayerQ) ActScheme() fakequant.Scheme { return fakequant.Scheme{Bits: q.ABits} }
+
+// Config configures a model's quantization.
+type Config struct {
+	WBits, ABits int // default bits of every quantizable layer
+	// LogitBits are the output bits of the last layer (its argmax is the prediction). 8 by
+	// default even when ABits is lower: a 4-bit logit grid ties too often.
+	LogitBits  int
+	PerChannel bool
+	Decay      float64 // EMA decay of activation ranges (default 0.99)
+	Delay      int     // QAT steps before activations are quantized (default 0)
+	// Layers overrides the configuration of named layers (mixed precision).
+	Layers map[string]LayerQ
+}
+
+// DefaultConfig is W8A8, per-channel weights, EMA decay 0.99.
+func DefaultConfig() Config {
+	return Config{WBits: 8, ABits: 8, LogitBits: 8, PerChannel: true, Decay: 0.99}
+}
+
+// Validate checks bit widths and the EMA decay.
+func (c Config) Validate() error {
+	check := func(what string, b int) error {
+		if b < 2 || b > 8 {
+			return fmt.Errorf("nn: %s = %d: bit width must be in 2..8", what, b)
+		}
+		return nil
+	}
+	for _, e := range []error{check("weight bits", c.WBits), check("activation bits", c.ABits), check("logit bits", c.LogitBits)} {
+		if e != nil {
+			return e
+		}
+	}
+	for name, q := range c.Layers {
+		if err := check(name+" weight bits", q.WBits); err != nil {
+			return err
+		}
+		if err := check(name+" activation bits", q.ABits); err != nil {
+			return err
+		}
+	}
+	if c.Decay < 0 || c.Decay >= 1 {
+		return fmt.Errorf("nn: EMA decay %v must be in [0, 1)", c.Decay)
+	}
+	if c.Delay < 0 {
+		return fmt.Errorf("nn: quantization delay %d must be >= 0", c.Delay)
+	}
+	return nil
+}
+
+func (c Config) layerQ(name string, last bool) LayerQ {
+	if q, ok := c.Layers[name]; ok {
+		return q
+	}
+	q := LayerQ{WBits: c.WBits, ABits: c.ABits, PerChannel: c.PerChannel}
+	if last {
+		q.ABits = c.LogitBits
+	}
+	return q
+}

@@ -1,0 +1,24 @@
+// Package nn holds qatgo's layers and model builders. A layer owns its parameters, its
+// quantization configuration and its quantizers, and builds itself into a gorgonia graph:
+//
+//	Conv2D:  x -> conv(x, FQ_w(w)) + FQ_b(b) -> act -> FQ_out      (act: none, ReLU, ReLU6)
+//	Linear:  x -> x FQ_w(W)^T + FQ_b(b)      -> act -> FQ_out
+//	MaxPool2D, Flatten: no parameters, no quantizer (the max of grid values is on the grid).
+//
+// FQ_w is a symmetric narrow-range quantizer (per output channel or per tensor), FQ_b puts the
+// bias on the int32 grid with scale S_in*S_w (zero point 0), FQ_out an asymmetric activation
+// quantizer with an EMA range. Each quantizable layer has its own LayerQ (weight bits,
+// activation bits, per-channel), so mixed precision is configuration. The model input is raw
+// pixels p/255 on the uint8 grid (scale 1/255, zero point 0); the first layer folds the input
+// normalization (x - Mean)/Std into its weights and bias (autograd.NormFoldWeights), which is
+// exact because it has no padding.
+//
+// Model builders: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc 800->500,
+// fc 500->10, the net of the seeds and of Deep Compression) and LeNet300100 (784-300-100-10).
+//
+// A Model's parameters live in plain float32 slices (Param.Data); every graph built from the
+// model (a training graph with gradients and an evaluation graph of another batch size) uses
+// those slices as the backing of its parameter nodes, so an optimizer step on Param.Data is seen
+// by every graph, and the quantizers (shared through the model's autograd.Context) are shared
+// too.
+package nn

@@ -1,0 +1,217 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/autograd"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Activation is the nonlinearity fused at the end of a Conv2D or Linear layer. In the integer
+// engine it is only a clamp.
+type Activation int
+
+const (
+	ActNone Activation = iota
+	ActReLU
+	ActReLU6
+)
+
+func (a Activation) String() string {
+	return [...]string{"none", "relu", "relu6"}[a]
+}
+
+// Layer is one stage of a sequential model.
+type Layer interface {
+	Name() string
+	Params() []*Param
+	// OutShape returns the output shape (C, H, W; H = W = 1 for flat vectors) for an input shape.
+	OutShape(c, h, w int) (int, int, int, error)
+	build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error)
+}
+
+// Quantized is a layer with weights, a bias and quantizers.
+type Quantized interface {
+	Layer
+	Weights() *Param
+	Bias() *Param
+	Quant() *LayerQuant
+}
+
+// LayerQuant groups a quantizable layer's configuration and quantizers.
+type LayerQuant struct {
+	Config LayerQ
+	In     *autograd.ActQuantizer // quantizer of the layer's input (owned by the previous layer or the model)
+	W      *autograd.WeightQuantizer
+	B      *autograd.BiasQuantizer
+	Out    *autograd.ActQuantizer
+	Act    Activation
+}
+
+// Conv2D is a 2-D convolution over NCHW input with OIHW weights, a bias and a fused activation.
+type Conv2D struct {
+	LayerName           string
+	InC, OutC, K        int
+	Stride, Pad         int
+	W, B                *Param
+	Q                   LayerQuant
+	FoldNorm            bool    // input is p/255; fold (x-NormMean)/NormStd into W and B
+	NormMean, NormStd   float64 // used when FoldNorm
+}
+
+func (l *Conv2D) Name() string       { return l.LayerName }
+func (l *Conv2D) Params() []*Param   { return []*Param{l.W, l.B} }
+func (l *Conv2D) Weights() *Param    { return l.W }
+func (l *Conv2D) Bias() *Param       { return l.B }
+func (l *Conv2D) Quant() *LayerQuant { return &l.Q }
+
+func (l *Conv2D) OutShape(c, h, w int) (int, int, int, error) {
+	if c != l.InC {
+		return 0, 0, 0, fmt.Errorf("nn: %s: input has %d channels, want %d", l.LayerName, c, l.InC)
+	}
+	oh := (h+2*l.Pad-l.K)/l.Stride + 1
+	ow := (w+2*l.Pad-l.K)/l.Stride + 1
+	if oh <= 0 || ow <= 0 {
+		return 0, 0, 0, fmt.Errorf("nn: %s: input %dx%d too small for kernel %d", l.LayerName, h, w, l.K)
+	}
+	return l.OutC, oh, ow, nil
+}
+
+// EffectiveWeights returns the float weights the layer quantizes (after the input-normalization
+// fold, if any): exactly the values the graph's weight quantizer sees.
+func (l *Conv2D) EffectiveWeights() []float32 {
+	if !l.FoldNorm {
+		return append([]float32(nil), l.W.Data...)
+	}
+	out := make([]float32, len(l.W.Data))
+	autograd.FoldNormWeights(out, l.W.Data, l.NormStd)
+	return out
+}
+
+// EffectiveBias returns the float bias after the normalization fold, if any.
+func (l *Conv2D) EffectiveBias() []float32 {
+	if !l.FoldNorm {
+		return append([]float32(nil), l.B.Data...)
+	}
+	out := make([]float32, len(l.B.Data))
+	autograd.FoldNormBias(out, l.B.Data, l.W.Data, l.NormMean, l.NormStd)
+	return out
+}
+
+func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	w, bias := b.param(l.W), b.param(l.B)
+	var err error
+	if l.FoldNorm {
+		if l.Pad != 0 {
+			return nil, fmt.Errorf("nn: %s: folding the input normalization needs Pad == 0", l.LayerName)
+		}
+		if bias, err = autograd.NormFoldBias(bias, w, l.NormMean, l.NormStd); err != nil {
+			return nil, err
+		}
+		if w, err = autograd.NormFoldWeights(w, l.NormStd); err != nil {
+			return nil, err
+		}
+	}
+	wq, err := autograd.FakeQuant(w, l.Q.W)
+	if err != nil {
+		return nil, err
+	}
+	y, err := gorgonia.Conv2d(x, wq, tensor.Shape{l.K, l.K}, []int{l.Pad, l.Pad}, []int{l.Stride, l.Stride}, []int{1, 1})
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
+	}
+	return finish(&l.Q, x, wq, bias, y)
+}
+
+// finish adds the quantized bias, the activation and the output quantizer.
+func finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error) {
+	bq, err := autograd.FakeQuant(bias, q.B, x, wq)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = autograd.BiasAdd(y, bq); err != nil {
+		return nil, err
+	}
+	switch q.Act {
+	case ActReLU:
+		y, err = gorgonia.Rectify(y)
+	case ActReLU6:
+		y, err = autograd.ReLU6(y)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return autograd.FakeQuant(y, q.Out)
+}
+
+// Linear is a fully connected layer y = x W^T + b with W of shape (Out, In).
+type Linear struct {
+	LayerName string
+	In, Out   int
+	W, B      *Param
+	Q         LayerQuant
+}
+
+func (l *Linear) Name() string       { return l.LayerName }
+func (l *Linear) Params() []*Param   { return []*Param{l.W, l.B} }
+func (l *Linear) Weights() *Param    { return l.W }
+func (l *Linear) Bias() *Param       { return l.B }
+func (l *Linear) Quant() *LayerQuant { return &l.Q }
+
+func (l *Linear) OutShape(c, h, w int) (int, int, int, error) {
+	if c*h*w != l.In {
+		return 0, 0, 0, fmt.Errorf("nn: %s: input has %d values, want %d", l.LayerName, c*h*w, l.In)
+	}
+	return l.Out, 1, 1, nil
+}
+
+func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	if x.Shape().Dims() != 2 {
+		return nil, fmt.Errorf("nn: %s: input must be flat (N, %d), got %v: add a Flatten", l.LayerName, l.In, x.Shape())
+	}
+	w, bias := b.param(l.W), b.param(l.B)
+	wq, err := autograd.FakeQuant(w, l.Q.W)
+	if err != nil {
+		return nil, err
+	}
+	wt, err := gorgonia.Transpose(wq)
+	if err != nil {
+		return nil, err
+	}
+	y, err := gorgonia.Mul(x, wt)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
+	}
+	return finish(&l.Q, x, wq, bias, y)
+}
+
+// MaxPool2D takes the maximum over K x K windows with the given stride, no padding.
+type MaxPool2D struct {
+	LayerName string
+	K, Stride int
+}
+
+func (l *MaxPool2D) Name() string     { return l.LayerName }
+func (l *MaxPool2D) Params() []*Param { return nil }
+func (l *MaxPool2D) OutShape(c, h, w int) (int, int, int, error) {
+	oh, ow := (h-l.K)/l.Stride+1, (w-l.K)/l.Stride+1
+	if oh <= 0 || ow <= 0 {
+		return 0, 0, 0, fmt.Errorf("nn: %s: input %dx%d too small for pool %d", l.LayerName, h, w, l.K)
+	}
+	return c, oh, ow, nil
+}
+func (l *MaxPool2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return gorgonia.MaxPool2D(x, tensor.Shape{l.K, l.K}, []int{0, 0}, []int{l.Stride, l.Stride})
+}
+
+// Flatten reshapes (N, C, H, W) to (N, C*H*W) in CHW order.
+type Flatten struct{ LayerName string }
+
+func (l *Flatten) Name() string                                { return l.LayerName }
+func (l *Flatten) Params() []*Param                            { return nil }
+func (l *Flatten) OutShape(c, h, w int) (int, int, int, error) { return c * h * w, 1, 1, nil }
+func (l *Flatten) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	s := x.Shape()
+	return gorgonia.Reshape(x, tensor.Shape{s[0], s.TotalSize() / s[0]})
+}

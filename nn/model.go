@@ -1,0 +1,165 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/fakequant"
+)
+
+// Input normalization of MNIST (seed walkthrough): x = (p/255 - NormMean) / NormStd.
+const (
+	NormMean = 0.1307
+	NormStd  = 0.3081
+)
+
+// Model is a sequential network over C x H x W uint8 images.
+type Model struct {
+	Arch          string
+	InC, InH, InW int
+	Classes       int
+	Layers        []Layer
+	Config        Config
+	Ctx           *autograd.Context
+	// InQ quantizes the model input: raw pixels p/255 on the uint8 grid (scale 1/255, Z 0).
+	InQ *autograd.ActQuantizer
+}
+
+// Archs lists the model builders by name.
+var Archs = map[string]func(Config, uint64) (*Model, error){
+	"lenet5":        LeNet5,
+	"lenet300-100": LeNet300100,
+}
+
+// New builds the named architecture with seeded initialization.
+func New(arch string, cfg Config, seed uint64) (*Model, error) {
+	build, ok := Archs[arch]
+	if !ok {
+		return nil, fmt.Errorf("nn: unknown model %q (have lenet5, lenet300-100)", arch)
+	}
+	return build(cfg, seed)
+}
+
+// LeNet5 is conv 1->20 5x5, maxpool 2, conv 20->50 5x5, maxpool 2, fc 800->500 ReLU, fc 500->10.
+func LeNet5(cfg Config, seed uint64) (*Model, error) {
+	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, FoldNorm: true, NormMean: NormMean, NormStd: NormStd}
+	conv1.Q.Act = ActReLU
+	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
+	conv2.Q.Act = ActReLU
+	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
+	fc1.Q.Act = ActReLU
+	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}
+	layers := []Layer{
+		conv1, &MaxPool2D{LayerName: "pool1", K: 2, Stride: 2},
+		conv2, &MaxPool2D{LayerName: "pool2", K: 2, Stride: 2},
+		&Flatten{LayerName: "flatten"}, fc1, fc2,
+	}
+	return newModel("lenet5", 1, 28, 28, layers, cfg, seed)
+}
+
+// LeNet300100 is the MLP 784-300-100-10 with ReLU (normalization folded into fc1 as well).
+func LeNet300100(cfg Config, seed uint64) (*Model, error) {
+	fc1 := &Linear{LayerName: "fc1", In: 784, Out: 300}
+	fc1.Q.Act = ActReLU
+	fc2 := &Linear{LayerName: "fc2", In: 300, Out: 100}
+	fc2.Q.Act = ActReLU
+	fc3 := &Linear{LayerName: "fc3", In: 100, Out: 10}
+	layers := []Layer{&Flatten{LayerName: "flatten"}, fc1, fc2, fc3}
+	return newModel("lenet300-100", 1, 28, 28, layers, cfg, seed)
+}
+
+func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Arch: arch, InC: c, InH: h, InW: w, Layers: layers, Config: cfg, Ctx: &autograd.Context{}}
+	m.InQ = &autograd.ActQuantizer{Ctx: m.Ctx, Scheme: fakequant.Scheme{Bits: 8}, Fixed: true, Min: 0, Max: 1, Seen: true}
+	rng := rand.New(rand.NewPCG(seed, 0x9a7c0))
+	in := m.InQ
+	lastQ := -1
+	for i, l := range layers {
+		if _, ok := l.(Quantized); ok {
+			lastQ = i
+		}
+	}
+	cc, hh, ww := c, h, w
+	var err error
+	for i, l := range layers {
+		if cc, hh, ww, err = l.OutShape(cc, hh, ww); err != nil {
+			return nil, err
+		}
+		ql, ok := l.(Quantized)
+		if !ok {
+			continue
+		}
+		q := ql.Quant()
+		q.Config = cfg.layerQ(l.Name(), i == lastQ)
+		var fanIn, out int
+		switch t := l.(type) {
+		case *Conv2D:
+			t.W, t.B = newParam(t.LayerName+".w", t.OutC, t.InC, t.K, t.K), newParam(t.LayerName+".b", t.OutC)
+			fanIn, out = t.InC*t.K*t.K, t.OutC
+		case *Linear:
+			t.W, t.B = newParam(t.LayerName+".w", t.Out, t.In), newParam(t.LayerName+".b", t.Out)
+			fanIn, out = t.In, t.Out
+		}
+		heNormal(ql.Weights(), fanIn, rng)
+		q.In = in
+		q.W = &autograd.WeightQuantizer{Ctx: m.Ctx, Scheme: q.Config.WeightScheme(), PerChannel: q.Config.PerChannel, Channels: out}
+		q.Out = &autograd.ActQuantizer{Ctx: m.Ctx, Scheme: q.Config.ActScheme(), Decay: cfg.Decay, Delay: cfg.Delay}
+		q.B = &autograd.BiasQuantizer{In: q.In, W: q.W}
+		q.Out.Acc, q.Out.ReLU6 = q.B, q.Act == ActReLU6
+		in = q.Out
+	}
+	m.Classes = cc * hh * ww
+	return m, nil
+}
+
+// Params returns every trainable parameter in layer order.
+func (m *Model) Params() []*Param {
+	var ps []*Param
+	for _, l := range m.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// Quantized returns the quantizable layers in order.
+func (m *Model) Quantized() []Quantized {
+	var qs []Quantized
+	for _, l := range m.Layers {
+		if q, ok := l.(Quantized); ok {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+// SetMode switches every quantizer of the model (and so of all its graphs).
+func (m *Model) SetMode(mode autograd.Mode) { m.Ctx.Mode = mode }
+
+// ActQuantizers returns the activation quantizers with range state (input excluded), in order.
+func (m *Model) ActQuantizers() []*autograd.ActQuantizer {
+	var qs []*autograd.ActQuantizer
+	for _, l := range m.Quantized() {
+		qs = append(qs, l.Quant().Out)
+	}
+	return qs
+}
+
+// ResetRanges forgets every tracked activation range (before calibration or fresh QAT).
+func (m *Model) ResetRanges() {
+	for _, q := range m.ActQuantizers() {
+		q.Reset()
+	}
+}
+
+// NumWeights counts the values of all parameters.
+func (m *Model) NumWeights() int {
+	n := 0
+	for _, p := range m.Params() {
+		n += p.Size()
+	}
+	return n
+}

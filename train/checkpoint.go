@@ -1,0 +1,217 @@
+package train
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/nn"
+)
+
+// Checkpoint file layout (little-endian):
+//
+//	offset  size  field
+//	0       8     magic "QATGOCKP"
+//	8       2     version (1)
+//	10      8     payload length L
+//	18      L     payload: encoding/gob of Checkpoint
+//	18+L    4     CRC-32 (IEEE) of bytes [0, 18+L)
+const (
+	ckptMagic   = "QATGOCKP"
+	ckptVersion = 1
+	// MaxCheckpointBytes bounds what LoadCheckpoint reads.
+	MaxCheckpointBytes = 1 << 30
+)
+
+// CheckpointFile is the checkpoint's name inside a run directory.
+const CheckpointFile = "checkpoint.qck"
+
+// Checkpoint is everything needed to rebuild a model and continue its training exactly.
+type Checkpoint struct {
+	Arch     string
+	Quant    nn.Config
+	Mode     string // "float", "qat" or "ptq": how the parameters were produced
+	Epoch    int    // completed epochs of this run
+	Params   []ParamState
+	Ranges   []RangeState // activation quantizers, in model order
+	Opt      OptState
+	Config   Config // the run's configuration (for resume)
+	Metrics  []EpochMetrics
+	Seconds  float64 // training seconds so far
+	Finished bool
+}
+
+// ParamState is a parameter's values.
+type ParamState struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// RangeState is an activation quantizer's tracked range.
+type RangeState struct {
+	Min, Max float64
+	Seen     bool
+	Steps    int
+}
+
+// Snapshot copies a model's parameters and ranges.
+func Snapshot(m *nn.Model) ([]ParamState, []RangeState) {
+	var ps []ParamState
+	for _, p := range m.Params() {
+		ps = append(ps, ParamState{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)})
+	}
+	var rs []RangeState
+	for _, q := range m.ActQuantizers() {
+		rs = append(rs, RangeState{Min: q.Min, Max: q.Max, Seen: q.Seen, Steps: q.Steps})
+	}
+	return ps, rs
+}
+
+// Restore writes parameters (and ranges, if any) into m, checking names and shapes.
+func Restore(m *nn.Model, ps []ParamState, rs []RangeState) error {
+	params := m.Params()
+	if len(ps) != len(params) {
+		return fmt.Errorf("train: checkpoint has %d parameters, model %s has %d", len(ps), m.Arch, len(params))
+	}
+	for i, p := range params {
+		s := ps[i]
+		if s.Name != p.Name || len(s.Data) != len(p.Data) || fmt.Sprint(s.Shape) != fmt.Sprint(p.Shape) {
+			return fmt.Errorf("train: checkpoint parameter %q %v does not match model parameter %q %v", s.Name, s.Shape, p.Name, p.Shape)
+		}
+	}
+	qs := m.ActQuantizers()
+	if rs != nil && len(rs) != len(qs) {
+		return fmt.Errorf("train: checkpoint has %d activation ranges, model has %d", len(rs), len(qs))
+	}
+	for i, p := range params {
+		copy(p.Data, ps[i].Data)
+	}
+	for i, r := range rs {
+		q := qs[i]
+		q.Min, q.Max, q.Seen, q.Steps = r.Min, r.Max, r.Seen, r.Steps
+	}
+	return nil
+}
+
+// Model rebuilds the checkpoint's model with its parameters and ranges.
+func (c *Checkpoint) Model() (*nn.Model, error) {
+	m, err := nn.New(c.Arch, c.Quant, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := Restore(m, c.Params, c.Ranges); err != nil {
+		return nil, err
+	}
+	if c.Mode == "float" {
+		m.SetMode(autograd.ModeFloat)
+	} else {
+		m.SetMode(autograd.ModeEval)
+	}
+	return m, nil
+}
+
+// EncodeCheckpoint writes c in the checkpoint format.
+func EncodeCheckpoint(w io.Writer, c *Checkpoint) error {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(c); err != nil {
+		return fmt.Errorf("train: encoding checkpoint: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(ckptMagic)
+	binary.Write(&buf, binary.LittleEndian, uint16(ckptVersion))
+	binary.Write(&buf, binary.LittleEndian, uint64(payload.Len()))
+	buf.Write(payload.Bytes())
+	binary.Write(&buf, binary.LittleEndian, crc32.ChecksumIEEE(buf.Bytes()))
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// ErrCheckpoint marks a corrupt, truncated or unsupported checkpoint.
+var ErrCheckpoint = errors.New("bad checkpoint")
+
+// DecodeCheckpoint reads a checkpoint, checking magic, version, length and checksum before
+// decoding the payload.
+func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxCheckpointBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxCheckpointBytes {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrCheckpoint, MaxCheckpointBytes)
+	}
+	const head = 18
+	if len(b) < head+4 || string(b[:8]) != ckptMagic {
+		return nil, fmt.Errorf("%w: not a qatgo checkpoint (magic)", ErrCheckpoint)
+	}
+	if v := binary.LittleEndian.Uint16(b[8:]); v != ckptVersion {
+		return nil, fmt.Errorf("%w: unsupported version %d", ErrCheckpoint, v)
+	}
+	n := binary.LittleEndian.Uint64(b[10:])
+	if n != uint64(len(b)-head-4) {
+		return nil, fmt.Errorf("%w: payload length %d but %d bytes present (truncated?)", ErrCheckpoint, n, len(b)-head-4)
+	}
+	if crc32.ChecksumIEEE(b[:len(b)-4]) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", ErrCheckpoint)
+	}
+	var c Checkpoint
+	if err := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4])).Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+	}
+	return &c, nil
+}
+
+// WriteFileAtomic writes a file through a temporary file in the same directory, synced and
+// renamed over the target, so a crash leaves either the old or the new file, never a mix.
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// SaveCheckpoint writes c atomically to path.
+func SaveCheckpoint(path string, c *Checkpoint) error {
+	return WriteFileAtomic(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
+}
+
+// LoadCheckpoint reads a checkpoint file, or the checkpoint inside a run directory.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, CheckpointFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer f.Close()
+	c, err := DecodeCheckpoint(f)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,136 @@
+package train
+
+import (
+	"fmt"
+	"math"
+)
+
+// Optimizer updates parameters in place from their gradients. Its state is exported (State)
+// so checkpoints can restore it exactly.
+type Optimizer interface {
+	// Step applies one update to each params[i] with grads[i] at learning rate lr.
+	Step(params, grads [][]float32, lr float64)
+	State() OptState
+	SetState(OptState) error
+}
+
+// OptState is the serializable state of an optimizer.
+type OptState struct {
+	Kind  string
+	Steps int
+	// Slots[k][i] is the k-th moment buffer of parameter i (momentum: 1 slot; Adam: 2).
+	Slots [][][]float32
+}
+
+// NewOptimizer returns "sgd" (momentum, optional weight decay) or "adam".
+func NewOptimizer(kind string, momentum, weightDecay float64, sizes []int) (Optimizer, error) {
+	alloc := func(k int) [][][]float32 {
+		s := make([][][]float32, k)
+		for j := range s {
+			s[j] = make([][]float32, len(sizes))
+			for i, n := range sizes {
+				s[j][i] = make([]float32, n)
+			}
+		}
+		return s
+	}
+	switch kind {
+	case "sgd":
+		return &SGD{Momentum: momentum, WeightDecay: weightDecay, st: OptState{Kind: kind, Slots: alloc(1)}}, nil
+	case "adam":
+		return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, st: OptState{Kind: kind, Slots: alloc(2)}}, nil
+	}
+	return nil, fmt.Errorf("train: unknown optimizer %q (have sgd, adam)", kind)
+}
+
+func setState(dst *OptState, src OptState) error {
+	if src.Kind != dst.Kind || len(src.Slots) != len(dst.Slots) {
+		return fmt.Errorf("train: optimizer state is %q, want %q", src.Kind, dst.Kind)
+	}
+	for k := range src.Slots {
+		if len(src.Slots[k]) != len(dst.Slots[k]) {
+			return fmt.Errorf("train: optimizer state has %d parameters, want %d", len(src.Slots[k]), len(dst.Slots[k]))
+		}
+		for i := range src.Slots[k] {
+			if len(src.Slots[k][i]) != len(dst.Slots[k][i]) {
+				return fmt.Errorf("train: optimizer state of parameter %d has %d values, want %d", i, len(src.Slots[k][i]), len(dst.Slots[k][i]))
+			}
+			copy(dst.Slots[k][i], src.Slots[k][i])
+		}
+	}
+	dst.Steps = src.Steps
+	return nil
+}
+
+// SGD is stochastic gradient descent with momentum: v = mu v + (g + wd w); w -= lr v.
+type SGD struct {
+	Momentum, WeightDecay float64
+	st                    OptState
+}
+
+func (o *SGD) Step(params, grads [][]float32, lr float64) {
+	mu, wd, eta := float32(o.Momentum), float32(o.WeightDecay), float32(lr)
+	for i, w := range params {
+		g, v := grads[i], o.st.Slots[0][i]
+		for j := range w {
+			d := g[j] + wd*w[j]
+			v[j] = mu*v[j] + d
+			w[j] -= eta * v[j]
+		}
+	}
+	o.st.Steps++
+}
+func (o *SGD) State() OptState           { return o.st }
+func (o *SGD) SetState(s OptState) error { return setState(&o.st, s) }
+
+// Adam is Kingma & Ba's optimizer with bias correction; WeightDecay is decoupled (AdamW).
+type Adam struct {
+	Beta1, Beta2, Eps, WeightDecay float64
+	st                             OptState
+}
+
+func (o *Adam) Step(params, grads [][]float32, lr float64) {
+	o.st.Steps++
+	t := float64(o.st.Steps)
+	c1 := 1 - math.Pow(o.Beta1, t)
+	c2 := 1 - math.Pow(o.Beta2, t)
+	b1, b2 := float32(o.Beta1), float32(o.Beta2)
+	step := float32(lr * math.Sqrt(c2) / c1)
+	eps := float32(o.Eps * math.Sqrt(c2))
+	decay := float32(1 - lr*o.WeightDecay)
+	for i, w := range params {
+		g, m, v := grads[i], o.st.Slots[0][i], o.st.Slots[1][i]
+		for j := range w {
+			m[j] = b1*m[j] + (1-b1)*g[j]
+			v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
+			w[j] = w[j]*decay - step*m[j]/(float32(math.Sqrt(float64(v[j])))+eps)
+		}
+	}
+}
+func (o *Adam) State() OptState           { return o.st }
+func (o *Adam) SetState(s OptState) error { return setState(&o.st, s) }
+
+// LR returns the learning rate at global step `step` of `total` under the schedule:
+// "const"; "cosine" (base * (1 + cos(pi step/total)) / 2, floor 1% of base); "step" (x0.1 at
+// 50% and 75% of training).
+func LR(schedule string, base float64, step, total int) (float64, error) {
+	frac := 0.0
+	if total > 0 {
+		frac = float64(step) / float64(total)
+	}
+	switch schedule {
+	case "const":
+		return base, nil
+	case "cosine":
+		return base * (0.01 + 0.99*(1+math.Cos(math.Pi*frac))/2), nil
+	case "step":
+		switch {
+		case frac >= 0.75:
+			return base * 0.01, nil
+		case frac >= 0.5:
+			return base * 0.1, nil
+		}
+		return base, nil
+	}
+	return 0, fmt.Errorf("train: unknown learning-rate schedule %q (have const, cosine, step)", schedule)
+}

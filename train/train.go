@@ -1,0 +1,396 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/nn"
+	"github.com/schollz/progressbar/v3"
+)
+
+// Config is one training run.
+type Config struct {
+	Arch  string    // "lenet5" or "lenet300-100"
+	Quant nn.Config // bit widths, per-channel, EMA decay, delay
+	// Mode: "float" (no quantization), "qat" (fake-quant training; from scratch, or fine-tuning
+	// the checkpoint in From), "ptq" (no training: calibrate the ranges of From on
+	// CalibImages training images with min/max observers).
+	Mode string
+	From string // checkpoint (file or run directory) to start from; "" = fresh seeded init
+	// Resume continues the run in Out from its checkpoint; the result equals an uninterrupted
+	// run with the same configuration.
+	Resume      bool
+	Epochs      int
+	BatchSize   int
+	LR          float64
+	Optimizer   string // "sgd" or "adam"
+	Momentum    float64
+	WeightDecay float64
+	Schedule    string // "const", "cosine", "step"
+	Seed        uint64
+	Out         string // run directory: checkpoint.qck, metrics.jsonl
+	DataDir     string // "" = the MNIST shipped in the GoMNIST module
+	TrainLimit  int    // use only the first N training images (0 = all)
+	TestLimit   int    // evaluate on the first N test images (0 = all)
+	CalibImages int    // PTQ calibration images
+	EvalBatch   int
+}
+
+// DefaultConfig is W8A8 QAT of LeNet-5 with Adam and a cosine schedule.
+func DefaultConfig() Config {
+	return Config{
+		Arch: "lenet5", Quant: nn.DefaultConfig(), Mode: "qat", Epochs: 4, BatchSize: 64,
+		LR: 1e-3, Optimizer: "adam", Momentum: 0.9, Schedule: "cosine", Seed: 1, Out: "runs/qat",
+		CalibImages: 1000, EvalBatch: 100,
+	}
+}
+
+// Validate checks the configuration before any work is done.
+func (c *Config) Validate() error {
+	if _, ok := nn.Archs[c.Arch]; !ok {
+		return fmt.Errorf("unknown model %q (have lenet5, lenet300-100)", c.Arch)
+	}
+	if err := c.Quant.Validate(); err != nil {
+		return err
+	}
+	switch c.Mode {
+	case "float", "qat":
+	case "ptq":
+		if c.From == "" {
+			return errors.New("ptq needs a trained float checkpoint (--from DIR)")
+		}
+		if c.CalibImages <= 0 {
+			return fmt.Errorf("ptq needs calibration images > 0, got %d", c.CalibImages)
+		}
+	default:
+		return fmt.Errorf("unknown mode %q (have float, qat, ptq)", c.Mode)
+	}
+	if c.Mode != "ptq" && c.Epochs <= 0 {
+		return fmt.Errorf("epochs must be positive, got %d", c.Epochs)
+	}
+	if c.BatchSize <= 0 || c.EvalBatch <= 0 {
+		return fmt.Errorf("batch sizes must be positive (batch %d, eval batch %d)", c.BatchSize, c.EvalBatch)
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		return fmt.Errorf("learning rate must be a positive number, got %v", c.LR)
+	}
+	if _, err := NewOptimizer(c.Optimizer, 0, 0, nil); err != nil {
+		return err
+	}
+	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
+		return err
+	}
+	if c.Out == "" {
+		return errors.New("an output directory is needed (--out DIR)")
+	}
+	return nil
+}
+
+// EpochMetrics is one line of metrics.jsonl.
+type EpochMetrics struct {
+	Epoch        int     `json:"epoch"`
+	TrainLoss    float64 `json:"train_loss"`
+	TrainAcc     float64 `json:"train_accuracy"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	LR           float64 `json:"lr"`
+	Seconds      float64 `json:"seconds"`
+	Images       int     `json:"images"`
+}
+
+// Result summarizes a run.
+type Result struct {
+	Arch         string         `json:"model"`
+	Mode         string         `json:"mode"`
+	WBits        int            `json:"wbits"`
+	ABits        int            `json:"abits"`
+	Epochs       int            `json:"epochs"`
+	TestAccuracy float64        `json:"test_accuracy"`
+	TrainSeconds float64        `json:"train_seconds"`
+	Checkpoint   string         `json:"checkpoint"`
+	History      []EpochMetrics `json:"-"`
+}
+
+// Options are the run's side channels.
+type Options struct {
+	Progress io.Writer // progress bars (nil: none)
+	Log      io.Writer // one line per epoch (nil: none)
+}
+
+// Run trains (or calibrates) a model as configured, writing checkpoints atomically into
+// cfg.Out after every epoch. A NaN or Inf loss stops the run with an error and leaves the last
+// good checkpoint in place.
+func Run(cfg Config, opt Options) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create output directory: %w", err)
+	}
+	ckptPath := filepath.Join(cfg.Out, CheckpointFile)
+	trainSet, testSet, err := data.Load(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TrainLimit > 0 {
+		trainSet = trainSet.Subset(cfg.TrainLimit)
+	}
+	if cfg.TestLimit > 0 {
+		testSet = testSet.Subset(cfg.TestLimit)
+	}
+	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath}
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if cfg.Mode == "ptq" {
+		return r.calibrate()
+	}
+	return r.loop()
+}
+
+type runner struct {
+	cfg         Config
+	opt         Options
+	train, test *data.Set
+	ckptPath    string
+
+	model      *nn.Model
+	trainGraph *nn.Graph
+	evalGraph  *nn.Graph
+	optim      Optimizer
+	ck         Checkpoint
+}
+
+func (r *runner) setup() error {
+	cfg := r.cfg
+	var err error
+	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
+		return err
+	}
+	r.ck = Checkpoint{Arch: cfg.Arch, Quant: cfg.Quant, Mode: cfg.Mode, Config: cfg}
+	switch {
+	case cfg.Resume:
+		ck, err := LoadCheckpoint(r.ckptPath)
+		if err != nil {
+			return fmt.Errorf("cannot resume: %w", err)
+		}
+		if ck.Arch != cfg.Arch || ck.Mode != cfg.Mode {
+			return fmt.Errorf("cannot resume: checkpoint is %s/%s, run is %s/%s", ck.Arch, ck.Mode, cfg.Arch, cfg.Mode)
+		}
+		if err := Restore(r.model, ck.Params, ck.Ranges); err != nil {
+			return err
+		}
+		r.ck = *ck
+		r.ck.Config = cfg
+	case cfg.From != "":
+		ck, err := LoadCheckpoint(cfg.From)
+		if err != nil {
+			return err
+		}
+		if ck.Arch != cfg.Arch {
+			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Arch, cfg.Arch)
+		}
+		// Start from the parameters only: ranges are learned anew under this run's bit widths.
+		if err := Restore(r.model, ck.Params, nil); err != nil {
+			return err
+		}
+	}
+	if r.trainGraph, err = r.model.NewGraph(cfg.BatchSize, true); err != nil {
+		return err
+	}
+	if r.evalGraph, err = r.model.NewGraph(cfg.EvalBatch, false); err != nil {
+		return err
+	}
+	sizes := make([]int, len(r.trainGraph.Params))
+	for i, p := range r.trainGraph.Params {
+		sizes[i] = p.Size()
+	}
+	if r.optim, err = NewOptimizer(cfg.Optimizer, cfg.Momentum, cfg.WeightDecay, sizes); err != nil {
+		return err
+	}
+	if cfg.Resume && r.ck.Opt.Kind != "" {
+		if err := r.optim.SetState(r.ck.Opt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) close() {
+	r.trainGraph.Close()
+	r.evalGraph.Close()
+}
+
+func (r *runner) evalMode() autograd.Mode {
+	if r.cfg.Mode == "float" {
+		return autograd.ModeFloat
+	}
+	return autograd.ModeEval
+}
+
+func (r *runner) evaluate() (float64, error) {
+	r.model.SetMode(r.evalMode())
+	return Evaluate(r.evalGraph, r.test, 0)
+}
+
+func (r *runner) save() error {
+	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
+	r.ck.Opt = r.optim.State()
+	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
+		return fmt.Errorf("writing checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (r *runner) result(acc float64) *Result {
+	return &Result{
+		Arch: r.cfg.Arch, Mode: r.cfg.Mode, WBits: r.cfg.Quant.WBits, ABits: r.cfg.Quant.ABits,
+		Epochs: r.ck.Epoch, TestAccuracy: acc, TrainSeconds: r.ck.Seconds, Checkpoint: r.ckptPath,
+		History: r.ck.Metrics,
+	}
+}
+
+// calibrate is post-training quantization: min/max ranges over the first CalibImages
+// training images, no parameter update.
+func (r *runner) calibrate() (*Result, error) {
+	start := time.Now()
+	r.model.ResetRanges()
+	r.model.SetMode(autograd.ModeCalibrate)
+	if err := forEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
+		return nil, err
+	}
+	r.ck.Seconds = time.Since(start).Seconds()
+	acc, err := r.evaluate()
+	if err != nil {
+		return nil, err
+	}
+	r.ck.Finished = true
+	r.ck.Metrics = append(r.ck.Metrics, EpochMetrics{TestAccuracy: acc, Seconds: r.ck.Seconds, Images: min(r.cfg.CalibImages, r.train.N)})
+	if err := r.save(); err != nil {
+		return nil, err
+	}
+	r.logf("ptq: calibrated on %d images, test accuracy %.2f%%", min(r.cfg.CalibImages, r.train.N), 100*acc)
+	return r.result(acc), nil
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.opt.Log != nil {
+		fmt.Fprintf(r.opt.Log, format+"\n", args...)
+	}
+}
+
+func (r *runner) loop() (*Result, error) {
+	cfg := r.cfg
+	b := data.NewBatcher(r.train, cfg.BatchSize, true, cfg.Seed)
+	nb := b.NumBatches()
+	if nb == 0 {
+		return nil, fmt.Errorf("training set has %d images, fewer than one batch of %d", r.train.N, cfg.BatchSize)
+	}
+	total := nb * cfg.Epochs
+	mode := autograd.ModeFloat
+	if cfg.Mode == "qat" {
+		mode = autograd.ModeTrain
+	}
+	if !cfg.Resume && cfg.Mode == "qat" {
+		r.model.ResetRanges()
+	}
+	gr := r.trainGraph
+	params := make([][]float32, len(gr.Params))
+	grads := make([][]float32, len(gr.Params))
+	for i, p := range gr.Params {
+		params[i] = p.Data
+	}
+	labels := make([]uint8, cfg.BatchSize)
+	acc := 0.0
+	if r.ck.Epoch >= cfg.Epochs {
+		var err error
+		if acc, err = r.evaluate(); err != nil {
+			return nil, err
+		}
+	}
+	metrics, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer metrics.Close()
+	for epoch := r.ck.Epoch; epoch < cfg.Epochs; epoch++ {
+		start := time.Now()
+		perm := b.Epoch(epoch)
+		r.model.SetMode(mode)
+		var bar *progressbar.ProgressBar
+		if r.opt.Progress != nil {
+			bar = progressbar.NewOptions(nb,
+				progressbar.OptionSetWriter(r.opt.Progress),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch+1, cfg.Epochs)),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionThrottle(250*time.Millisecond),
+				progressbar.OptionSetWidth(20), progressbar.OptionOnCompletion(func() { fmt.Fprintln(r.opt.Progress) }))
+		}
+		var lossSum float64
+		correct, seen := 0, 0
+		var lr float64
+		for i := 0; i < nb; i++ {
+			step := epoch*nb + i
+			lr, _ = LR(cfg.Schedule, cfg.LR, step, total)
+			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
+			loss, err := gr.Run()
+			diverged := errors.Is(err, autograd.ErrDiverged)
+			if err != nil && !diverged {
+				return nil, err
+			}
+			if diverged || math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+				msg := "no checkpoint was written yet"
+				if r.ck.Epoch > 0 {
+					msg = fmt.Sprintf("the last good checkpoint (epoch %d) is %s", r.ck.Epoch, r.ckptPath)
+				}
+				return nil, fmt.Errorf("loss became %v at epoch %d step %d (learning rate %.3g too high?); %s", loss, epoch+1, i+1, lr, msg)
+			}
+			lossSum += float64(loss)
+			logits := gr.LogitsData()
+			k := r.model.Classes
+			for n := 0; n < cfg.BatchSize; n++ {
+				if Argmax(logits[n*k:(n+1)*k]) == int(labels[n]) {
+					correct++
+				}
+			}
+			seen += cfg.BatchSize
+			for j := range grads {
+				if grads[j], err = gr.Grad(j); err != nil {
+					return nil, err
+				}
+			}
+			r.optim.Step(params, grads, lr)
+			if err := gr.ZeroGrad(); err != nil {
+				return nil, err
+			}
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.2f%%", epoch+1, cfg.Epochs, lossSum/float64(i+1), 100*float64(correct)/float64(seen)))
+				bar.Add(1)
+			}
+		}
+		secs := time.Since(start).Seconds()
+		if acc, err = r.evaluate(); err != nil {
+			return nil, err
+		}
+		m := EpochMetrics{Epoch: epoch + 1, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen}
+		r.ck.Metrics = append(r.ck.Metrics, m)
+		r.ck.Epoch = epoch + 1
+		r.ck.Seconds += secs
+		r.ck.Finished = r.ck.Epoch == cfg.Epochs
+		if err := r.save(); err != nil {
+			return nil, err
+		}
+		line, _ := json.Marshal(m)
+		fmt.Fprintf(metrics, "%s\n", line)
+		r.logf("epoch %d/%d: loss %.4f train %.2f%% test %.2f%% (%.1f s)", m.Epoch, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, secs)
+	}
+	return r.result(acc), nil
+}
