@@ -11,6 +11,10 @@
 //     but 1.
 //   - SoftmaxCrossEntropy (softmax_ce.go): the mean over the batch of -sum_k t_k log softmax(z)_k,
 //     with dz = (softmax(z) - t) / N.
+//   - ReLU6 (relu6.go): y = min(max(x, 0), 6), dx = dy on (0, 6).
+//   - NormFoldWeights, NormFoldBias (normfold.go): the input normalization (x - mean)/std folded
+//     into a first layer without padding: w/std and b - (mean/std) sum(w); FoldNormWeights and
+//     FoldNormBias are the same arithmetic for the exporter.
 //
 // Quantizers (quantizers.go) carry the quantization state between the forward op, its gradient
 // op, export and checkpoints: ActQuantizer (EMA or min/max ranges for activations, a start delay,

@@ -122,8 +122,10 @@ func (q *ActQuantizer) observe(x []float32) error {
 	case q.Ctx.Mode == ModeCalibrate:
 		q.Min, q.Max = math.Min(q.Min, lo), math.Max(q.Max, hi)
 	default:
-		q.Min -= (1 - q.Decay) * (q.Min - lo)
-		q.Max -= (1 - q.Decay) * (q.Max - hi)
+		// Equation (7) as fakequant.EMA computes it: the explicit conversions forbid fusing
+		// into an FMA (arm64 would), so the range is the same on every architecture.
+		q.Min -= float64((1 - q.Decay) * (q.Min - lo))
+		q.Max -= float64((1 - q.Decay) * (q.Max - hi))
 	}
 	q.Steps++
 	return nil
@@ -242,8 +244,12 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	return nil
 }
 
+// Backward is the clipped STE. For signed (symmetric) schemes the range comes from the
+// weights' own abs-max, so no weight is outside it and the gradient passes unchanged (the
+// bound absMax/qmax*qmax can land one ulp below the largest weight; clipping there would zero
+// that weight's gradient for no reason). Unsigned schemes clip negative weights.
 func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
-	if !q.active {
+	if !q.active || q.Scheme.Signed {
 		copy(dx, dy)
 		return
 	}

@@ -51,13 +51,13 @@ type LayerQuant struct {
 
 // Conv2D is a 2-D convolution over NCHW input with OIHW weights, a bias and a fused activation.
 type Conv2D struct {
-	LayerName           string
-	InC, OutC, K        int
-	Stride, Pad         int
-	W, B                *Param
-	Q                   LayerQuant
-	FoldNorm            bool    // input is p/255; fold (x-NormMean)/NormStd into W and B
-	NormMean, NormStd   float64 // used when FoldNorm
+	LayerName         string
+	InC, OutC, K      int
+	Stride, Pad       int
+	W, B              *Param
+	Q                 LayerQuant
+	FoldNorm          bool    // input is p/255; fold (x-NormMean)/NormStd into W and B
+	NormMean, NormStd float64 // used when FoldNorm
 }
 
 func (l *Conv2D) Name() string       { return l.LayerName }

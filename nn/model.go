@@ -28,7 +28,7 @@ type Model struct {
 
 // Archs lists the model builders by name.
 var Archs = map[string]func(Config, uint64) (*Model, error){
-	"lenet5":        LeNet5,
+	"lenet5":       LeNet5,
 	"lenet300-100": LeNet300100,
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/qatgo/qatgo/autograd"
@@ -27,7 +28,10 @@ type Config struct {
 	From string // checkpoint (file or run directory) to start from; "" = fresh seeded init
 	// Resume continues the run in Out from its checkpoint; the result equals an uninterrupted
 	// run with the same configuration.
-	Resume      bool
+	Resume bool
+	// StopAfter ends this invocation after that many epochs (0 = run to Epochs); the
+	// learning-rate schedule still spans Epochs, so --resume later continues the same run.
+	StopAfter   int
 	Epochs      int
 	BatchSize   int
 	LR          float64
@@ -46,8 +50,10 @@ type Config struct {
 
 // DefaultConfig is W8A8 QAT of LeNet-5 with Adam and a cosine schedule.
 func DefaultConfig() Config {
+	q := nn.DefaultConfig()
+	q.Delay = 300 // let the activation EMA settle before quantizing (Jacob et al. §3)
 	return Config{
-		Arch: "lenet5", Quant: nn.DefaultConfig(), Mode: "qat", Epochs: 4, BatchSize: 64,
+		Arch: "lenet5", Quant: q, Mode: "qat", Epochs: 4, BatchSize: 64,
 		LR: 1e-3, Optimizer: "adam", Momentum: 0.9, Schedule: "cosine", Seed: 1, Out: "runs/qat",
 		CalibImages: 1000, EvalBatch: 100,
 	}
@@ -321,7 +327,11 @@ func (r *runner) loop() (*Result, error) {
 		return nil, err
 	}
 	defer metrics.Close()
-	for epoch := r.ck.Epoch; epoch < cfg.Epochs; epoch++ {
+	last := cfg.Epochs
+	if cfg.StopAfter > 0 {
+		last = min(last, r.ck.Epoch+cfg.StopAfter)
+	}
+	for epoch := r.ck.Epoch; epoch < last; epoch++ {
 		start := time.Now()
 		perm := b.Epoch(epoch)
 		r.model.SetMode(mode)
@@ -342,7 +352,8 @@ func (r *runner) loop() (*Result, error) {
 			lr, _ = LR(cfg.Schedule, cfg.LR, step, total)
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			loss, err := gr.Run()
-			diverged := errors.Is(err, autograd.ErrDiverged)
+			// gorgonia flattens op errors into strings, so match the message too.
+			diverged := err != nil && (errors.Is(err, autograd.ErrDiverged) || strings.Contains(err.Error(), autograd.ErrDiverged.Error()))
 			if err != nil && !diverged {
 				return nil, err
 			}

@@ -8,6 +8,8 @@
 //	qat train   [flags]      train (float, qat) or calibrate (ptq) a model
 //	qat export  [flags]      convert a trained checkpoint into an integer model file
 //	qat summary FILE.qat     print an integer model's layers, shapes, bits and bytes
+//	qat bench   [flags]      training speed (float vs QAT, same batches) and, with --from and
+//	                         --int, inference speed (float graph vs integer engine)
 //
 // Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
 // object with the results. Errors are one line on stderr and a non-zero exit status.
@@ -46,11 +48,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdExport(args[1:], stdout, stderr)
 	case "summary":
 		return cmdSummary(args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (have train, export, summary; no command runs the main job)", args[0])
+	return fmt.Errorf("unknown command %q (have train, export, summary, bench; no command runs the main job)", args[0])
 }
 
 const usage = `usage: qat [train|export|summary] [flags]
@@ -58,6 +62,7 @@ const usage = `usage: qat [train|export|summary] [flags]
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
   qat summary FILE     print an integer model's layers
+  qat bench   [flags]  training and inference speed, with ratios
 `
 
 // trainFlags binds the training flags to cfg.
@@ -73,6 +78,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.StringVar(&cfg.From, "from", cfg.From, "start from this checkpoint (file or run directory)")
 	fs.BoolVar(&cfg.Resume, "resume", cfg.Resume, "resume the run in --out from its checkpoint")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs")
+	fs.IntVar(&cfg.StopAfter, "stop-after", cfg.StopAfter, "stop this invocation after N epochs (continue later with --resume)")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "sgd (momentum) or adam")

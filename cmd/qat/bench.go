@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/train"
+)
+
+// cmdBench measures training speed (float vs QAT on the same batches) and, with --from and
+// --int, inference speed (the float graph vs the integer engine), each in one process.
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	cfg := train.DefaultConfig()
+	fs := newFlagSet("bench", stderr)
+	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model")
+	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits")
+	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "training batch size")
+	batches := fs.Int("batches", 100, "training batches per mode (0 = skip the training benchmark)")
+	from := fs.String("from", "", "checkpoint for the inference benchmark")
+	intModel := fs.String("int", "", "integer model file for the inference benchmark")
+	images := fs.Int("images", 2000, "test images for the inference benchmark")
+	dataDir := fs.String("data", "", "MNIST idx directory")
+	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Quant.Validate(); err != nil {
+		return err
+	}
+	trainSet, testSet, err := data.Load(*dataDir)
+	if err != nil {
+		return err
+	}
+	result := map[string]any{}
+	if *batches > 0 {
+		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, cfg.Seed, trainSet)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "training %s, batch %d, %d batches per mode, same batches and init:\n", cfg.Arch, cfg.BatchSize, *batches)
+		for _, r := range rs {
+			fmt.Fprintf(stdout, "  %-6s %8.0f images/s  %6.1f s/epoch (60k)  x%.3f vs float  peak RSS %.0f MiB\n", r.Mode, r.ImagesPerSec, r.EpochSeconds, r.SlowdownVsFloat, r.PeakRSSMiB)
+		}
+		result["training"] = rs
+	}
+	if *from != "" || *intModel != "" {
+		if *from == "" || *intModel == "" {
+			return fmt.Errorf("the inference benchmark needs both --from CHECKPOINT and --int MODEL.qat")
+		}
+		ck, err := train.LoadCheckpoint(*from)
+		if err != nil {
+			return err
+		}
+		m, err := ck.Model()
+		if err != nil {
+			return err
+		}
+		qm, err := qnet.ReadFile(*intModel)
+		if err != nil {
+			return err
+		}
+		rs, err := export.BenchInference(m, qm, testSet, *images)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "inference, one thread, %d test images:\n", *images)
+		base := map[int]float64{}
+		for _, r := range rs {
+			if r.Engine == "float-graph" {
+				base[r.Batch] = r.ImagesPerSec
+			}
+			fmt.Fprintf(stdout, "  %-12s batch %-3d %9.0f images/s  x%.2f vs float graph\n", r.Engine, r.Batch, r.ImagesPerSec, r.ImagesPerSec/base[r.Batch])
+		}
+		result["inference"] = rs
+	}
+	if *asJSON {
+		return printJSON(stdout, result)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// train -> export -> summary through the command, with --json.
+func TestTrainExportJSON(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	args := []string{"train", "--wbits", "4", "--abits", "4", "--epochs", "1", "--train-limit", "640", "--test-limit", "200", "--out", dir, "--quiet", "--json"}
+	if err := run(args, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"test_accuracy", "wbits", "abits", "epochs", "train_seconds"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("train JSON lacks %q: %v", k, res)
+		}
+	}
+	if res["wbits"].(float64) != 4 || res["epochs"].(float64) != 1 {
+		t.Errorf("train JSON %v", res)
+	}
+	out.Reset()
+	model := filepath.Join(dir, "m.qat")
+	if err := run([]string{"export", "--from", dir, "--out", model, "--test-limit", "200", "--json"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	res = nil
+	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"bytes", "sim_accuracy", "int_accuracy", "agreement"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("export JSON lacks %q", k)
+		}
+	}
+	st, err := os.Stat(model)
+	if err != nil || float64(st.Size()) != res["bytes"].(float64) {
+		t.Errorf("reported %v bytes, file has %v (%v)", res["bytes"], st.Size(), err)
+	}
+	out.Reset()
+	if err := run([]string{"summary", model}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "fully_connected") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}
+
+// Bad input is a one-line error, never a panic.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.qat")
+	os.WriteFile(junk, []byte("not a model"), 0o644)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--wbits", "9", "--out", dir}, "bit width must be in 2..8"},
+		{[]string{"train", "--abits", "1", "--out", dir}, "bit width must be in 2..8"},
+		{[]string{"train", "--model", "vgg", "--out", dir}, `unknown model "vgg"`},
+		{[]string{"train", "--data", filepath.Join(dir, "nodata"), "--out", dir, "--epochs", "1"}, "nodata"},
+		{[]string{"train", "--out", filepath.Join(file, "x"), "--epochs", "1"}, "cannot create output directory"},
+		{[]string{"train", "stray"}, "unexpected argument"},
+		{[]string{"export", "--from", dir, "--out", filepath.Join(dir, "m.qat")}, "checkpoint"},
+		{[]string{"export"}, "--from"},
+		{[]string{"summary", junk}, "qnet"},
+		{[]string{"summary"}, "one model file"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(c.args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error containing %q", c.args, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error is not one line: %q", c.args, err)
+		}
+	}
+}

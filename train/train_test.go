@@ -1,0 +1,219 @@
+package train
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func tinyConfig(t *testing.T) Config {
+	cfg := DefaultConfig()
+	cfg.Epochs, cfg.TrainLimit, cfg.TestLimit = 2, 640, 200
+	cfg.Out = t.TempDir()
+	return cfg
+}
+
+func loadParams(t *testing.T, dir string) *Checkpoint {
+	t.Helper()
+	ck, err := LoadCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
+func sameParams(t *testing.T, what string, a, b *Checkpoint) {
+	t.Helper()
+	for i := range a.Params {
+		for j, v := range a.Params[i].Data {
+			if w := b.Params[i].Data[j]; v != w {
+				t.Fatalf("%s: %s[%d] = %v vs %v", what, a.Params[i].Name, j, v, w)
+			}
+		}
+	}
+	for i := range a.Ranges {
+		if a.Ranges[i] != b.Ranges[i] {
+			t.Fatalf("%s: activation range %d: %+v vs %+v", what, i, a.Ranges[i], b.Ranges[i])
+		}
+	}
+}
+
+// Invariant 5: the same command with the same seed gives the same model; and a resumed run
+// equals an uninterrupted one.
+func TestSeededAndResumable(t *testing.T) {
+	full := tinyConfig(t)
+	if _, err := Run(full, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	again := full
+	again.Out = t.TempDir()
+	if _, err := Run(again, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sameParams(t, "same seed", loadParams(t, full.Out), loadParams(t, again.Out))
+
+	other := full
+	other.Out, other.Seed = t.TempDir(), 2
+	if _, err := Run(other, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := loadParams(t, full.Out), loadParams(t, other.Out); a.Params[0].Data[0] == b.Params[0].Data[0] {
+		t.Fatal("seeds 1 and 2 gave the same first weight")
+	}
+
+	half := full
+	half.Out, half.StopAfter = t.TempDir(), 1
+	if _, err := Run(half, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if ck := loadParams(t, half.Out); ck.Epoch != 1 || ck.Finished {
+		t.Fatalf("interrupted run: epoch %d finished %v", ck.Epoch, ck.Finished)
+	}
+	resumed := half
+	resumed.StopAfter, resumed.Resume = 0, true
+	res, err := Run(resumed, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epochs != 2 {
+		t.Fatalf("resumed run reports %d epochs", res.Epochs)
+	}
+	sameParams(t, "resumed", loadParams(t, full.Out), loadParams(t, resumed.Out))
+}
+
+// A diverging run stops with a clear error and keeps the last good checkpoint.
+func TestDivergenceKeepsCheckpoint(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Epochs = 1
+	if _, err := Run(cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs, cfg.Resume, cfg.LR, cfg.Schedule = 2, true, 1e30, "const"
+	_, err = Run(cfg, Options{})
+	if err == nil {
+		t.Fatal("learning rate 1e30 did not diverge")
+	}
+	if !strings.Contains(err.Error(), "last good checkpoint (epoch 1)") {
+		t.Fatalf("error does not point at the last good checkpoint: %v", err)
+	}
+	after, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("the checkpoint changed after a diverged epoch")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	for _, c := range []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"wbits 9", func(c *Config) { c.Quant.WBits = 9 }, "bit width must be in 2..8"},
+		{"abits 1", func(c *Config) { c.Quant.ABits = 1 }, "bit width must be in 2..8"},
+		{"model", func(c *Config) { c.Arch = "resnet" }, `unknown model "resnet"`},
+		{"mode", func(c *Config) { c.Mode = "int" }, `unknown mode "int"`},
+		{"ptq without from", func(c *Config) { c.Mode = "ptq" }, "ptq needs a trained float checkpoint"},
+		{"optimizer", func(c *Config) { c.Optimizer = "lbfgs" }, "unknown optimizer"},
+		{"epochs", func(c *Config) { c.Epochs = 0 }, "epochs must be positive"},
+		{"lr", func(c *Config) { c.LR = -1 }, "learning rate"},
+		{"unwritable out", func(c *Config) { c.Out = filepath.Join(file, "run") }, "cannot create output directory"},
+		{"missing data", func(c *Config) { c.DataDir = filepath.Join(t.TempDir(), "none") }, "data"},
+		{"resume nothing", func(c *Config) { c.Resume = true }, "cannot resume"},
+		{"from missing", func(c *Config) { c.From = filepath.Join(t.TempDir(), "x.qck") }, "no such file"},
+	} {
+		cfg := tinyConfig(t)
+		c.edit(&cfg)
+		_, err := Run(cfg, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// PTQ calibrates ranges on a float checkpoint without touching its parameters.
+func TestPTQ(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Mode, cfg.Epochs = "float", 1
+	if _, err := Run(cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ptq := cfg
+	ptq.Mode, ptq.From, ptq.Out, ptq.CalibImages = "ptq", cfg.Out, t.TempDir(), 300
+	res, err := Run(ptq, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TestAccuracy < 0.3 {
+		t.Fatalf("PTQ accuracy %.3f", res.TestAccuracy)
+	}
+	f, q := loadParams(t, cfg.Out), loadParams(t, ptq.Out)
+	for i := range f.Params {
+		if !equalF32(f.Params[i].Data, q.Params[i].Data) {
+			t.Fatalf("PTQ changed parameter %s", f.Params[i].Name)
+		}
+	}
+	for i, r := range q.Ranges {
+		if !r.Seen || !(r.Max > r.Min) {
+			t.Fatalf("range %d not calibrated: %+v", i, r)
+		}
+	}
+}
+
+func equalF32(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Every truncation and every byte flip of a checkpoint is an error, never a panic.
+func TestCheckpointCorruption(t *testing.T) {
+	ck := &Checkpoint{Arch: "lenet5", Mode: "qat", Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
+	var buf bytes.Buffer
+	if err := EncodeCheckpoint(&buf, ck); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	if got, err := DecodeCheckpoint(bytes.NewReader(good)); err != nil || got.Epoch != 3 || got.Params[0].Data[1] != 2 {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for n := 0; n < len(good); n++ {
+		if _, err := DecodeCheckpoint(bytes.NewReader(good[:n])); !errors.Is(err, ErrCheckpoint) {
+			t.Fatalf("truncated to %d bytes: %v", n, err)
+		}
+	}
+	for i := range good {
+		bad := append([]byte(nil), good...)
+		bad[i] ^= 0x10
+		if _, err := DecodeCheckpoint(bytes.NewReader(bad)); err == nil {
+			t.Fatalf("flipped byte %d accepted", i)
+		}
+	}
+}
+
+func FuzzDecodeCheckpoint(f *testing.F) {
+	var buf bytes.Buffer
+	EncodeCheckpoint(&buf, &Checkpoint{Arch: "lenet5", Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
+	f.Add(buf.Bytes())
+	f.Add([]byte("QATGOCKP"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		DecodeCheckpoint(bytes.NewReader(b))
+	})
+}
