@@ -45,6 +45,7 @@ type Config struct {
 	TrainLimit  int    // use only the first N training images (0 = all)
 	TestLimit   int    // evaluate on the first N test images (0 = all)
 	CalibImages int    // PTQ calibration images
+	Augment     int    // random translation of training images by up to N pixels (0 = off)
 	EvalBatch   int
 }
 
@@ -93,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
 		return err
+	}
+	if c.Augment < 0 || c.Augment > 8 {
+		return fmt.Errorf("augmentation shift %d must be in 0..8 pixels", c.Augment)
 	}
 	if c.Out == "" {
 		return errors.New("an output directory is needed (--out DIR)")
@@ -315,6 +319,7 @@ func (r *runner) loop() (*Result, error) {
 		params[i] = p.Data
 	}
 	labels := make([]uint8, cfg.BatchSize)
+	tmp := make([]float32, r.train.Rows*r.train.Cols)
 	acc := 0.0
 	if r.ck.Epoch >= cfg.Epochs {
 		var err error
@@ -351,6 +356,9 @@ func (r *runner) loop() (*Result, error) {
 			step := epoch*nb + i
 			lr, _ = LR(cfg.Schedule, cfg.LR, step, total)
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
+			if cfg.Augment > 0 {
+				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, epoch, i, tmp)
+			}
 			loss, err := gr.Run()
 			// gorgonia flattens op errors into strings, so match the message too.
 			diverged := err != nil && (errors.Is(err, autograd.ErrDiverged) || strings.Contains(err.Error(), autograd.ErrDiverged.Error()))

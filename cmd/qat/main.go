@@ -91,6 +91,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.TrainLimit, "train-limit", cfg.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
+	fs.IntVar(&cfg.Augment, "augment", cfg.Augment, "shift training images randomly by up to N pixels (0 = off)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size")
 }
 

@@ -1,0 +1,453 @@
+package qnet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// The file format; doc.go has the byte layout.
+const (
+	// Magic opens every model file.
+	Magic = "QATGOINT"
+	// Version is the format version this package reads and writes.
+	Version = 1
+	// MaxFileSize is the largest file Decode accepts (and Encode writes).
+	MaxFileSize = 256 << 20
+
+	flagOutputScales = 1 << 0 // Meta.OutputScaleBits is present
+	knownFlags       = flagOutputScales
+
+	headerLen  = len(Magic) + 2 + 2
+	trailerLen = 4
+
+	encodingDense = 0 // weight block encodings; 1 (sparse) and 2 (Huffman) are reserved
+
+	minLayerLen = 1 + 4 + 2 + 2 // kind, output scale, smallest body (MaxPool2D)
+)
+
+var le = binary.LittleEndian
+
+// Encode validates m and writes it to w in the format described in the
+// package documentation. Weights are written dense, bit-packed at their
+// WeightBits. A model that fails Validate is not written at all.
+func Encode(w io.Writer, m *Model) error {
+	b, err := marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// marshal validates m and returns its encoding.
+func marshal(m *Model) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	var flags uint16
+	if len(m.Meta.OutputScaleBits) > 0 {
+		flags |= flagOutputScales
+	}
+	b := append([]byte(nil), Magic...)
+	b = le.AppendUint16(b, Version)
+	b = le.AppendUint16(b, flags)
+	b = le.AppendUint16(b, uint16(len(m.Name)))
+	b = append(b, m.Name...)
+	b = le.AppendUint16(b, uint16(m.InC))
+	b = le.AppendUint16(b, uint16(m.InH))
+	b = le.AppendUint16(b, uint16(m.InW))
+	b = le.AppendUint32(b, uint32(m.InputZero))
+	b = le.AppendUint32(b, m.Meta.InputScaleBits)
+	b = le.AppendUint16(b, uint16(len(m.Layers)))
+	for i, l := range m.Layers {
+		var scale uint32
+		if flags&flagOutputScales != 0 {
+			scale = m.Meta.OutputScaleBits[i]
+		}
+		b = appendLayer(b, l, scale)
+	}
+	if len(b)+trailerLen > MaxFileSize {
+		return nil, &RangeError{Layer: -1, Msg: fmt.Sprintf("encoded model is %d bytes, limit %d", len(b)+trailerLen, MaxFileSize)}
+	}
+	return le.AppendUint32(b, crc32.ChecksumIEEE(b)), nil
+}
+
+// appendLayer appends the record of one valid layer.
+func appendLayer(b []byte, l Layer, scaleBits uint32) []byte {
+	b = append(b, byte(l.Kind()))
+	b = le.AppendUint32(b, scaleBits)
+	switch l := l.(type) {
+	case *Conv2D:
+		for _, v := range []int{l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad} {
+			b = le.AppendUint16(b, uint16(v))
+		}
+		b = appendAffine(b, l.affine())
+	case *FullyConnected:
+		b = le.AppendUint32(b, uint32(l.In))
+		b = le.AppendUint32(b, uint32(l.Out))
+		b = appendAffine(b, l.affine())
+	case *MaxPool2D:
+		b = le.AppendUint16(b, uint16(l.K))
+		b = le.AppendUint16(b, uint16(l.Stride))
+	}
+	return b
+}
+
+// appendAffine appends the quantization fields, the weight block and the
+// per-channel arrays shared by Conv2D and FullyConnected.
+func appendAffine(b []byte, a affine) []byte {
+	for _, v := range []int32{a.inZero, a.outZero, a.actMin, a.actMax} {
+		b = le.AppendUint32(b, uint32(v))
+	}
+	b = append(b, byte(a.outBits))
+	b = append(b, encodingDense, byte(a.weightBits))
+	b = le.AppendUint32(b, uint32(len(a.weights)))
+	b = append(b, PackBits(a.weights, a.weightBits)...)
+	for _, v := range a.bias {
+		b = le.AppendUint32(b, uint32(v))
+	}
+	for _, v := range a.multiplier {
+		b = le.AppendUint32(b, uint32(v))
+	}
+	for _, v := range a.shift {
+		b = append(b, byte(int8(v)))
+	}
+	return b
+}
+
+// Decode reads a model file from r. It reads at most MaxFileSize bytes, then
+// checks, before allocating anything from a length field, that the bytes are
+// there:
+//
+//   - wrong magic, checksum mismatch, truncation, trailing bytes or a
+//     malformed field: *FormatError (Truncated set when the data ends early);
+//   - another version, unknown flags or weight encodings:
+//     *UnsupportedError;
+//   - a well-formed file whose model fails Validate: that *ShapeError or
+//     *RangeError.
+//
+// Errors reading r are returned wrapped. Decode never panics.
+func Decode(r io.Reader) (*Model, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("qnet: reading model: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, &FormatError{Offset: MaxFileSize, Msg: fmt.Sprintf("file larger than %d bytes", MaxFileSize)}
+	}
+	return decode(data)
+}
+
+func decode(data []byte) (*Model, error) {
+	if len(data) < len(Magic) {
+		if string(data) == Magic[:len(data)] {
+			return nil, &FormatError{Offset: len(data), Truncated: true, Msg: "truncated in the magic"}
+		}
+		return nil, &FormatError{Offset: 0, Msg: "not a qatgo integer model (bad magic)"}
+	}
+	if string(data[:len(Magic)]) != Magic {
+		return nil, &FormatError{Offset: 0, Msg: "not a qatgo integer model (bad magic)"}
+	}
+	if len(data) < headerLen {
+		return nil, &FormatError{Offset: len(data), Truncated: true, Msg: "truncated in the header"}
+	}
+	if v := le.Uint16(data[8:]); v != Version {
+		return nil, &UnsupportedError{Msg: fmt.Sprintf("format version %d (this package reads version %d)", v, Version)}
+	}
+	flags := le.Uint16(data[10:])
+	if flags&^knownFlags != 0 {
+		return nil, &UnsupportedError{Msg: fmt.Sprintf("flags %#04x", flags)}
+	}
+	if len(data) >= headerLen+trailerLen {
+		body := data[:len(data)-trailerLen]
+		if crc32.ChecksumIEEE(body) == le.Uint32(data[len(body):]) {
+			p := &parser{b: body, off: headerLen}
+			m := p.model(flags)
+			if p.err == nil && p.off != len(body) {
+				p.fail(false, fmt.Sprintf("%d bytes after the last layer", len(body)-p.off))
+			}
+			if p.err != nil {
+				return nil, p.err
+			}
+			if err := m.Validate(); err != nil {
+				return nil, err
+			}
+			return m, nil
+		}
+	}
+	// The checksum does not match. Parse what is there to tell a truncated
+	// file from a corrupt one.
+	p := &parser{b: data, off: headerLen}
+	p.model(flags)
+	var fe *FormatError
+	if errors.As(p.err, &fe) && fe.Truncated {
+		fe.Msg += " (checksum mismatch)"
+		return nil, fe
+	}
+	if p.err == nil && len(data)-p.off < trailerLen {
+		return nil, &FormatError{Offset: len(data), Truncated: true, Msg: "truncated in the checksum"}
+	}
+	return nil, &FormatError{Offset: len(data) - trailerLen, Msg: "checksum mismatch: the file is corrupt"}
+}
+
+// parser reads little-endian fields from b. The first error sticks: after it,
+// every read returns zeros, so callers check p.err once at the end.
+type parser struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (p *parser) fail(truncated bool, msg string) { p.failAt(p.off, truncated, msg) }
+
+// failAt records an error found in the field that starts at off.
+func (p *parser) failAt(off int, truncated bool, msg string) {
+	if p.err == nil {
+		p.err = &FormatError{Offset: off, Truncated: truncated, Msg: msg}
+	}
+}
+
+func (p *parser) unsupported(msg string) {
+	if p.err == nil {
+		p.err = &UnsupportedError{Msg: msg}
+	}
+}
+
+// take returns the next n bytes, or nil after recording a truncation error
+// if fewer remain. n is int64 so that sizes computed from 32-bit counts
+// cannot overflow on any platform.
+func (p *parser) take(n int64, what string) []byte {
+	if p.err != nil {
+		return nil
+	}
+	if n < 0 || n > int64(len(p.b)-p.off) {
+		p.fail(true, fmt.Sprintf("truncated: %s needs %d bytes, %d remain", what, n, len(p.b)-p.off))
+		return nil
+	}
+	s := p.b[p.off : p.off+int(n)]
+	p.off += int(n)
+	return s
+}
+
+func (p *parser) u8(what string) uint8 {
+	if s := p.take(1, what); s != nil {
+		return s[0]
+	}
+	return 0
+}
+
+func (p *parser) u16(what string) uint16 {
+	if s := p.take(2, what); s != nil {
+		return le.Uint16(s)
+	}
+	return 0
+}
+
+func (p *parser) u32(what string) uint32 {
+	if s := p.take(4, what); s != nil {
+		return le.Uint32(s)
+	}
+	return 0
+}
+
+func (p *parser) i32(what string) int32 { return int32(p.u32(what)) }
+
+func (p *parser) model(flags uint16) *Model {
+	m := &Model{}
+	m.Name = string(p.take(int64(p.u16("name length")), "name"))
+	m.InC = int(p.u16("input channels"))
+	m.InH = int(p.u16("input height"))
+	m.InW = int(p.u16("input width"))
+	m.InputZero = p.i32("input zero point")
+	m.Meta.InputScaleBits = p.u32("input scale")
+	n := int(p.u16("layer count"))
+	if p.err == nil && n*minLayerLen > len(p.b)-p.off {
+		p.fail(true, fmt.Sprintf("truncated: %d layers need at least %d bytes, %d remain", n, n*minLayerLen, len(p.b)-p.off))
+	}
+	if p.err != nil {
+		return nil
+	}
+	m.Layers = make([]Layer, 0, n)
+	if flags&flagOutputScales != 0 {
+		m.Meta.OutputScaleBits = make([]uint32, n)
+	}
+	for i := 0; i < n && p.err == nil; i++ {
+		kind := LayerKind(p.u8("layer kind"))
+		scaleOff := p.off
+		scale := p.u32("layer output scale")
+		if flags&flagOutputScales != 0 {
+			m.Meta.OutputScaleBits[i] = scale
+		} else if scale != 0 {
+			p.failAt(scaleOff, false, fmt.Sprintf("layer %d: output scale %#08x set but the output-scale flag is not", i, scale))
+		}
+		switch kind {
+		case KindConv2D:
+			m.Layers = append(m.Layers, p.conv2D(i))
+		case KindFullyConnected:
+			m.Layers = append(m.Layers, p.fullyConnected(i))
+		case KindMaxPool2D:
+			l := &MaxPool2D{}
+			l.K = int(p.u16("pool size"))
+			l.Stride = int(p.u16("pool stride"))
+			m.Layers = append(m.Layers, l)
+		default:
+			// Version 1 has exactly these kinds; a new kind needs a new version,
+			// since a reader cannot skip a record it does not know.
+			p.failAt(p.off-5, false, fmt.Sprintf("layer %d: unknown layer kind %d", i, kind))
+		}
+	}
+	if p.err != nil {
+		return nil
+	}
+	return m
+}
+
+func (p *parser) conv2D(layer int) *Conv2D {
+	l := &Conv2D{}
+	for _, f := range []*int{&l.InC, &l.OutC, &l.KH, &l.KW, &l.Stride, &l.Pad} {
+		*f = int(p.u16("conv2d geometry"))
+	}
+	want, ok := mulLimit(MaxLayerWeights, l.OutC, l.InC, l.KH, l.KW)
+	if !ok {
+		want = -1
+	}
+	a := p.affine(layer, l.OutC, want)
+	l.WeightBits, l.Weights, l.Bias, l.Multiplier, l.Shift = a.weightBits, a.weights, a.bias, a.multiplier, a.shift
+	l.InputZero, l.OutputZero, l.ActMin, l.ActMax, l.OutBits = a.inZero, a.outZero, a.actMin, a.actMax, a.outBits
+	return l
+}
+
+func (p *parser) fullyConnected(layer int) *FullyConnected {
+	l := &FullyConnected{}
+	l.In = int(p.u32("fully connected input size"))
+	l.Out = int(p.u32("fully connected output size"))
+	want, ok := mulLimit(MaxLayerWeights, l.In, l.Out)
+	if !ok {
+		want = -1
+	}
+	a := p.affine(layer, l.Out, want)
+	l.WeightBits, l.Weights, l.Bias, l.Multiplier, l.Shift = a.weightBits, a.weights, a.bias, a.multiplier, a.shift
+	l.InputZero, l.OutputZero, l.ActMin, l.ActMax, l.OutBits = a.inZero, a.outZero, a.actMin, a.actMax, a.outBits
+	return l
+}
+
+// affine reads the fields written by appendAffine for rows output channels
+// and wantWeights weights (-1 if the layer's shape is out of range).
+func (p *parser) affine(layer, rows, wantWeights int) affine {
+	var a affine
+	a.inZero = p.i32("input zero point")
+	a.outZero = p.i32("output zero point")
+	a.actMin = p.i32("clamp minimum")
+	a.actMax = p.i32("clamp maximum")
+	a.outBits = int(p.u8("output bits"))
+	blockOff := p.off
+	enc := p.u8("weight encoding")
+	bits := int(p.u8("weight bits"))
+	count := int64(p.u32("weight count"))
+	if p.err != nil {
+		return a
+	}
+	if enc != encodingDense {
+		p.unsupported(fmt.Sprintf("layer %d: weight encoding %d (only 0, dense, is supported; 1 sparse and 2 Huffman are reserved)", layer, enc))
+		return a
+	}
+	if bits < 2 || bits > 8 {
+		p.failAt(blockOff+1, false, fmt.Sprintf("layer %d: weight bits %d outside 2..8", layer, bits))
+		return a
+	}
+	if wantWeights < 0 {
+		p.failAt(blockOff+2, false, fmt.Sprintf("layer %d: shape implies more than %d weights", layer, MaxLayerWeights))
+		return a
+	}
+	if count != int64(wantWeights) {
+		p.failAt(blockOff+2, false, fmt.Sprintf("layer %d: weight count %d, but the layer's shape implies %d", layer, count, wantWeights))
+		return a
+	}
+	dataOff := p.off
+	packed := p.take((count*int64(bits)+7)/8, fmt.Sprintf("layer %d weights", layer))
+	if p.err != nil {
+		return a
+	}
+	w, err := UnpackBits(packed, int(count), bits)
+	if err != nil {
+		p.failAt(dataOff, false, fmt.Sprintf("layer %d weights: %v", layer, err))
+		return a
+	}
+	a.weightBits, a.weights = bits, w
+	// Bias and Multiplier (int32) and Shift (int8) for every output channel.
+	arrays := p.take(int64(rows)*9, fmt.Sprintf("layer %d bias, multiplier and shift", layer))
+	if p.err != nil {
+		return a
+	}
+	a.bias = make([]int32, rows)
+	a.multiplier = make([]int32, rows)
+	a.shift = make([]int32, rows)
+	for c := 0; c < rows; c++ {
+		a.bias[c] = int32(le.Uint32(arrays[4*c:]))
+		a.multiplier[c] = int32(le.Uint32(arrays[4*(rows+c):]))
+		a.shift[c] = int32(int8(arrays[8*rows+c]))
+	}
+	return a
+}
+
+// WriteFile encodes m into the file path atomically: it writes a temporary
+// file in the same directory, syncs it and renames it over path. On any
+// error the previous file at path (if any) is left untouched and the
+// temporary file is removed.
+func WriteFile(path string, m *Model) (err error) {
+	b, err := marshal(m)
+	if err != nil {
+		return err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if _, err = f.Write(b); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not all systems can sync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ReadFile decodes the model file at path (see Decode).
+func ReadFile(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Decode(f)
+}

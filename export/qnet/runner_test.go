@@ -1,0 +1,279 @@
+package qnet
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRunnerMatchesReference checks the fast path (im2col + GEMM with the
+// zero-point expansion, batched fully connected layers) against the
+// reference kernels, layer by layer, on random models and inputs.
+func TestRunnerMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	used := map[int]int{} // lane counts chosen automatically
+	for i := range 300 {
+		m := randomModel(rng)
+		if err := m.Validate(); err != nil {
+			t.Fatalf("model %d: random model invalid: %v", i, err)
+		}
+		inLen := m.InC * m.InH * m.InW
+		const n = 2*batchBlock + 3 // several blocks and a partial one
+		imgs := randImages(rng, n, inLen)
+		if i%5 == 0 { // inputs at the extremes
+			for j := range imgs[:inLen] {
+				imgs[j] = 255 * uint8(j%2)
+			}
+		}
+		refs := make([][][]uint8, n)
+		for j := range n {
+			refs[j] = referenceTrace(m, imgs[j*inLen:(j+1)*inLen])
+		}
+		// 0: the lane counts the plan chooses; 2, 3, 4: forced where feasible.
+		for _, lanes := range []int{0, 2, 3, 4} {
+			r := m.NewRunner()
+			if lanes != 0 {
+				r.plan(lanes)
+			} else {
+				for _, p := range r.plans {
+					if p.lanes != 0 {
+						used[p.lanes]++
+					}
+				}
+			}
+			want := make([]int, n)
+			for j := range n {
+				img := imgs[j*inLen : (j+1)*inLen]
+				ref := refs[j]
+				got := r.Trace(img)
+				for li := range ref {
+					if !bytes.Equal(got[li], ref[li]) {
+						t.Fatalf("model %d lanes %d image %d layer %d (%v): fast path differs from reference\n got %v\nwant %v",
+							i, lanes, j, li, m.Layers[li].Kind(), got[li], ref[li])
+					}
+				}
+				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
+					t.Fatalf("model %d lanes %d image %d: Forward %v, reference %v", i, lanes, j, fw, ref[len(ref)-1])
+				}
+				want[j] = argmax(ref[len(ref)-1])
+				if p := r.Predict(img); p != want[j] {
+					t.Fatalf("model %d lanes %d image %d: Predict %d, reference %d", i, lanes, j, p, want[j])
+				}
+			}
+			got := make([]int, n)
+			r.PredictBatch(imgs, n, got)
+			for j := range n {
+				if got[j] != want[j] {
+					t.Fatalf("model %d lanes %d image %d: PredictBatch %d, Predict %d", i, lanes, j, got[j], want[j])
+				}
+			}
+		}
+	}
+	t.Logf("layers by lane count chosen: %v", used)
+	for lanes := 2; lanes <= 4; lanes++ {
+		if used[lanes] == 0 {
+			t.Errorf("no random layer chose %d lanes; the test does not cover them", lanes)
+		}
+	}
+}
+
+// TestLanePackingExtremes drives every lane of the packed dot products to the
+// largest sums the plan allows: all weights at the edge of their narrow range
+// (same or alternating signs across channels), all inputs at the largest
+// |q - Z|, and compares the accumulators with plain int64 sums.
+func TestLanePackingExtremes(t *testing.T) {
+	for _, wbits := range []int{2, 3, 4, 5, 8} {
+		for _, maxIn := range []int32{1, 3, 15, 127, 128, 255} {
+			for _, k := range []int{1, 7, 33, 100, 1000} {
+				for _, pattern := range []string{"+", "-", "+-", "-+"} {
+					wmax := int8(1)<<(wbits-1) - 1
+					const rows = 16
+					a := affine{rows: rows, cols: k, weightBits: wbits, weights: make([]int8, rows*k)}
+					for c := range rows {
+						sign := int8(1)
+						if pattern[c%len(pattern)] == '-' {
+							sign = -1
+						}
+						for j := range k {
+							a.weights[c*k+j] = sign * wmax
+						}
+					}
+					for _, d := range []int16{int16(maxIn), -int16(maxIn)} {
+						x := make([]int16, k)
+						for j := range x {
+							x[j] = d
+						}
+						want := int32(d) * int32(wmax) * int32(k)
+						for lanes := 2; lanes <= 4; lanes++ {
+							p := layerPlan{aff: a, k: k}
+							p.choose(int64(maxIn), lanes)
+							if p.lanes != lanes {
+								continue // infeasible
+							}
+							p.pack()
+							acc := make([]int32, 4*lanes)
+							for g := range p.groups {
+								p.accumulate(acc, x, g)
+								for i := range acc {
+									c := g*4*lanes + i
+									if c >= rows {
+										break
+									}
+									w := want
+									if pattern[c%len(pattern)] == '-' {
+										w = -want
+									}
+									if acc[i] != w {
+										t.Fatalf("wbits %d maxIn %d k %d %q d %d lanes %d (chunk %d): channel %d = %d, want %d",
+											wbits, maxIn, k, pattern, d, lanes, p.chunk, c, acc[i], w)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestUnpackLanes(t *testing.T) {
+	for lanes := 2; lanes <= 4; lanes++ {
+		bits := uint(64 / lanes)
+		lim := int64(1)<<(bits-1) - 1
+		for _, vals := range [][]int64{
+			{lim, lim, lim, lim}, {-lim, -lim, -lim, -lim}, {lim, -lim, lim, -lim}, {-lim, lim, -lim, lim},
+			{-1, 1, -1, 1}, {0, -1, 0, 1}, {1, 0, 0, -1}, {-lim, 0, 0, lim},
+		} {
+			var s int64
+			for i := range lanes {
+				s += vals[i] << (uint(i) * bits)
+			}
+			acc := make([]int32, lanes)
+			unpackLanes(acc, s, lanes, bits)
+			for i := range lanes {
+				if int64(acc[i]) != vals[i] {
+					t.Errorf("lanes %d %v: lane %d = %d", lanes, vals[:lanes], i, acc[i])
+				}
+			}
+		}
+	}
+}
+
+// TestRunnerLeNet5 checks the benchmark models against the reference.
+func TestRunnerLeNet5(t *testing.T) {
+	for _, bits := range []int{8, 4, 2} {
+		t.Run(fmt.Sprintf("%dbit", bits), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(bits), 3))
+			m := lenet5(rng, bits, bits)
+			r := m.NewRunner()
+			const n = 20
+			imgs := randImages(rng, n, 28*28)
+			got := make([]int, n)
+			r.PredictBatch(imgs, n, got)
+			classes := map[int]bool{}
+			for j := range n {
+				img := imgs[j*784 : (j+1)*784]
+				ref := referenceTrace(m, img)
+				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
+					t.Fatalf("image %d: Forward %v, reference %v", j, fw, ref[len(ref)-1])
+				}
+				if want := argmax(ref[len(ref)-1]); got[j] != want {
+					t.Fatalf("image %d: PredictBatch %d, reference %d", j, got[j], want)
+				}
+				classes[got[j]] = true
+			}
+			t.Logf("%d distinct classes over %d random images", len(classes), n)
+		})
+	}
+}
+
+func TestRunnerNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m := lenet5(rng, 8, 8)
+	r := m.NewRunner()
+	img := randImages(rng, 1, 784)
+	imgs := randImages(rng, 40, 784)
+	dst := make([]int, 40)
+	r.Forward(img)
+	if a := testing.AllocsPerRun(20, func() { r.Forward(img) }); a != 0 {
+		t.Errorf("Forward: %v allocations per run, want 0", a)
+	}
+	if a := testing.AllocsPerRun(20, func() { r.Predict(img) }); a != 0 {
+		t.Errorf("Predict: %v allocations per run, want 0", a)
+	}
+	if a := testing.AllocsPerRun(5, func() { r.PredictBatch(imgs, 40, dst) }); a != 0 {
+		t.Errorf("PredictBatch: %v allocations per run, want 0", a)
+	}
+}
+
+func TestRunnerPanics(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	m := randomModel(rng)
+	r := m.NewRunner()
+	inLen := m.InC * m.InH * m.InW
+	for name, f := range map[string]func(){
+		"Forward short":      func() { r.Forward(make([]uint8, inLen-1)) },
+		"Trace long":         func() { r.Trace(make([]uint8, inLen+1)) },
+		"PredictBatch n":     func() { r.PredictBatch(make([]uint8, 2*inLen), 3, make([]int, 3)) },
+		"PredictBatch dst":   func() { r.PredictBatch(make([]uint8, 2*inLen), 2, make([]int, 1)) },
+		"NewRunner invalid":  func() { (&Model{InC: 1, InH: 1, InW: 1}).NewRunner() },
+		"OutputShape broken": func() { (&Model{InC: 2, InH: 4, InW: 4, Layers: []Layer{&Conv2D{InC: 1}}}).OutputShape() },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+	// n = 0 is fine.
+	r.PredictBatch(nil, 0, nil)
+}
+
+func TestTraceShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	m := lenet5(rng, 8, 8)
+	tr := m.NewRunner().Trace(randImages(rng, 1, 784))
+	want := []int{20 * 24 * 24, 20 * 12 * 12, 50 * 8 * 8, 50 * 4 * 4, 500, 10}
+	if len(tr) != len(want) {
+		t.Fatalf("Trace returned %d layers, want %d", len(tr), len(want))
+	}
+	for i, n := range want {
+		if len(tr[i]) != n {
+			t.Errorf("layer %d: %d values, want %d", i, len(tr[i]), n)
+		}
+	}
+	if c, h, w := m.OutputShape(); c != 10 || h != 1 || w != 1 {
+		t.Errorf("OutputShape = %d,%d,%d, want 10,1,1", c, h, w)
+	}
+}
+
+// TestPredictBatchSmallBlock uses a model whose activations are too large
+// for full blocks: PredictBatch runs blocks of 4 and still equals Predict.
+func TestPredictBatchSmallBlock(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	a1, q := randAffine(rng, 64, 9, quant{0, 0, 255}, 6, 8)
+	a2, _ := randAffine(rng, 10, 64*8*8, q, 4, 8)
+	m := &Model{InC: 1, InH: 64, InW: 64, Layers: []Layer{
+		convFrom(a1, 1, 3, 3, 1, 1), &MaxPool2D{K: 8, Stride: 8}, fcFrom(a2),
+	}}
+	r := m.NewRunner()
+	if r.block != 4 {
+		t.Fatalf("block = %d, want 4", r.block)
+	}
+	const n = 9
+	imgs := randImages(rng, n, 64*64)
+	got := make([]int, n)
+	r.PredictBatch(imgs, n, got)
+	for j := range n {
+		img := imgs[j*4096 : (j+1)*4096]
+		ref := referenceTrace(m, img)
+		if want := argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
+			t.Errorf("image %d: PredictBatch %d, Predict %d, reference %d", j, got[j], r.Predict(img), want)
+		}
+	}
+}

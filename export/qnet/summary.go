@@ -1,0 +1,40 @@
+package qnet
+
+// LayerSummary describes one layer of a Model, for reports.
+type LayerSummary struct {
+	Index            int
+	Kind             LayerKind
+	OutC, OutH, OutW int // output shape
+	Params           int // weights plus biases
+	MACs             int // multiply-adds per image (Conv2D: output elements x InC*KH*KW)
+	WeightBits       int // 0 for layers without weights
+	OutBits          int // bits of the output codes (MaxPool2D: those of its input)
+	Bytes            int // size of the layer's record in the file
+}
+
+// Summary describes every layer of a valid model. It panics if m is not
+// valid (see Validate).
+func (m *Model) Summary() []LayerSummary {
+	if err := m.Validate(); err != nil {
+		panic("qnet: Summary: invalid model: " + err.Error())
+	}
+	out := make([]LayerSummary, len(m.Layers))
+	c, h, w := m.InC, m.InH, m.InW
+	bits := 8 // raw pixels
+	for i, l := range m.Layers {
+		c, h, w, _ = l.OutShape(c, h, w)
+		s := LayerSummary{Index: i, Kind: l.Kind(), OutC: c, OutH: h, OutW: w, OutBits: bits}
+		switch l := l.(type) {
+		case *Conv2D:
+			s.Params, s.WeightBits, s.OutBits = len(l.Weights)+len(l.Bias), l.WeightBits, l.OutBits
+			s.MACs = c * h * w * l.InC * l.KH * l.KW
+		case *FullyConnected:
+			s.Params, s.WeightBits, s.OutBits = len(l.Weights)+len(l.Bias), l.WeightBits, l.OutBits
+			s.MACs = len(l.Weights)
+		}
+		bits = s.OutBits
+		s.Bytes = len(appendLayer(nil, l, 0))
+		out[i] = s
+	}
+	return out
+}
