@@ -15,6 +15,7 @@
 //   - NormFoldWeights, NormFoldBias (normfold.go): the input normalization (x - mean)/std folded
 //     into a first layer without padding: w/std and b - (mean/std) sum(w); FoldNormWeights and
 //     FoldNormBias are the same arithmetic for the exporter.
+//   - BatchNorm, BNFoldWeights, BNFoldBias (batchnorm.go): batch norm and its fold into the layer before it; FoldBN* are the exporter's copy.
 //
 // Quantizers (quantizers.go) carry the quantization state between the forward op, its gradient
 // op, export and checkpoints: ActQuantizer (EMA or min/max ranges for activations, a start delay,

@@ -9,7 +9,7 @@
 // bias on the int32 grid with scale S_in*S_w (zero point 0), FQ_out an asymmetric activation
 // quantizer with an EMA range. Each quantizable layer has its own LayerQ (weight bits,
 // activation bits, per-channel), so mixed precision is configuration. The model input is raw
-// pixels p/255 on the uint8 grid (scale 1/255, zero point 0); the first layer folds the input
+// pixels p/255 on the uint8 grid (scale 1/255, zero point 0); LeNet-5's first conv folds the input
 // normalization (x - Mean)/Std into its weights and bias (autograd.NormFoldWeights), which is
 // exact because it has no padding.
 //

@@ -10,9 +10,10 @@ import (
 
 // builder carries the state of one graph construction.
 type builder struct {
-	g     *gorgonia.ExprGraph
-	nodes map[*Param]*gorgonia.Node
-	order []*Param
+	g      *gorgonia.ExprGraph
+	folded bool // batch norm folded into the weights (quantized graphs)
+	nodes  map[*Param]*gorgonia.Node
+	order  []*Param
 }
 
 // param returns p's node in this graph; its value shares p.Data.
@@ -53,7 +54,7 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
 	gr := &Graph{Model: m, Batch: batch, G: gorgonia.NewGraph()}
-	b := &builder{g: gr.G, nodes: map[*Param]*gorgonia.Node{}}
+	b := &builder{g: gr.G, nodes: map[*Param]*gorgonia.Node{}, folded: m.FoldBN}
 	gr.x = make([]float32, batch*m.InC*m.InH*m.InW)
 	xt := tensor.New(tensor.WithShape(batch, m.InC, m.InH, m.InW), tensor.WithBacking(gr.x))
 	gr.X = gorgonia.NewTensor(gr.G, tensor.Float32, 4, gorgonia.WithShape(batch, m.InC, m.InH, m.InW), gorgonia.WithName("x"), gorgonia.WithValue(xt))

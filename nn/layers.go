@@ -35,7 +35,6 @@ type Layer interface {
 type Quantized interface {
 	Layer
 	Weights() *Param
-	Bias() *Param
 	Quant() *LayerQuant
 }
 
@@ -49,7 +48,18 @@ type LayerQuant struct {
 	Act    Activation
 }
 
+// BatchNorm is a batch-normalization stage owned by the Conv2D before it: its scale and shift
+// parameters and its running statistics.
+type BatchNorm struct {
+	Gamma, Beta *Param
+	State       *autograd.BNState
+}
+
 // Conv2D is a 2-D convolution over NCHW input with OIHW weights, a bias and a fused activation.
+// With BN set the convolution has no bias of its own: in float training it is followed by
+// batch normalization; in quantized graphs BN is folded into the weights and bias with the
+// frozen running statistics (Jacob et al. §3.2): w_fold = w gamma/sigma, b_fold =
+// beta - mu gamma/sigma, and the folded weights are what is quantized.
 type Conv2D struct {
 	LayerName         string
 	InC, OutC, K      int
@@ -58,12 +68,17 @@ type Conv2D struct {
 	Q                 LayerQuant
 	FoldNorm          bool    // input is p/255; fold (x-NormMean)/NormStd into W and B
 	NormMean, NormStd float64 // used when FoldNorm
+	BN                *BatchNorm
 }
 
-func (l *Conv2D) Name() string       { return l.LayerName }
-func (l *Conv2D) Params() []*Param   { return []*Param{l.W, l.B} }
+func (l *Conv2D) Name() string { return l.LayerName }
+func (l *Conv2D) Params() []*Param {
+	if l.BN != nil {
+		return []*Param{l.W, l.BN.Gamma, l.BN.Beta}
+	}
+	return []*Param{l.W, l.B}
+}
 func (l *Conv2D) Weights() *Param    { return l.W }
-func (l *Conv2D) Bias() *Param       { return l.B }
 func (l *Conv2D) Quant() *LayerQuant { return &l.Q }
 
 func (l *Conv2D) OutShape(c, h, w int) (int, int, int, error) {
@@ -81,25 +96,36 @@ func (l *Conv2D) OutShape(c, h, w int) (int, int, int, error) {
 // EffectiveWeights returns the float weights the layer quantizes (after the input-normalization
 // fold, if any): exactly the values the graph's weight quantizer sees.
 func (l *Conv2D) EffectiveWeights() []float32 {
-	if !l.FoldNorm {
-		return append([]float32(nil), l.W.Data...)
-	}
 	out := make([]float32, len(l.W.Data))
-	autograd.FoldNormWeights(out, l.W.Data, l.NormStd)
+	switch {
+	case l.BN != nil:
+		autograd.FoldBNWeights(out, l.W.Data, l.BN.Gamma.Data, l.BN.State)
+	case l.FoldNorm:
+		autograd.FoldNormWeights(out, l.W.Data, l.NormStd)
+	default:
+		copy(out, l.W.Data)
+	}
 	return out
 }
 
-// EffectiveBias returns the float bias after the normalization fold, if any.
+// EffectiveBias returns the float bias after the normalization or batch-norm fold, if any.
 func (l *Conv2D) EffectiveBias() []float32 {
-	if !l.FoldNorm {
-		return append([]float32(nil), l.B.Data...)
+	out := make([]float32, l.OutC)
+	switch {
+	case l.BN != nil:
+		autograd.FoldBNBias(out, l.BN.Beta.Data, l.BN.Gamma.Data, l.BN.State)
+	case l.FoldNorm:
+		autograd.FoldNormBias(out, l.B.Data, l.W.Data, l.NormMean, l.NormStd)
+	default:
+		copy(out, l.B.Data)
 	}
-	out := make([]float32, len(l.B.Data))
-	autograd.FoldNormBias(out, l.B.Data, l.W.Data, l.NormMean, l.NormStd)
 	return out
 }
 
 func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	if l.BN != nil {
+		return l.buildBN(b, x)
+	}
 	w, bias := b.param(l.W), b.param(l.B)
 	var err error
 	if l.FoldNorm {
@@ -124,6 +150,62 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return finish(&l.Q, x, wq, bias, y)
 }
 
+// buildBN builds conv -> batch norm -> act for float graphs, and the folded form conv(x,
+// FQ(w_fold)) + FQ(b_fold) -> act -> FQ for quantized graphs.
+func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	if l.FoldNorm {
+		return nil, fmt.Errorf("nn: %s: batch norm and input-normalization folding do not combine", l.LayerName)
+	}
+	w, gamma, beta := b.param(l.W), b.param(l.BN.Gamma), b.param(l.BN.Beta)
+	conv := func(w *gorgonia.Node) (*gorgonia.Node, error) {
+		y, err := gorgonia.Conv2d(x, w, tensor.Shape{l.K, l.K}, []int{l.Pad, l.Pad}, []int{l.Stride, l.Stride}, []int{1, 1})
+		if err != nil {
+			return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
+		}
+		return y, nil
+	}
+	if !b.folded {
+		y, err := conv(w)
+		if err != nil {
+			return nil, err
+		}
+		if y, err = autograd.BatchNorm(y, gamma, beta, l.BN.State); err != nil {
+			return nil, err
+		}
+		if y, err = activate(l.Q.Act, y); err != nil {
+			return nil, err
+		}
+		return autograd.FakeQuant(y, l.Q.Out)
+	}
+	wf, err := autograd.BNFoldWeights(w, gamma, l.BN.State)
+	if err != nil {
+		return nil, err
+	}
+	bf, err := autograd.BNFoldBias(beta, gamma, l.BN.State)
+	if err != nil {
+		return nil, err
+	}
+	wq, err := autograd.FakeQuant(wf, l.Q.W)
+	if err != nil {
+		return nil, err
+	}
+	y, err := conv(wq)
+	if err != nil {
+		return nil, err
+	}
+	return finish(&l.Q, x, wq, bf, y)
+}
+
+func activate(a Activation, y *gorgonia.Node) (*gorgonia.Node, error) {
+	switch a {
+	case ActReLU:
+		return gorgonia.Rectify(y)
+	case ActReLU6:
+		return autograd.ReLU6(y)
+	}
+	return y, nil
+}
+
 // finish adds the quantized bias, the activation and the output quantizer.
 func finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error) {
 	bq, err := autograd.FakeQuant(bias, q.B, x, wq)
@@ -133,13 +215,7 @@ func finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error
 	if y, err = autograd.BiasAdd(y, bq); err != nil {
 		return nil, err
 	}
-	switch q.Act {
-	case ActReLU:
-		y, err = gorgonia.Rectify(y)
-	case ActReLU6:
-		y, err = autograd.ReLU6(y)
-	}
-	if err != nil {
+	if y, err = activate(q.Act, y); err != nil {
 		return nil, err
 	}
 	return autograd.FakeQuant(y, q.Out)
@@ -156,7 +232,6 @@ type Linear struct {
 func (l *Linear) Name() string       { return l.LayerName }
 func (l *Linear) Params() []*Param   { return []*Param{l.W, l.B} }
 func (l *Linear) Weights() *Param    { return l.W }
-func (l *Linear) Bias() *Param       { return l.B }
 func (l *Linear) Quant() *LayerQuant { return &l.Q }
 
 func (l *Linear) OutShape(c, h, w int) (int, int, int, error) {

@@ -24,11 +24,15 @@ type Model struct {
 	Ctx           *autograd.Context
 	// InQ quantizes the model input: raw pixels p/255 on the uint8 grid (scale 1/255, Z 0).
 	InQ *autograd.ActQuantizer
+	// FoldBN selects the structure of graphs built from now on: batch norm folded into the
+	// weights (QAT, PTQ, export) or applied as its own op (float training).
+	FoldBN bool
 }
 
 // Archs lists the model builders by name.
 var Archs = map[string]func(Config, uint64) (*Model, error){
 	"lenet5":       LeNet5,
+	"lenet5-bn":    LeNet5BN,
 	"lenet300-100": LeNet300100,
 }
 
@@ -36,7 +40,7 @@ var Archs = map[string]func(Config, uint64) (*Model, error){
 func New(arch string, cfg Config, seed uint64) (*Model, error) {
 	build, ok := Archs[arch]
 	if !ok {
-		return nil, fmt.Errorf("nn: unknown model %q (have lenet5, lenet300-100)", arch)
+		return nil, fmt.Errorf("nn: unknown model %q (have lenet5, lenet5-bn, lenet300-100)", arch)
 	}
 	return build(cfg, seed)
 }
@@ -58,7 +62,53 @@ func LeNet5(cfg Config, seed uint64) (*Model, error) {
 	return newModel("lenet5", 1, 28, 28, layers, cfg, seed)
 }
 
-// LeNet300100 is the MLP 784-300-100-10 with ReLU (normalization folded into fc1 as well).
+// LeNet5BN is LeNet-5 with batch normalization after both convolutions (which then have no
+// bias). It takes p/255 directly: the first batch norm absorbs any input normalization.
+func LeNet5BN(cfg Config, seed uint64) (*Model, error) {
+	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, BN: newBatchNorm("conv1", 20)}
+	conv1.Q.Act = ActReLU
+	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1, BN: newBatchNorm("conv2", 50)}
+	conv2.Q.Act = ActReLU
+	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
+	fc1.Q.Act = ActReLU
+	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}
+	layers := []Layer{
+		conv1, &MaxPool2D{LayerName: "pool1", K: 2, Stride: 2},
+		conv2, &MaxPool2D{LayerName: "pool2", K: 2, Stride: 2},
+		&Flatten{LayerName: "flatten"}, fc1, fc2,
+	}
+	return newModel("lenet5-bn", 1, 28, 28, layers, cfg, seed)
+}
+
+func newBatchNorm(name string, c int) *BatchNorm {
+	bn := &BatchNorm{Gamma: newParam(name+".bn.gamma", c), Beta: newParam(name+".bn.beta", c), State: autograd.NewBNState(c)}
+	for i := range bn.Gamma.Data {
+		bn.Gamma.Data[i] = 1
+	}
+	return bn
+}
+
+// BatchNorms returns the batch-norm stages in layer order.
+func (m *Model) BatchNorms() []*BatchNorm {
+	var bns []*BatchNorm
+	for _, l := range m.Layers {
+		if c, ok := l.(*Conv2D); ok && c.BN != nil {
+			bns = append(bns, c.BN)
+		}
+	}
+	return bns
+}
+
+// SetTraining says whether batch norm normalizes with batch statistics (and updates its
+// running ones) or uses the running ones. Only float graphs read it.
+func (m *Model) SetTraining(on bool) {
+	for _, bn := range m.BatchNorms() {
+		bn.State.Training = on
+	}
+}
+
+// LeNet300100 is the MLP 784-300-100-10 with ReLU. It takes p/255 directly (no normalization
+// to fold: the MLP trains well on [0, 1] inputs).
 func LeNet300100(cfg Config, seed uint64) (*Model, error) {
 	fc1 := &Linear{LayerName: "fc1", In: 784, Out: 300}
 	fc1.Q.Act = ActReLU
@@ -98,7 +148,10 @@ func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64)
 		var fanIn, out int
 		switch t := l.(type) {
 		case *Conv2D:
-			t.W, t.B = newParam(t.LayerName+".w", t.OutC, t.InC, t.K, t.K), newParam(t.LayerName+".b", t.OutC)
+			t.W = newParam(t.LayerName+".w", t.OutC, t.InC, t.K, t.K)
+			if t.BN == nil {
+				t.B = newParam(t.LayerName+".b", t.OutC)
+			}
 			fanIn, out = t.InC*t.K*t.K, t.OutC
 		case *Linear:
 			t.W, t.B = newParam(t.LayerName+".w", t.Out, t.In), newParam(t.LayerName+".b", t.Out)
@@ -113,6 +166,15 @@ func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64)
 		in = q.Out
 	}
 	m.Classes = cc * hh * ww
+	for name := range cfg.Layers {
+		found := false
+		for _, l := range m.Quantized() {
+			found = found || l.Name() == name
+		}
+		if !found {
+			return nil, fmt.Errorf("nn: %s has no quantizable layer %q", arch, name)
+		}
+	}
 	return m, nil
 }
 

@@ -41,6 +41,7 @@ type Checkpoint struct {
 	Epoch    int    // completed epochs of this run
 	Params   []ParamState
 	Ranges   []RangeState // activation quantizers, in model order
+	BN       []BNStats    // batch-norm running statistics, in model order
 	Opt      OptState
 	Config   Config // the run's configuration (for resume)
 	Metrics  []EpochMetrics
@@ -55,11 +56,41 @@ type ParamState struct {
 	Data  []float32
 }
 
+// BNStats are a batch-norm stage's running statistics.
+type BNStats struct{ Mean, Var []float64 }
+
 // RangeState is an activation quantizer's tracked range.
 type RangeState struct {
 	Min, Max float64
 	Seen     bool
 	Steps    int
+}
+
+// SnapshotBN copies a model's batch-norm running statistics.
+func SnapshotBN(m *nn.Model) []BNStats {
+	var bs []BNStats
+	for _, bn := range m.BatchNorms() {
+		bs = append(bs, BNStats{Mean: append([]float64(nil), bn.State.Mean...), Var: append([]float64(nil), bn.State.Var...)})
+	}
+	return bs
+}
+
+// RestoreBN writes batch-norm running statistics into m.
+func RestoreBN(m *nn.Model, bs []BNStats) error {
+	bns := m.BatchNorms()
+	if len(bs) != len(bns) {
+		return fmt.Errorf("train: checkpoint has %d batch-norm stages, model %s has %d", len(bs), m.Arch, len(bns))
+	}
+	for i, bn := range bns {
+		if len(bs[i].Mean) != len(bn.State.Mean) || len(bs[i].Var) != len(bn.State.Var) {
+			return fmt.Errorf("train: batch-norm stage %d has %d channels in the checkpoint, %d in the model", i, len(bs[i].Mean), len(bn.State.Mean))
+		}
+	}
+	for i, bn := range bns {
+		copy(bn.State.Mean, bs[i].Mean)
+		copy(bn.State.Var, bs[i].Var)
+	}
+	return nil
 }
 
 // Snapshot copies a model's parameters and ranges.
@@ -110,6 +141,10 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 	if err := Restore(m, c.Params, c.Ranges); err != nil {
 		return nil, err
 	}
+	if err := RestoreBN(m, c.BN); err != nil {
+		return nil, err
+	}
+	m.FoldBN = c.Mode != "float"
 	if c.Mode == "float" {
 		m.SetMode(autograd.ModeFloat)
 	} else {

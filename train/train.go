@@ -63,7 +63,7 @@ func DefaultConfig() Config {
 // Validate checks the configuration before any work is done.
 func (c *Config) Validate() error {
 	if _, ok := nn.Archs[c.Arch]; !ok {
-		return fmt.Errorf("unknown model %q (have lenet5, lenet300-100)", c.Arch)
+		return fmt.Errorf("unknown model %q (have lenet5, lenet5-bn, lenet300-100)", c.Arch)
 	}
 	if err := c.Quant.Validate(); err != nil {
 		return err
@@ -198,6 +198,9 @@ func (r *runner) setup() error {
 		if err := Restore(r.model, ck.Params, ck.Ranges); err != nil {
 			return err
 		}
+		if err := RestoreBN(r.model, ck.BN); err != nil {
+			return err
+		}
 		r.ck = *ck
 		r.ck.Config = cfg
 	case cfg.From != "":
@@ -212,7 +215,13 @@ func (r *runner) setup() error {
 		if err := Restore(r.model, ck.Params, nil); err != nil {
 			return err
 		}
+		if err := RestoreBN(r.model, ck.BN); err != nil {
+			return err
+		}
+	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0:
+		return fmt.Errorf("%s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT with --from", cfg.Arch)
 	}
+	r.model.FoldBN = cfg.Mode != "float"
 	if r.trainGraph, err = r.model.NewGraph(cfg.BatchSize, true); err != nil {
 		return err
 	}
@@ -248,11 +257,13 @@ func (r *runner) evalMode() autograd.Mode {
 
 func (r *runner) evaluate() (float64, error) {
 	r.model.SetMode(r.evalMode())
+	r.model.SetTraining(false)
 	return Evaluate(r.evalGraph, r.test, 0)
 }
 
 func (r *runner) save() error {
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
+	r.ck.BN = SnapshotBN(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
@@ -340,6 +351,7 @@ func (r *runner) loop() (*Result, error) {
 		start := time.Now()
 		perm := b.Epoch(epoch)
 		r.model.SetMode(mode)
+		r.model.SetTraining(true)
 		var bar *progressbar.ProgressBar
 		if r.opt.Progress != nil {
 			bar = progressbar.NewOptions(nb,

@@ -130,6 +130,7 @@ func TestConfigErrors(t *testing.T) {
 		{"lr", func(c *Config) { c.LR = -1 }, "learning rate"},
 		{"unwritable out", func(c *Config) { c.Out = filepath.Join(file, "run") }, "cannot create output directory"},
 		{"missing data", func(c *Config) { c.DataDir = filepath.Join(t.TempDir(), "none") }, "data"},
+		{"bn qat from scratch", func(c *Config) { c.Arch = "lenet5-bn" }, "train it in float first"},
 		{"resume nothing", func(c *Config) { c.Resume = true }, "cannot resume"},
 		{"from missing", func(c *Config) { c.From = filepath.Join(t.TempDir(), "x.qck") }, "no such file"},
 	} {

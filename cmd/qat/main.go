@@ -73,6 +73,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
 	fs.IntVar(&cfg.Quant.LogitBits, "logit-bits", cfg.Quant.LogitBits, "bits of the last layer's output (2..8)")
 	fs.BoolVar(&cfg.Quant.PerChannel, "per-channel", cfg.Quant.PerChannel, "per-output-channel weight scales")
+	fs.Var(layerBits{&cfg.Quant}, "layer-bits", "per-layer bits, e.g. conv1=8:8,fc2=8:8 (NAME=WBITS:ABITS; mixed precision)")
 	fs.Float64Var(&cfg.Quant.Decay, "ema-decay", cfg.Quant.Decay, "EMA decay of activation ranges")
 	fs.IntVar(&cfg.Quant.Delay, "quant-delay", cfg.Quant.Delay, "QAT steps before activations are quantized")
 	fs.StringVar(&cfg.From, "from", cfg.From, "start from this checkpoint (file or run directory)")

@@ -78,6 +78,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--data", filepath.Join(dir, "nodata"), "--out", dir, "--epochs", "1"}, "nodata"},
 		{[]string{"train", "--out", filepath.Join(file, "x"), "--epochs", "1"}, "cannot create output directory"},
 		{[]string{"train", "stray"}, "unexpected argument"},
+		{[]string{"train", "--layer-bits", "conv1=8", "--out", dir}, "NAME=WBITS:ABITS"},
+		{[]string{"train", "--layer-bits", "conv7=8:8", "--out", dir}, `no quantizable layer "conv7"`},
 		{[]string{"export", "--from", dir, "--out", filepath.Join(dir, "m.qat")}, "checkpoint"},
 		{[]string{"export"}, "--from"},
 		{[]string{"summary", junk}, "qnet"},
