@@ -112,32 +112,24 @@ func (q *ActQuantizer) observe(x []float32) error {
 	if q.Fixed {
 		return nil
 	}
-	lo, hi := fakequant.BatchRange(x)
-	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || hasNaN(x) {
-		return ErrDiverged
+	for _, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return ErrDiverged
+		}
 	}
-	switch {
-	case !q.Seen:
-		q.Min, q.Max, q.Seen = lo, hi, true
-	case q.Ctx.Mode == ModeCalibrate:
-		q.Min, q.Max = math.Min(q.Min, lo), math.Max(q.Max, hi)
-	default:
-		// Equation (7) as fakequant.EMA computes it: the explicit conversions forbid fusing
-		// into an FMA (arm64 would), so the range is the same on every architecture.
-		q.Min -= float64((1 - q.Decay) * (q.Min - lo))
-		q.Max -= float64((1 - q.Decay) * (q.Max - hi))
+	// The range state is the quantizer's own (it is checkpointed); the update rules are
+	// fakequant's observers: running min/max for calibration, equation (7) for QAT.
+	if q.Ctx.Mode == ModeCalibrate {
+		o := fakequant.MinMax{Min: q.Min, Max: q.Max, Seen: q.Seen}
+		o.Observe(x)
+		q.Min, q.Max, q.Seen = o.Min, o.Max, o.Seen
+	} else {
+		o := fakequant.EMA{Decay: q.Decay, Min: q.Min, Max: q.Max, Seen: q.Seen}
+		o.Observe(x)
+		q.Min, q.Max, q.Seen = o.Min, o.Max, o.Seen
 	}
 	q.Steps++
 	return nil
-}
-
-func hasNaN(x []float32) bool {
-	for _, v := range x {
-		if v != v {
-			return true
-		}
-	}
-	return false
 }
 
 func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
@@ -172,11 +164,11 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	mult := make([]int32, channels)
 	shift := make([]int, channels)
 	for c, s := range accScales {
-		mult[c], shift[c] = fakequant.QuantizeMultiplier(s / p.Scale)
+		mult[c], shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
 	hi := p.QMax
 	if q.ReLU6 {
-		hi = min(hi, p.ZeroPoint+int32(math.Round(6/p.Scale)))
+		hi = fakequant.ReLU6Ceiling(p)
 	}
 	for i, v := range src {
 		c := (i / inner) % channels
@@ -289,14 +281,12 @@ func (q *BiasQuantizer) Forward(dst, src []float32, _ []int) error {
 		copy(dst, src)
 		return nil
 	}
-	sIn := in.Scale
 	q.scales = q.scales[:0]
 	for c, b := range src {
-		s := sIn * ws[c].Scale
+		s := fakequant.AccumulatorScale(in, ws[c])
 		q.scales = append(q.scales, s)
-		v := math.Round(float64(b) / s)
-		v = math.Max(math.MinInt32, math.Min(math.MaxInt32, v))
-		dst[c] = float32(v * s)
+		v, _ := fakequant.QuantizeBias(b, s) // saturates; the exporter refuses such a bias
+		dst[c] = float32(float64(v) * s)
 	}
 	return nil
 }

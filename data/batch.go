@@ -150,3 +150,34 @@ func (r *splitMix) below(n uint64) uint64 {
 	}
 	return hi
 }
+
+// FillPadded copies images first..first+n-1 of s into dst as p/255 for a batch of size
+// len(dst)/(Rows*Cols), in order, and pads the rest of the batch with copies of image first
+// (real images, so statistics taken over the batch stay plausible). The caller reads only the
+// first n results. It panics if n < 1, n exceeds the batch, the images are out of range, or
+// len(dst) is not a whole number of images.
+func (s *Set) FillPadded(dst []float32, first, n int) {
+	px := s.Rows * s.Cols
+	batch := len(dst) / px
+	if px == 0 || len(dst)%px != 0 || n < 1 || n > batch || first < 0 || first+n > s.N {
+		panic(fmt.Sprintf("data: FillPadded(first %d, n %d) into %d values with %d-pixel images of a set of %d", first, n, len(dst), px, s.N))
+	}
+	for i := 0; i < batch; i++ {
+		src := first
+		if i < n {
+			src = first + i
+		}
+		out := dst[i*px : (i+1)*px]
+		for j, p := range s.Image(src) {
+			out[j] = pixelScale[p]
+		}
+	}
+}
+
+// CheckShape returns an error unless the set's images are h x w.
+func (s *Set) CheckShape(h, w int) error {
+	if s.Rows != h || s.Cols != w {
+		return fmt.Errorf("data: images are %dx%d, the model takes %dx%d", s.Cols, s.Rows, w, h)
+	}
+	return nil
+}

@@ -26,6 +26,9 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 	old := m.Ctx.Mode
 	defer m.SetMode(old)
 	m.SetMode(autograd.ModeFloat)
+	if err := s.CheckShape(m.InH, m.InW); err != nil {
+		return nil, err
+	}
 	n = min(n, s.N)
 	px := s.Rows * s.Cols
 	var out []InferSpeed
@@ -37,10 +40,7 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 		start := time.Now()
 		done := 0
 		for first := 0; first+batch <= n; first += batch {
-			x := gr.Input()
-			for i, p := range s.Images[first*px : (first+batch)*px] {
-				x[i] = float32(p) / 255
-			}
+			s.FillPadded(gr.Input(), first, batch)
 			if _, err := gr.Run(); err != nil {
 				return nil, err
 			}

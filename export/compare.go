@@ -64,35 +64,19 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Repor
 		return nil, fmt.Errorf("export: model has %d integer layers, simulation %d", len(qm.Layers), len(probes))
 	}
 
-	n := s.N
-	if limit > 0 && limit < n {
-		n = limit
+	if err := s.CheckShape(m.InH, m.InW); err != nil {
+		return nil, err
 	}
 	run := qm.NewRunner()
-	px := s.Rows * s.Cols
-	rep := &Report{Images: n}
 	simOK, intOK, agree := 0, 0, 0
 	k := m.Classes
-	for first := 0; first < n; first += batch {
-		cnt := min(batch, n-first)
-		x := gr.Input()
-		for i := 0; i < batch; i++ {
-			src := s.Image(first + min(i, cnt-1))
-			for j, p := range src {
-				x[i*px+j] = float32(p) / 255
-			}
-		}
-		if _, err := gr.Run(); err != nil {
-			return nil, err
-		}
+	err = train.ForEachBatch(gr, s, limit, func(first, cnt int) error {
 		logits := gr.LogitsData()
 		for i := 0; i < cnt; i++ {
-			img := s.Image(first + i)
-			trace := run.Trace(img)
+			trace := run.Trace(s.Image(first + i))
 			for li, p := range probes {
 				out := trace[li]
-				simAll := gr.OutputData(p.sim)
-				sim := simAll[i*len(out) : (i+1)*len(out)]
+				sim := gr.OutputData(p.sim)[i*len(out) : (i+1)*len(out)]
 				for j, v := range sim {
 					qs := int(math.Round(float64(v)/p.params.Scale)) + int(p.params.ZeroPoint)
 					d := qs - int(out[j])
@@ -108,7 +92,7 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Repor
 			}
 			label := int(s.Labels[first+i])
 			sp := train.Argmax(logits[i*k : (i+1)*k])
-			ip := run.Predict(img)
+			ip := qnet.Argmax(trace[len(trace)-1])
 			if sp == label {
 				simOK++
 			}
@@ -119,7 +103,16 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Repor
 				agree++
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	n := s.N
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	rep := &Report{Images: n}
 	rep.SimAccuracy = float64(simOK) / float64(n)
 	rep.IntAccuracy = float64(intOK) / float64(n)
 	rep.Agreement = float64(agree) / float64(n)

@@ -95,15 +95,16 @@ func quantizeAffine(l nn.Quantized, w, b []float32, in fakequant.Params) (affine
 	for i, v := range qw {
 		a.w[i] = int8(v)
 	}
+	// The same functions as autograd.BiasQuantizer and ActQuantizer, so the graph's integers
+	// are these.
 	for c, bv := range b {
-		s := in.Scale * ws[c].Scale
-		// The same expression as autograd.BiasQuantizer, so the graph's bias is this one.
-		v := math.Round(float64(bv) / s)
-		if v < math.MinInt32 || v > math.MaxInt32 {
+		s := fakequant.AccumulatorScale(in, ws[c])
+		v, ok := fakequant.QuantizeBias(bv, s)
+		if !ok {
 			return a, out, fmt.Errorf("export: %s: bias %d (%g) does not fit int32 at scale %g", l.Name(), c, bv, s)
 		}
-		a.b = append(a.b, int32(v))
-		mult, shift := fakequant.QuantizeMultiplier(s / out.Scale)
+		a.b = append(a.b, v)
+		mult, shift := fakequant.RequantMultiplier(s, out.Scale)
 		a.mult = append(a.mult, mult)
 		a.shift = append(a.shift, int32(shift))
 	}
@@ -113,7 +114,7 @@ func quantizeAffine(l nn.Quantized, w, b []float32, in fakequant.Params) (affine
 		a.lo = max(out.QMin, out.ZeroPoint)
 	case nn.ActReLU6:
 		a.lo = max(out.QMin, out.ZeroPoint)
-		a.hi = min(out.QMax, out.ZeroPoint+int32(math.Round(6/out.Scale)))
+		a.hi = fakequant.ReLU6Ceiling(out)
 	}
 	return a, out, nil
 }

@@ -45,3 +45,34 @@ func SaturateAccumulator(acc float64, shift int) int32 {
 	}
 	return int32(acc)
 }
+
+// AccumulatorScale is the scale of a layer's int32 accumulator and bias: S_in * S_w.
+func AccumulatorScale(in Params, w Params) float64 { return in.Scale * w.Scale }
+
+// QuantizeBias puts a real bias on the accumulator grid: q = round(b / accScale) (ties away
+// from zero), zero point 0. ok is false if q does not fit in an int32; q is then saturated.
+// The QAT simulation and the exporter both call it, so the simulated bias is the exported one.
+func QuantizeBias(b float32, accScale float64) (q int32, ok bool) {
+	v := math.Round(float64(b) / accScale)
+	switch {
+	case v > math.MaxInt32:
+		return math.MaxInt32, false
+	case v < math.MinInt32:
+		return math.MinInt32, false
+	case v != v:
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// RequantMultiplier is the fixed-point form of M = accScale / outScale (equation (12)'s
+// multiplier), shared by the simulation and the exporter.
+func RequantMultiplier(accScale, outScale float64) (quantized int32, shift int) {
+	return QuantizeMultiplier(accScale / outScale)
+}
+
+// ReLU6Ceiling is the code of real 6 on the grid p, capped at QMax: the upper clamp bound of
+// a ReLU6 layer, min(QMax, Z + round(6/S)).
+func ReLU6Ceiling(p Params) int32 {
+	return min(p.QMax, p.ZeroPoint+int32(math.Round(6/p.Scale)))
+}

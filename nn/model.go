@@ -5,13 +5,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/fakequant"
-)
-
-// Input normalization of MNIST (seed walkthrough): x = (p/255 - NormMean) / NormStd.
-const (
-	NormMean = 0.1307
-	NormStd  = 0.3081
 )
 
 // Model is a sequential network over C x H x W uint8 images.
@@ -47,7 +42,7 @@ func New(arch string, cfg Config, seed uint64) (*Model, error) {
 
 // LeNet5 is conv 1->20 5x5, maxpool 2, conv 20->50 5x5, maxpool 2, fc 800->500 ReLU, fc 500->10.
 func LeNet5(cfg Config, seed uint64) (*Model, error) {
-	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, FoldNorm: true, NormMean: NormMean, NormStd: NormStd}
+	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, FoldNorm: true, NormMean: data.Mean, NormStd: data.Std}
 	conv1.Q.Act = ActReLU
 	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
 	conv2.Q.Act = ActReLU

@@ -26,13 +26,20 @@ type SpeedResult struct {
 // BenchTraining trains the same batches (same init, same order) in float and in QAT with the
 // given model configuration in one process and reports images/s, the extrapolated epoch time
 // and the slowdown of QAT relative to float.
+//
+// Activations are quantized from the first step (no delay), so QAT's full cost is measured.
 func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, set *data.Set) ([]SpeedResult, error) {
+	q.Delay = 0
 	var out []SpeedResult
 	for _, mode := range []autograd.Mode{autograd.ModeFloat, autograd.ModeTrain} {
 		m, err := nn.New(arch, q, seed)
 		if err != nil {
 			return nil, err
 		}
+		if err := set.CheckShape(m.InH, m.InW); err != nil {
+			return nil, err
+		}
+		m.FoldBN = mode != autograd.ModeFloat
 		gr, err := m.NewGraph(batch, true)
 		if err != nil {
 			return nil, err
@@ -56,13 +63,7 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 			if _, err := gr.Run(); err != nil {
 				return nil, err
 			}
-			for j := range grads {
-				if grads[j], err = gr.Grad(j); err != nil {
-					return nil, err
-				}
-			}
-			opt.Step(params, grads, 1e-3)
-			if err := gr.ZeroGrad(); err != nil {
+			if err := step(gr, opt, params, grads, 1e-3); err != nil {
 				return nil, err
 			}
 		}

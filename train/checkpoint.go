@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -85,6 +87,11 @@ func RestoreBN(m *nn.Model, bs []BNStats) error {
 		if len(bs[i].Mean) != len(bn.State.Mean) || len(bs[i].Var) != len(bn.State.Var) {
 			return fmt.Errorf("train: batch-norm stage %d has %d channels in the checkpoint, %d in the model", i, len(bs[i].Mean), len(bn.State.Mean))
 		}
+		for c := range bs[i].Mean {
+			if !finite(bs[i].Mean[c]) || !finite(bs[i].Var[c]) || bs[i].Var[c] < 0 {
+				return fmt.Errorf("train: batch-norm stage %d channel %d has mean %v, variance %v", i, c, bs[i].Mean[c], bs[i].Var[c])
+			}
+		}
 	}
 	for i, bn := range bns {
 		copy(bn.State.Mean, bs[i].Mean)
@@ -92,6 +99,8 @@ func RestoreBN(m *nn.Model, bs []BNStats) error {
 	}
 	return nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // Snapshot copies a model's parameters and ranges.
 func Snapshot(m *nn.Model) ([]ParamState, []RangeState) {
@@ -121,6 +130,11 @@ func Restore(m *nn.Model, ps []ParamState, rs []RangeState) error {
 	qs := m.ActQuantizers()
 	if rs != nil && len(rs) != len(qs) {
 		return fmt.Errorf("train: checkpoint has %d activation ranges, model has %d", len(rs), len(qs))
+	}
+	for i, r := range rs {
+		if r.Seen && !(finite(r.Min) && finite(r.Max) && r.Min <= 0 && 0 <= r.Max) {
+			return fmt.Errorf("train: checkpoint activation range %d is [%v, %v]: want finite bounds around 0", i, r.Min, r.Max)
+		}
 	}
 	for i, p := range params {
 		copy(p.Data, ps[i].Data)
@@ -203,35 +217,9 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 	return &c, nil
 }
 
-// WriteFileAtomic writes a file through a temporary file in the same directory, synced and
-// renamed over the target, so a crash leaves either the old or the new file, never a mix.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // SaveCheckpoint writes c atomically to path.
 func SaveCheckpoint(path string, c *Checkpoint) error {
-	return WriteFileAtomic(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
+	return qnet.WriteAtomic(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
 }
 
 // LoadCheckpoint reads a checkpoint file, or the checkpoint inside a run directory.

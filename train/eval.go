@@ -5,28 +5,17 @@ import (
 	"github.com/qatgo/qatgo/nn"
 )
 
-// forEachBatch runs graph gr over every image of s in order, in batches of gr.Batch. A last
-// partial batch is padded with repeats of its own first image (so calibration ranges see only
-// real images); fn receives the number of real images in the batch and their first index.
-func forEachBatch(gr *nn.Graph, s *data.Set, limit int, fn func(first, n int) error) error {
+// ForEachBatch runs graph gr over the first limit images of s (all if limit <= 0) in order,
+// in batches of gr.Batch; a last partial batch is padded with real images (data.FillPadded).
+// fn receives the first index and the number of real images in the batch.
+func ForEachBatch(gr *nn.Graph, s *data.Set, limit int, fn func(first, n int) error) error {
 	n := s.N
 	if limit > 0 && limit < n {
 		n = limit
 	}
-	px := s.Rows * s.Cols
-	x := gr.Input()
 	for first := 0; first < n; first += gr.Batch {
 		cnt := min(gr.Batch, n-first)
-		for i := 0; i < gr.Batch; i++ {
-			src := s.Image(first + i)
-			if i >= cnt {
-				src = s.Image(first)
-			}
-			dst := x[i*px : (i+1)*px]
-			for j, p := range src {
-				dst[j] = float32(p) / 255
-			}
-		}
+		s.FillPadded(gr.Input(), first, cnt)
 		if _, err := gr.Run(); err != nil {
 			return err
 		}
@@ -54,7 +43,7 @@ func Argmax(v []float32) int {
 func Predict(gr *nn.Graph, s *data.Set, limit int) ([]int, error) {
 	var preds []int
 	k := gr.Model.Classes
-	err := forEachBatch(gr, s, limit, func(first, n int) error {
+	err := ForEachBatch(gr, s, limit, func(first, n int) error {
 		logits := gr.LogitsData()
 		for i := 0; i < n; i++ {
 			preds = append(preds, Argmax(logits[i*k:(i+1)*k]))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/schollz/progressbar/v3"
 )
@@ -137,7 +138,20 @@ type Options struct {
 // Run trains (or calibrates) a model as configured, writing checkpoints atomically into
 // cfg.Out after every epoch. A NaN or Inf loss stops the run with an error and leaves the last
 // good checkpoint in place.
+//
+// With cfg.Resume the run continues from the checkpoint in cfg.Out under the configuration
+// saved there (only Out and StopAfter are taken from cfg), so it equals the uninterrupted run.
 func Run(cfg Config, opt Options) (*Result, error) {
+	var resume *Checkpoint
+	if cfg.Resume {
+		ck, err := LoadCheckpoint(filepath.Join(cfg.Out, CheckpointFile))
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume: %w", err)
+		}
+		saved := ck.Config
+		saved.Out, saved.Resume, saved.StopAfter = cfg.Out, true, cfg.StopAfter
+		cfg, resume = saved, ck
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -156,7 +170,7 @@ func Run(cfg Config, opt Options) (*Result, error) {
 		testSet = testSet.Subset(cfg.TestLimit)
 	}
 	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath}
-	if err := r.setup(); err != nil {
+	if err := r.setup(resume); err != nil {
 		return nil, err
 	}
 	defer r.close()
@@ -179,22 +193,21 @@ type runner struct {
 	ck         Checkpoint
 }
 
-func (r *runner) setup() error {
+func (r *runner) setup(resume *Checkpoint) error {
 	cfg := r.cfg
 	var err error
 	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
 		return err
 	}
+	for _, s := range []*data.Set{r.train, r.test} {
+		if err := s.CheckShape(r.model.InH, r.model.InW); err != nil {
+			return err
+		}
+	}
 	r.ck = Checkpoint{Arch: cfg.Arch, Quant: cfg.Quant, Mode: cfg.Mode, Config: cfg}
 	switch {
-	case cfg.Resume:
-		ck, err := LoadCheckpoint(r.ckptPath)
-		if err != nil {
-			return fmt.Errorf("cannot resume: %w", err)
-		}
-		if ck.Arch != cfg.Arch || ck.Mode != cfg.Mode {
-			return fmt.Errorf("cannot resume: checkpoint is %s/%s, run is %s/%s", ck.Arch, ck.Mode, cfg.Arch, cfg.Mode)
-		}
+	case resume != nil:
+		ck := resume
 		if err := Restore(r.model, ck.Params, ck.Ranges); err != nil {
 			return err
 		}
@@ -235,7 +248,7 @@ func (r *runner) setup() error {
 	if r.optim, err = NewOptimizer(cfg.Optimizer, cfg.Momentum, cfg.WeightDecay, sizes); err != nil {
 		return err
 	}
-	if cfg.Resume && r.ck.Opt.Kind != "" {
+	if resume != nil && r.ck.Opt.Kind != "" {
 		if err := r.optim.SetState(r.ck.Opt); err != nil {
 			return err
 		}
@@ -261,6 +274,8 @@ func (r *runner) evaluate() (float64, error) {
 	return Evaluate(r.evalGraph, r.test, 0)
 }
 
+// save writes the checkpoint, then metrics.jsonl (one JSON line per epoch of the
+// checkpoint's history), both atomically, so the two always describe the same run.
 func (r *runner) save() error {
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
 	r.ck.BN = SnapshotBN(r.model)
@@ -268,8 +283,23 @@ func (r *runner) save() error {
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
+	err := qnet.WriteAtomic(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		for _, m := range r.ck.Metrics {
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing metrics: %w", err)
+	}
 	return nil
 }
+
+// MetricsFile is the per-epoch metrics log inside a run directory.
+const MetricsFile = "metrics.jsonl"
 
 func (r *runner) result(acc float64) *Result {
 	return &Result{
@@ -285,7 +315,7 @@ func (r *runner) calibrate() (*Result, error) {
 	start := time.Now()
 	r.model.ResetRanges()
 	r.model.SetMode(autograd.ModeCalibrate)
-	if err := forEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
+	if err := ForEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
 		return nil, err
 	}
 	r.ck.Seconds = time.Since(start).Seconds()
@@ -300,6 +330,20 @@ func (r *runner) calibrate() (*Result, error) {
 	}
 	r.logf("ptq: calibrated on %d images, test accuracy %.2f%%", min(r.cfg.CalibImages, r.train.N), 100*acc)
 	return r.result(acc), nil
+}
+
+// step applies the optimizer to the gradients of the last run of gr and clears them.
+// grads is scratch space aligned with params.
+func step(gr *nn.Graph, opt Optimizer, params, grads [][]float32, lr float64) error {
+	for j := range grads {
+		g, err := gr.Grad(j)
+		if err != nil {
+			return err
+		}
+		grads[j] = g
+	}
+	opt.Step(params, grads, lr)
+	return gr.ZeroGrad()
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -338,11 +382,6 @@ func (r *runner) loop() (*Result, error) {
 			return nil, err
 		}
 	}
-	metrics, err := os.OpenFile(filepath.Join(cfg.Out, "metrics.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	defer metrics.Close()
 	last := cfg.Epochs
 	if cfg.StopAfter > 0 {
 		last = min(last, r.ck.Epoch+cfg.StopAfter)
@@ -365,8 +404,8 @@ func (r *runner) loop() (*Result, error) {
 		correct, seen := 0, 0
 		var lr float64
 		for i := 0; i < nb; i++ {
-			step := epoch*nb + i
-			lr, _ = LR(cfg.Schedule, cfg.LR, step, total)
+			global := epoch*nb + i
+			lr, _ = LR(cfg.Schedule, cfg.LR, global, total)
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			if cfg.Augment > 0 {
 				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, epoch, i, tmp)
@@ -385,6 +424,9 @@ func (r *runner) loop() (*Result, error) {
 				return nil, fmt.Errorf("loss became %v at epoch %d step %d (learning rate %.3g too high?); %s", loss, epoch+1, i+1, lr, msg)
 			}
 			lossSum += float64(loss)
+			if err := step(gr, r.optim, params, grads, lr); err != nil {
+				return nil, err
+			}
 			logits := gr.LogitsData()
 			k := r.model.Classes
 			for n := 0; n < cfg.BatchSize; n++ {
@@ -393,21 +435,13 @@ func (r *runner) loop() (*Result, error) {
 				}
 			}
 			seen += cfg.BatchSize
-			for j := range grads {
-				if grads[j], err = gr.Grad(j); err != nil {
-					return nil, err
-				}
-			}
-			r.optim.Step(params, grads, lr)
-			if err := gr.ZeroGrad(); err != nil {
-				return nil, err
-			}
 			if bar != nil {
 				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.2f%%", epoch+1, cfg.Epochs, lossSum/float64(i+1), 100*float64(correct)/float64(seen)))
 				bar.Add(1)
 			}
 		}
 		secs := time.Since(start).Seconds()
+		var err error
 		if acc, err = r.evaluate(); err != nil {
 			return nil, err
 		}
@@ -419,8 +453,6 @@ func (r *runner) loop() (*Result, error) {
 		if err := r.save(); err != nil {
 			return nil, err
 		}
-		line, _ := json.Marshal(m)
-		fmt.Fprintf(metrics, "%s\n", line)
 		r.logf("epoch %d/%d: loss %.4f train %.2f%% test %.2f%% (%.1f s)", m.Epoch, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, secs)
 	}
 	return r.result(acc), nil

@@ -9,9 +9,12 @@ import (
 	"testing"
 )
 
+// tinyConfig is QAT on 640 images (10 steps an epoch) with activations quantized from step 5,
+// evaluated on 250 test images (a partial last eval batch).
 func tinyConfig(t *testing.T) Config {
 	cfg := DefaultConfig()
-	cfg.Epochs, cfg.TrainLimit, cfg.TestLimit = 2, 640, 200
+	cfg.Epochs, cfg.TrainLimit, cfg.TestLimit = 2, 640, 250
+	cfg.Quant.Delay = 5
 	cfg.Out = t.TempDir()
 	return cfg
 }
@@ -72,8 +75,8 @@ func TestSeededAndResumable(t *testing.T) {
 	if ck := loadParams(t, half.Out); ck.Epoch != 1 || ck.Finished {
 		t.Fatalf("interrupted run: epoch %d finished %v", ck.Epoch, ck.Finished)
 	}
-	resumed := half
-	resumed.StopAfter, resumed.Resume = 0, true
+	// Resume with nothing but the directory: the saved configuration is used.
+	resumed := Config{Out: half.Out, Resume: true}
 	res, err := Run(resumed, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -82,21 +85,36 @@ func TestSeededAndResumable(t *testing.T) {
 		t.Fatalf("resumed run reports %d epochs", res.Epochs)
 	}
 	sameParams(t, "resumed", loadParams(t, full.Out), loadParams(t, resumed.Out))
+	for _, dir := range []string{full.Out, resumed.Out} {
+		b, err := os.ReadFile(filepath.Join(dir, MetricsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "\n"); n != 2 {
+			t.Errorf("%s has %d lines, want one per epoch (2)", MetricsFile, n)
+		}
+	}
 }
 
 // A diverging run stops with a clear error and keeps the last good checkpoint.
 func TestDivergenceKeepsCheckpoint(t *testing.T) {
 	cfg := tinyConfig(t)
-	cfg.Epochs = 1
+	cfg.StopAfter = 1
 	if _, err := Run(cfg, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	before, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
+	// Make the saved run diverge from epoch 2 on: a learning rate of 1e30.
+	path := filepath.Join(cfg.Out, CheckpointFile)
+	ck := loadParams(t, cfg.Out)
+	ck.Config.LR, ck.Config.Schedule = 1e30, "const"
+	if err := SaveCheckpoint(path, ck); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Epochs, cfg.Resume, cfg.LR, cfg.Schedule = 2, true, 1e30, "const"
-	_, err = Run(cfg, Options{})
+	_, err = Run(Config{Out: cfg.Out, Resume: true}, Options{})
 	if err == nil {
 		t.Fatal("learning rate 1e30 did not diverge")
 	}
@@ -129,7 +147,7 @@ func TestConfigErrors(t *testing.T) {
 		{"epochs", func(c *Config) { c.Epochs = 0 }, "epochs must be positive"},
 		{"lr", func(c *Config) { c.LR = -1 }, "learning rate"},
 		{"unwritable out", func(c *Config) { c.Out = filepath.Join(file, "run") }, "cannot create output directory"},
-		{"missing data", func(c *Config) { c.DataDir = filepath.Join(t.TempDir(), "none") }, "data"},
+		{"missing data", func(c *Config) { c.DataDir = filepath.Join(t.TempDir(), "none") }, "no train-images-idx3-ubyte file"},
 		{"bn qat from scratch", func(c *Config) { c.Arch = "lenet5-bn" }, "train it in float first"},
 		{"resume nothing", func(c *Config) { c.Resume = true }, "cannot resume"},
 		{"from missing", func(c *Config) { c.From = filepath.Join(t.TempDir(), "x.qck") }, "no such file"},

@@ -10,7 +10,8 @@ import (
 )
 
 // layerBits is the --layer-bits flag: per-layer overrides "conv1=8:8,fc2=8:4", each
-// NAME=WBITS:ABITS with per-channel weights taken from --per-channel.
+// NAME=WBITS:ABITS. Per-channel weights follow --per-channel (applied by inheritPerChannel
+// once all flags are parsed).
 type layerBits struct {
 	cfg *nn.Config
 }
@@ -42,7 +43,15 @@ func (f layerBits) Set(s string) error {
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("%q: bits must be integers", item)
 		}
-		f.cfg.Layers[name] = nn.LayerQ{WBits: wb, ABits: ab, PerChannel: true}
+		f.cfg.Layers[name] = nn.LayerQ{WBits: wb, ABits: ab}
 	}
 	return nil
+}
+
+// inheritPerChannel gives every --layer-bits override the model-wide --per-channel setting.
+func inheritPerChannel(cfg *nn.Config) {
+	for name, q := range cfg.Layers {
+		q.PerChannel = cfg.PerChannel
+		cfg.Layers[name] = q
+	}
 }

@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q (have train, export, summary, bench; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary] [flags]
+const usage = `usage: qat [train|export|summary|bench] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
@@ -67,7 +67,7 @@ const usage = `usage: qat [train|export|summary] [flags]
 
 // trainFlags binds the training flags to cfg.
 func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
-	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5 or lenet300-100")
+	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn or lenet300-100")
 	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "float, qat (fake-quant training) or ptq (calibrate --from, no training)")
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
@@ -122,6 +122,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	inheritPerChannel(&cfg.Quant)
 	res, err := train.Run(cfg, options(*quiet, stdout, stderr))
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "stray"}, "unexpected argument"},
 		{[]string{"train", "--layer-bits", "conv1=8", "--out", dir}, "NAME=WBITS:ABITS"},
 		{[]string{"train", "--layer-bits", "conv7=8:8", "--out", dir}, `no quantizable layer "conv7"`},
-		{[]string{"export", "--from", dir, "--out", filepath.Join(dir, "m.qat")}, "checkpoint"},
+		{[]string{"export", "--from", dir, "--out", filepath.Join(dir, "m.qat")}, "checkpoint.qck: no such file"},
 		{[]string{"export"}, "--from"},
 		{[]string{"summary", junk}, "qnet"},
 		{[]string{"summary"}, "one model file"},

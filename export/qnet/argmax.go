@@ -1,10 +1,10 @@
 package qnet
 
-// argmax returns the index of the largest value in v; the lowest index wins
+// Argmax returns the index of the largest value in v; the lowest index wins
 // ties. It returns -1 for an empty v.
 //
-//	argmax(v) = min { i : v[i] = max_j v[j] }
-func argmax(v []uint8) int {
+//	Argmax(v) = min { i : v[i] = max_j v[j] }
+func Argmax(v []uint8) int {
 	best := -1
 	var bestVal uint8
 	for i, x := range v {

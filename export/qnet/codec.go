@@ -395,15 +395,25 @@ func (p *parser) affine(layer, rows, wantWeights int) affine {
 	return a
 }
 
-// WriteFile encodes m into the file path atomically: it writes a temporary
-// file in the same directory, syncs it and renames it over path. On any
-// error the previous file at path (if any) is left untouched and the
-// temporary file is removed.
-func WriteFile(path string, m *Model) (err error) {
+// WriteFile encodes m into the file path atomically (see WriteAtomic). On any error the
+// previous file at path (if any) is left untouched.
+func WriteFile(path string, m *Model) error {
 	b, err := marshal(m)
 	if err != nil {
 		return err
 	}
+	return WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// WriteAtomic writes a file through write: into a temporary file in the same directory
+// (mode 0644), synced, renamed over path, and the directory synced, so a crash leaves either
+// the old or the new file, never a mix. On any error the temporary file is removed and the
+// previous file at path (if any) is left untouched. qatgo writes every file it produces
+// (models, checkpoints, metrics) through it.
+func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -422,7 +432,7 @@ func WriteFile(path string, m *Model) (err error) {
 	if err = f.Chmod(0o644); err != nil {
 		return err
 	}
-	if _, err = f.Write(b); err != nil {
+	if err = write(f); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

@@ -243,8 +243,8 @@ func TestArgmax(t *testing.T) {
 		{[]uint8{255, 255}, 0},
 		{[]uint8{0, 1, 2, 255}, 3},
 	} {
-		if got := argmax(tc.v); got != tc.want {
-			t.Errorf("argmax(%v) = %d, want %d", tc.v, got, tc.want)
+		if got := Argmax(tc.v); got != tc.want {
+			t.Errorf("Argmax(%v) = %d, want %d", tc.v, got, tc.want)
 		}
 	}
 }

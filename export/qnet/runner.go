@@ -86,7 +86,7 @@ func (r *Runner) Forward(img []uint8) []uint8 {
 // Predict returns the index of the largest logit of img (the lowest index
 // among equal ones). It panics if len(img) is not InC*InH*InW.
 func (r *Runner) Predict(img []uint8) int {
-	return argmax(r.Forward(img))
+	return Argmax(r.Forward(img))
 }
 
 // Trace runs one image and returns a copy of every layer's output, in layer
@@ -114,7 +114,7 @@ func (r *Runner) PredictBatch(imgs []uint8, n int, dst []int) {
 		b := min(r.block, n-start)
 		out := r.forward(imgs[start*r.inLen:(start+b)*r.inLen], b, nil)
 		for j := 0; j < b; j++ {
-			dst[start+j] = argmax(out[j*r.outLen : (j+1)*r.outLen])
+			dst[start+j] = Argmax(out[j*r.outLen : (j+1)*r.outLen])
 		}
 	}
 }

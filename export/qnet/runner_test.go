@@ -56,7 +56,7 @@ func TestRunnerMatchesReference(t *testing.T) {
 				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
 					t.Fatalf("model %d lanes %d image %d: Forward %v, reference %v", i, lanes, j, fw, ref[len(ref)-1])
 				}
-				want[j] = argmax(ref[len(ref)-1])
+				want[j] = Argmax(ref[len(ref)-1])
 				if p := r.Predict(img); p != want[j] {
 					t.Fatalf("model %d lanes %d image %d: Predict %d, reference %d", i, lanes, j, p, want[j])
 				}
@@ -179,7 +179,7 @@ func TestRunnerLeNet5(t *testing.T) {
 				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
 					t.Fatalf("image %d: Forward %v, reference %v", j, fw, ref[len(ref)-1])
 				}
-				if want := argmax(ref[len(ref)-1]); got[j] != want {
+				if want := Argmax(ref[len(ref)-1]); got[j] != want {
 					t.Fatalf("image %d: PredictBatch %d, reference %d", j, got[j], want)
 				}
 				classes[got[j]] = true
@@ -272,7 +272,7 @@ func TestPredictBatchSmallBlock(t *testing.T) {
 	for j := range n {
 		img := imgs[j*4096 : (j+1)*4096]
 		ref := referenceTrace(m, img)
-		if want := argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
+		if want := Argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
 			t.Errorf("image %d: PredictBatch %d, Predict %d, reference %d", j, got[j], r.Predict(img), want)
 		}
 	}
