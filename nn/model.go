@@ -40,39 +40,34 @@ func New(arch string, cfg Config, seed uint64) (*Model, error) {
 	return build(cfg, seed)
 }
 
-// LeNet5 is conv 1->20 5x5, maxpool 2, conv 20->50 5x5, maxpool 2, fc 800->500 ReLU, fc 500->10.
+// LeNet5 is conv 1->20 5x5, maxpool 2, conv 20->50 5x5, maxpool 2, fc 800->500 ReLU, fc 500->10,
+// with the input normalization folded into conv1.
 func LeNet5(cfg Config, seed uint64) (*Model, error) {
-	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, FoldNorm: true, NormMean: data.Mean, NormStd: data.Std}
-	conv1.Q.Act = ActReLU
-	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
-	conv2.Q.Act = ActReLU
-	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
-	fc1.Q.Act = ActReLU
-	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}
-	layers := []Layer{
-		conv1, &MaxPool2D{LayerName: "pool1", K: 2, Stride: 2},
-		conv2, &MaxPool2D{LayerName: "pool2", K: 2, Stride: 2},
-		&Flatten{LayerName: "flatten"}, fc1, fc2,
-	}
-	return newModel("lenet5", 1, 28, 28, layers, cfg, seed)
+	return newModel("lenet5", 1, 28, 28, lenet5Layers(false), cfg, seed)
 }
 
 // LeNet5BN is LeNet-5 with batch normalization after both convolutions (which then have no
 // bias). It takes p/255 directly: the first batch norm absorbs any input normalization.
 func LeNet5BN(cfg Config, seed uint64) (*Model, error) {
-	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1, BN: newBatchNorm("conv1", 20)}
-	conv1.Q.Act = ActReLU
-	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1, BN: newBatchNorm("conv2", 50)}
-	conv2.Q.Act = ActReLU
+	return newModel("lenet5-bn", 1, 28, 28, lenet5Layers(true), cfg, seed)
+}
+
+func lenet5Layers(bn bool) []Layer {
+	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1}
+	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
+	if bn {
+		conv1.BN, conv2.BN = newBatchNorm("conv1", 20), newBatchNorm("conv2", 50)
+	} else {
+		conv1.FoldNorm, conv1.NormMean, conv1.NormStd = true, data.Mean, data.Std
+	}
 	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
-	fc1.Q.Act = ActReLU
 	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}
-	layers := []Layer{
+	conv1.Q.Act, conv2.Q.Act, fc1.Q.Act = ActReLU, ActReLU, ActReLU
+	return []Layer{
 		conv1, &MaxPool2D{LayerName: "pool1", K: 2, Stride: 2},
 		conv2, &MaxPool2D{LayerName: "pool2", K: 2, Stride: 2},
 		&Flatten{LayerName: "flatten"}, fc1, fc2,
 	}
-	return newModel("lenet5-bn", 1, 28, 28, layers, cfg, seed)
 }
 
 func newBatchNorm(name string, c int) *BatchNorm {
