@@ -2,13 +2,16 @@ package export
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"time"
 
 	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/fakequant"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
+	"github.com/schollz/progressbar/v3"
 )
 
 // Report is the fidelity of an integer model against its fake-quant simulation.
@@ -30,8 +33,9 @@ type LayerReport struct {
 }
 
 // Compare evaluates the simulation (m in frozen eval mode, graph batch `batch`) and the integer
-// model on the first limit images of s (all if limit <= 0).
-func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Report, error) {
+// model on the first limit images of s (all if limit <= 0). With progress non-nil it draws a
+// progress bar there.
+func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int, progress io.Writer) (*Report, error) {
 	defer evalMode(m)()
 	gr, err := m.NewGraph(batch, false)
 	if err != nil {
@@ -66,6 +70,17 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Repor
 
 	if err := s.CheckShape(m.InH, m.InW); err != nil {
 		return nil, err
+	}
+	n := s.N
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	var bar *progressbar.ProgressBar
+	if progress != nil {
+		bar = progressbar.NewOptions(n, progressbar.OptionSetWriter(progress),
+			progressbar.OptionSetDescription("simulation vs integer"), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(250*time.Millisecond),
+			progressbar.OptionSetWidth(20), progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }))
 	}
 	run := qm.NewRunner()
 	simOK, intOK, agree := 0, 0, 0
@@ -103,14 +118,13 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int) (*Repor
 				agree++
 			}
 		}
+		if bar != nil {
+			bar.Add(cnt)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	n := s.N
-	if limit > 0 && limit < n {
-		n = limit
 	}
 	rep := &Report{Images: n}
 	rep.SimAccuracy = float64(simOK) / float64(n)

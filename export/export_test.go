@@ -56,7 +56,7 @@ func TestSimulationEqualsDeployment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := Compare(m, qm2, test, 550, 100) // a partial last batch too
+		rep, err := Compare(m, qm2, test, 550, 100, nil) // a partial last batch too
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestBatchNormFolding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Compare(m, qm, test, 300, 100)
+	rep, err := Compare(m, qm, test, 300, 100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/qatgo/qatgo/data"
@@ -17,6 +18,8 @@ type Config struct {
 	DataDir   string // MNIST idx directory ("" = the embedded copy)
 	TestLimit int    // compare on the first N test images (0 = all 10,000)
 	EvalBatch int    // simulation batch size
+	// Progress receives a progress bar for the comparison (nil: none).
+	Progress io.Writer
 }
 
 // Result is what an export reports.
@@ -70,7 +73,7 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := Compare(m, qm, test, cfg.TestLimit, cfg.EvalBatch)
+	rep, err := Compare(m, qm, test, cfg.TestLimit, cfg.EvalBatch, cfg.Progress)
 	if err != nil {
 		return nil, err
 	}

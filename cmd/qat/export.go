@@ -22,7 +22,7 @@ func mainJob(stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "fake-quant test accuracy %.2f%% (%.1f s training)\n", 100*res.TestAccuracy, res.TrainSeconds)
 	out := filepath.Join(cfg.Out, "model.qat")
-	er, err := export.Run(export.Config{From: cfg.Out, Out: out})
+	er, err := export.Run(export.Config{From: cfg.Out, Out: out, Progress: stderr})
 	if err != nil {
 		return err
 	}
@@ -39,8 +39,12 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "compare on the first N test images (0 = all)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", 100, "simulation batch size")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if !*quiet {
+		cfg.Progress = stderr
 	}
 	res, err := export.Run(cfg)
 	if err != nil {
