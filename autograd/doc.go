@@ -17,6 +17,17 @@
 //     FoldNormBias are the same arithmetic for the exporter.
 //   - BatchNorm, BNFoldWeights, BNFoldBias (batchnorm.go): batch norm and its fold into the layer before it; FoldBN* are the exporter's copy.
 //
+// The fast path of training, used by nn unless a model asks for gorgonia's stock ops:
+//
+//   - Conv2D, Conv2DNoInputGrad (conv2d_op.go): NCHW convolution as W (O x CKK) times
+//     im2col(x) per image, written straight into NCHW (no transposes), the batch split over two
+//     goroutines with dW partials summed in a fixed order (deterministic); backward dW = sum_n
+//     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
+//   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the
+//     backward; ties go to the first maximum in row-major window order, as in gorgonia.
+//   - Sgemm (gemm.go): row-major float32 GEMM; gemm_ref.go is the reference loop, the fast path
+//     packs blocks for a 6x16 micro-kernel in AVX2+FMA assembly (amd64, !purego) or pure Go.
+//
 // Quantizers (quantizers.go) carry the quantization state between the forward op, its gradient
 // op, export and checkpoints: ActQuantizer (EMA or min/max ranges for activations, a start delay,
 // frozen in eval), WeightQuantizer (symmetric per-tensor or per-output-channel ranges from the

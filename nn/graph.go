@@ -12,8 +12,12 @@ import (
 type builder struct {
 	g      *gorgonia.ExprGraph
 	folded bool // batch norm folded into the weights (quantized graphs)
-	nodes  map[*Param]*gorgonia.Node
-	order  []*Param
+	stock  bool // gorgonia's own Conv2d and MaxPool2D instead of qatgo's
+	// dataInput is true while the current activation depends on no parameter (the model
+	// input): a conv there needs no input gradient.
+	dataInput bool
+	nodes     map[*Param]*gorgonia.Node
+	order     []*Param
 }
 
 // param returns p's node in this graph; its value shares p.Data.
@@ -26,6 +30,26 @@ func (b *builder) param(p *Param) *gorgonia.Node {
 	b.nodes[p] = n
 	b.order = append(b.order, p)
 	return n
+}
+
+// conv2d adds a convolution of x with w: qatgo's NCHW op (autograd.Conv2D, no input gradient
+// when x is the model input) or gorgonia's stock Conv2d.
+func (b *builder) conv2d(x, w *gorgonia.Node, k, stride, pad int) (*gorgonia.Node, error) {
+	switch {
+	case b.stock:
+		return gorgonia.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
+	case b.dataInput:
+		return autograd.Conv2DNoInputGrad(x, w, stride, pad)
+	}
+	return autograd.Conv2D(x, w, stride, pad)
+}
+
+// maxPool2D adds a k x k max pool (no padding): autograd.MaxPool2D or gorgonia's MaxPool2D.
+func (b *builder) maxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, error) {
+	if b.stock {
+		return gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{0, 0}, []int{stride, stride})
+	}
+	return autograd.MaxPool2D(x, k, stride)
 }
 
 // Graph is a model compiled for a fixed batch size: forward (and, for training graphs, loss
@@ -54,7 +78,7 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
 	gr := &Graph{Model: m, Batch: batch, G: gorgonia.NewGraph()}
-	b := &builder{g: gr.G, nodes: map[*Param]*gorgonia.Node{}, folded: m.FoldBN}
+	b := &builder{g: gr.G, nodes: map[*Param]*gorgonia.Node{}, folded: m.FoldBN, stock: m.Ops == OpsGorgonia, dataInput: true}
 	gr.x = make([]float32, batch*m.InC*m.InH*m.InW)
 	xt := tensor.New(tensor.WithShape(batch, m.InC, m.InH, m.InW), tensor.WithBacking(gr.x))
 	gr.X = gorgonia.NewTensor(gr.G, tensor.Float32, 4, gorgonia.WithShape(batch, m.InC, m.InH, m.InW), gorgonia.WithName("x"), gorgonia.WithValue(xt))
@@ -65,6 +89,9 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 	for _, l := range m.Layers {
 		if h, err = l.build(b, h); err != nil {
 			return nil, fmt.Errorf("nn: building %s: %w", l.Name(), err)
+		}
+		if len(l.Params()) > 0 {
+			b.dataInput = false
 		}
 		gr.Outputs = append(gr.Outputs, h)
 	}

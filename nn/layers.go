@@ -143,7 +143,7 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	y, err := gorgonia.Conv2d(x, wq, tensor.Shape{l.K, l.K}, []int{l.Pad, l.Pad}, []int{l.Stride, l.Stride}, []int{1, 1})
+	y, err := b.conv2d(x, wq, l.K, l.Stride, l.Pad)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
 	}
@@ -158,7 +158,7 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	}
 	w, gamma, beta := b.param(l.W), b.param(l.BN.Gamma), b.param(l.BN.Beta)
 	conv := func(w *gorgonia.Node) (*gorgonia.Node, error) {
-		y, err := gorgonia.Conv2d(x, w, tensor.Shape{l.K, l.K}, []int{l.Pad, l.Pad}, []int{l.Stride, l.Stride}, []int{1, 1})
+		y, err := b.conv2d(x, w, l.K, l.Stride, l.Pad)
 		if err != nil {
 			return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
 		}
@@ -277,7 +277,7 @@ func (l *MaxPool2D) OutShape(c, h, w int) (int, int, int, error) {
 	return c, oh, ow, nil
 }
 func (l *MaxPool2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return gorgonia.MaxPool2D(x, tensor.Shape{l.K, l.K}, []int{0, 0}, []int{l.Stride, l.Stride})
+	return b.maxPool2D(x, l.K, l.Stride)
 }
 
 // Flatten reshapes (N, C, H, W) to (N, C*H*W) in CHW order.

@@ -19,9 +19,33 @@ type Model struct {
 	Ctx           *autograd.Context
 	// InQ quantizes the model input: raw pixels p/255 on the uint8 grid (scale 1/255, Z 0).
 	InQ *autograd.ActQuantizer
+	// Ops selects the convolution and pooling ops of graphs built from now on.
+	Ops Ops
 	// FoldBN selects the structure of graphs built from now on: batch norm folded into the
 	// weights (QAT, PTQ, export) or applied as its own op (float training).
 	FoldBN bool
+}
+
+// Ops names an implementation of the convolution and max-pool ops.
+type Ops string
+
+const (
+	// OpsFast is qatgo's NCHW conv (im2col + packed AVX2/FMA or pure-Go GEMM, batch split over
+	// two goroutines) and argmax max pool: the default.
+	OpsFast Ops = "fast"
+	// OpsGorgonia is gorgonia's stock Conv2d and MaxPool2D, kept as the reference and baseline.
+	OpsGorgonia Ops = "gorgonia"
+)
+
+// ParseOps checks an ops name ("" means OpsFast).
+func ParseOps(s string) (Ops, error) {
+	switch Ops(s) {
+	case "", OpsFast:
+		return OpsFast, nil
+	case OpsGorgonia:
+		return OpsGorgonia, nil
+	}
+	return "", fmt.Errorf("nn: unknown ops %q (have fast, gorgonia)", s)
 }
 
 // Archs lists the model builders by name.

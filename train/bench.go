@@ -14,28 +14,36 @@ import (
 
 // SpeedResult is one training-speed measurement.
 type SpeedResult struct {
-	Mode            string  `json:"mode"`
-	Images          int     `json:"images"`
-	Seconds         float64 `json:"seconds"`
-	ImagesPerSec    float64 `json:"images_per_second"`
-	EpochSeconds    float64 `json:"epoch_seconds"` // extrapolated to 60,000 images
-	PeakRSSMiB      float64 `json:"peak_rss_mib"`  // of the process so far
-	SlowdownVsFloat float64 `json:"slowdown_vs_float"`
+	Ops          string  `json:"ops"`
+	Mode         string  `json:"mode"`
+	Images       int     `json:"images"`
+	Seconds      float64 `json:"seconds"`
+	ImagesPerSec float64 `json:"images_per_second"`
+	EpochSeconds float64 `json:"epoch_seconds"` // extrapolated to 60,000 images
+	PeakRSSMiB   float64 `json:"peak_rss_mib"`  // of the process so far
+	// TimeVsStockFloat is this run's time over the stock-ops float run's (the baseline).
+	TimeVsStockFloat float64 `json:"time_vs_stock_float"`
 }
 
-// BenchTraining trains the same batches (same init, same order) in float and in QAT with the
-// given model configuration in one process and reports images/s, the extrapolated epoch time
-// and the slowdown of QAT relative to float.
+// BenchTraining trains the same batches (same init, same order) in float and in QAT, with
+// gorgonia's stock conv and pool ops and with qatgo's, in one process, and reports images/s, the
+// extrapolated epoch time and each run's time relative to the stock float run.
 //
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
 func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, set *data.Set) ([]SpeedResult, error) {
 	q.Delay = 0
 	var out []SpeedResult
-	for _, mode := range []autograd.Mode{autograd.ModeFloat, autograd.ModeTrain} {
+	type run struct {
+		ops  nn.Ops
+		mode autograd.Mode
+	}
+	for _, rc := range []run{{nn.OpsGorgonia, autograd.ModeFloat}, {nn.OpsGorgonia, autograd.ModeTrain}, {nn.OpsFast, autograd.ModeFloat}, {nn.OpsFast, autograd.ModeTrain}} {
+		mode := rc.mode
 		m, err := nn.New(arch, q, seed)
 		if err != nil {
 			return nil, err
 		}
+		m.Ops = rc.ops
 		if err := set.CheckShape(m.InH, m.InW); err != nil {
 			return nil, err
 		}
@@ -70,7 +78,7 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 		secs := time.Since(start).Seconds()
 		gr.Close()
 		n := batches * batch
-		r := SpeedResult{Mode: mode.String(), Images: n, Seconds: secs, ImagesPerSec: float64(n) / secs,
+		r := SpeedResult{Ops: string(rc.ops), Mode: mode.String(), Images: n, Seconds: secs, ImagesPerSec: float64(n) / secs,
 			EpochSeconds: 60000 * secs / float64(n), PeakRSSMiB: PeakRSSMiB()}
 		if mode == autograd.ModeTrain {
 			r.Mode = "qat"
@@ -78,7 +86,7 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 		out = append(out, r)
 	}
 	for i := range out {
-		out[i].SlowdownVsFloat = out[i].Seconds / out[0].Seconds
+		out[i].TimeVsStockFloat = out[i].Seconds / out[0].Seconds
 	}
 	return out, nil
 }

@@ -47,6 +47,7 @@ type Config struct {
 	TestLimit   int    // evaluate on the first N test images (0 = all)
 	CalibImages int    // PTQ calibration images
 	Augment     int    // random translation of training images by up to N pixels (0 = off)
+	Ops         string // "fast" (default) or "gorgonia": the conv and pool ops of the graphs
 	EvalBatch   int
 }
 
@@ -94,6 +95,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
+		return err
+	}
+	if _, err := nn.ParseOps(c.Ops); err != nil {
 		return err
 	}
 	if c.Augment < 0 || c.Augment > 8 {
@@ -199,6 +203,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
 		return err
 	}
+	r.model.Ops, _ = nn.ParseOps(cfg.Ops)
 	for _, s := range []*data.Set{r.train, r.test} {
 		if err := s.CheckShape(r.model.InH, r.model.InW); err != nil {
 			return err

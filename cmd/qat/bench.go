@@ -41,9 +41,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "training %s, batch %d, %d batches per mode, same batches and init:\n", cfg.Arch, cfg.BatchSize, *batches)
+		fmt.Fprintf(stdout, "training %s, batch %d, %d batches per run, same batches and init:\n", cfg.Arch, cfg.BatchSize, *batches)
 		for _, r := range rs {
-			fmt.Fprintf(stdout, "  %-6s %8.0f images/s  %6.1f s/epoch (60k)  x%.3f vs float  peak RSS %.0f MiB\n", r.Mode, r.ImagesPerSec, r.EpochSeconds, r.SlowdownVsFloat, r.PeakRSSMiB)
+			fmt.Fprintf(stdout, "  %-8s %-5s %8.0f images/s  %6.1f s/epoch (60k)  time x%.3f of stock float  peak RSS so far %.0f MiB\n", r.Ops, r.Mode, r.ImagesPerSec, r.EpochSeconds, r.TimeVsStockFloat, r.PeakRSSMiB)
 		}
 		result["training"] = rs
 	}

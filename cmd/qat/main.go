@@ -93,6 +93,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
 	fs.IntVar(&cfg.Augment, "augment", cfg.Augment, "shift training images randomly by up to N pixels (0 = off)")
+	fs.StringVar(&cfg.Ops, "ops", cfg.Ops, "conv/pool ops: fast (qatgo's NCHW ops) or gorgonia (stock)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size")
 }
 

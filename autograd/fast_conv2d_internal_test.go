@@ -1,0 +1,89 @@
+package autograd
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+func denseF32(data []float32, shape ...int) *tensor.Dense {
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+}
+
+func TestConv2DGradWPatchCache(t *testing.T) {
+	// The dW op uses the patches the forward kept only when they were made from the x it is
+	// given; otherwise it recomputes them. Both paths give the same bits.
+	g, err := newConvGeom(tensor.Shape{3, 2, 7, 6}, tensor.Shape{4, 2, 3, 3}, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(40, 1))
+	x1, x2, w := randMat(rng, 1, 3*2*7*6), randMat(rng, 1, 3*2*7*6), randMat(rng, 1, 4*2*3*3)
+	dy := randMat(rng, 1, g.n*g.o*g.ohw)
+	fwd := &conv2DOp{opBase: newOpBase("Conv2D"), g: g, inputGrad: true, keepCols: true}
+	gw := &conv2DGradWOp{opBase: newOpBase("Conv2DGradW"), fwd: fwd}
+	run := func(x []float32) []float32 {
+		t.Helper()
+		dw, err := gw.Do(denseF32(x, 3, 2, 7, 6), denseF32(dy, g.n, g.o, g.oh, g.ow), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dw.(tensor.Tensor).Data().([]float32)
+	}
+	if _, err := fwd.Do(denseF32(x1, 3, 2, 7, 6), denseF32(w, 4, 2, 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if fwd.colsOf != &x1[0] {
+		t.Fatal("forward did not record its patches")
+	}
+	cached := run(x1)
+	fwd.colsOf = nil
+	recomputed := run(x1)
+	for i := range cached {
+		if math.Float32bits(cached[i]) != math.Float32bits(recomputed[i]) {
+			t.Fatalf("dw[%d]: cached patches %g, recomputed %g", i, cached[i], recomputed[i])
+		}
+	}
+	// Patches of x1 must not be used for x2.
+	fwd.colsOf = &x1[0]
+	other := run(x2)
+	if _, err := fwd.Do(denseF32(x2, 3, 2, 7, 6), denseF32(w, 4, 2, 3, 3)); err != nil {
+		t.Fatal(err)
+	}
+	want := run(x2)
+	for i := range want {
+		if math.Float32bits(other[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("dw[%d] for another x: %g, want %g", i, other[i], want[i])
+		}
+	}
+}
+
+func TestIm2colCol2imAdjoint(t *testing.T) {
+	// col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> for random x and c,
+	// over strides, paddings and kernels larger than the input.
+	rng := rand.New(rand.NewPCG(41, 1))
+	for _, s := range []struct{ c, h, w, k, stride, pad int }{
+		{2, 5, 5, 3, 1, 1}, {3, 7, 6, 3, 2, 1}, {1, 3, 3, 5, 1, 1}, {2, 6, 7, 2, 3, 0}, {1, 1, 1, 3, 2, 2},
+	} {
+		g, err := newConvGeom(tensor.Shape{1, s.c, s.h, s.w}, tensor.Shape{1, s.c, s.k, s.k}, s.stride, s.pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, c := randMat(rng, 1, s.c*s.h*s.w), randMat(rng, 1, g.ckk*g.ohw)
+		col, dx := make([]float32, len(c)), make([]float32, len(x))
+		g.im2col(col, x)
+		g.col2im(dx, c)
+		var l, r float64
+		for i := range c {
+			l += float64(col[i]) * float64(c[i])
+		}
+		for i := range x {
+			r += float64(x[i]) * float64(dx[i])
+		}
+		if math.Abs(l-r) > 1e-4*(1+math.Abs(l)) {
+			t.Errorf("%+v: <im2col x, c> = %g, <x, col2im c> = %g", s, l, r)
+		}
+	}
+}

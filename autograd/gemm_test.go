@@ -1,0 +1,231 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// gemmCase is one Sgemm problem; pad is added to every leading dimension.
+type gemmCase struct{ m, n, k, pad int }
+
+var gemmCases = []gemmCase{
+	{1, 1, 1, 0}, {1, 1, 7, 2}, {1, 17, 3, 0}, {7, 5, 1, 1}, {6, 16, 1, 0}, {6, 16, 256, 0},
+	{5, 15, 255, 3}, {7, 17, 257, 0}, {13, 33, 300, 1}, {97, 40, 9, 0}, {20, 1025, 25, 0},
+	{50, 64, 500, 0},  // LeNet conv2 forward per image
+	{20, 576, 25, 0},  // LeNet conv1 forward per image
+	{70, 40, 500, 2},  // parallel, split over N
+	{300, 20, 200, 0}, // parallel, split over M
+}
+
+// stored returns the rows x cols shape of a matrix that is used transposed or not.
+func stored(rows, cols int, trans bool) (int, int) {
+	if trans {
+		return cols, rows
+	}
+	return rows, cols
+}
+
+func randMat(rng *rand.Rand, rows, ld int) []float32 {
+	s := make([]float32, rows*ld)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func TestSgemmAgainstRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	t.Logf("assembly micro-kernel: %v", useAsmKernel)
+	for _, tc := range gemmCases {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			for _, ab := range [][2]float32{{1, 0}, {-0.5, 1}, {1.5, 0.3}} {
+				name := fmt.Sprintf("%dx%dx%d+%d/tA=%v,tB=%v/alpha=%g,beta=%g", tc.m, tc.n, tc.k, tc.pad, tr[0], tr[1], ab[0], ab[1])
+				ar, acols := stored(tc.m, tc.k, tr[0])
+				br, bcols := stored(tc.k, tc.n, tr[1])
+				lda, ldb, ldc := acols+tc.pad, bcols+tc.pad, tc.n+tc.pad
+				a, b := randMat(rng, ar, lda), randMat(rng, br, ldb)
+				c0 := randMat(rng, tc.m, ldc)
+				if ab[1] == 0 {
+					for i := range c0 {
+						c0[i] = float32(math.NaN()) // beta == 0: C must not be read
+					}
+				}
+				want := append([]float32(nil), c0...)
+				sgemmRef(tr[0], tr[1], tc.m, tc.n, tc.k, ab[0], a, lda, b, ldb, ab[1], want, ldc)
+				got := append([]float32(nil), c0...)
+				Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, ab[0], a, lda, b, ldb, ab[1], got, ldc)
+				if err := gemmClose(tc, tr, ab, a, lda, b, ldb, c0, got, want, ldc); err != nil {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+		}
+	}
+}
+
+// gemmClose checks got against want element by element with a relative tolerance of 1e-5 of
+// the scale |alpha| sum_p |a_ip b_pj| + |beta c_ij| (the magnitude float32 rounding is
+// relative to), and checks that the padding columns of C were left alone.
+func gemmClose(tc gemmCase, tr [2]bool, ab [2]float32, a []float32, lda int, b []float32, ldb int, c0, got, want []float32, ldc int) error {
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc; j++ {
+			idx := i*ldc + j
+			if j >= tc.n {
+				if math.Float32bits(got[idx]) != math.Float32bits(c0[idx]) {
+					return fmt.Errorf("padding C[%d,%d] changed", i, j)
+				}
+				continue
+			}
+			var scale float64
+			for p := 0; p < tc.k; p++ {
+				var av, bv float32
+				if tr[0] {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if tr[1] {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				scale += math.Abs(float64(av) * float64(bv))
+			}
+			scale *= math.Abs(float64(ab[0]))
+			if ab[1] != 0 {
+				scale += math.Abs(float64(ab[1]) * float64(c0[idx]))
+			}
+			if d := math.Abs(float64(got[idx]) - float64(want[idx])); !(d <= 1e-5*scale+1e-30) {
+				return fmt.Errorf("C[%d,%d] = %g, reference %g (scale %g)", i, j, got[idx], want[idx], scale)
+			}
+		}
+	}
+	return nil
+}
+
+func TestSgemmZeroSizes(t *testing.T) {
+	c := []float32{1, 2, 3, 4}
+	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 0.5, c, 2) // k == 0: C = beta C
+	if c[0] != 0.5 || c[3] != 2 {
+		t.Errorf("k = 0, beta = 0.5: C = %v, want [0.5 1 1.5 2]", c)
+	}
+	Sgemm(false, false, 0, 2, 3, 1, nil, 3, make([]float32, 6), 2, 0, nil, 2) // m == 0: no-op
+	a, b := []float32{1, 2}, []float32{3, 4}
+	Sgemm(false, false, 1, 1, 2, 0, a, 2, b, 1, 2, c, 1) // alpha == 0: C = beta C
+	if c[0] != 1 {
+		t.Errorf("alpha = 0, beta = 2: C[0] = %g, want 1", c[0])
+	}
+}
+
+func TestSgemmParallelSplitIsBitIdentical(t *testing.T) {
+	// Each element of C goes through the same operations whether Sgemm splits the product over
+	// two goroutines or not.
+	rng := rand.New(rand.NewPCG(8, 1))
+	for _, tc := range []gemmCase{{70, 40, 500, 0}, {300, 20, 200, 1}, {50, 1000, 30, 0}} {
+		for _, tr := range [][2]bool{{false, false}, {true, true}} {
+			ar, acols := stored(tc.m, tc.k, tr[0])
+			br, bcols := stored(tc.k, tc.n, tr[1])
+			lda, ldb, ldc := acols+tc.pad, bcols+tc.pad, tc.n+tc.pad
+			if tc.m*tc.n*tc.k < gemmParallelMin {
+				t.Fatalf("%v is below the parallel threshold", tc)
+			}
+			a, b, c := randMat(rng, ar, lda), randMat(rng, br, ldb), randMat(rng, tc.m, ldc)
+			par, ser := append([]float32(nil), c...), append([]float32(nil), c...)
+			Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, par, ldc)
+			sgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, ser, ldc)
+			for i := range par {
+				if math.Float32bits(par[i]) != math.Float32bits(ser[i]) {
+					t.Fatalf("%v %v: C[%d] parallel %g, serial %g", tc, tr, i, par[i], ser[i])
+				}
+			}
+		}
+	}
+}
+
+func TestSgemmPackedAIsBitIdentical(t *testing.T) {
+	// A prepacked left factor gives the same bits as packing it on the fly, including depths
+	// over gemmKC and heights over gemmMC.
+	rng := rand.New(rand.NewPCG(10, 1))
+	var pa packedA // reused across cases, as the conv ops do
+	for _, tc := range []gemmCase{{50, 64, 500, 0}, {500, 64, 50, 1}, {7, 9, 600, 0}, {200, 33, 3, 2}, {1, 1, 1, 0}} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			ar, acols := stored(tc.m, tc.k, tr[0])
+			br, bcols := stored(tc.k, tc.n, tr[1])
+			lda, ldb, ldc := acols+tc.pad, bcols+tc.pad, tc.n+tc.pad
+			a, b, c := randMat(rng, ar, lda), randMat(rng, br, ldb), randMat(rng, tc.m, ldc)
+			want, got := append([]float32(nil), c...), append([]float32(nil), c...)
+			sgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, -0.7, a, lda, b, ldb, 0.5, want, ldc)
+			pa.pack(tr[0], tc.m, tc.k, -0.7, a, lda)
+			sgemmPackedA(&pa, tr[1], tc.n, b, ldb, 0.5, got, ldc)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v %v: C[%d] prepacked %g, on the fly %g", tc, tr, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestSgemmKernelsAgree(t *testing.T) {
+	// The assembly micro-kernel against the pure-Go one (fused multiply-adds round once, so the
+	// comparison has a tolerance).
+	if !useAsmKernel {
+		t.Skip("no assembly micro-kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 1))
+	for _, k := range []int{1, 2, 3, 16, 255, 256} {
+		a, b := randMat(rng, k, gemmMR), randMat(rng, k, gemmNR)
+		ldc := gemmNR + 3
+		c := randMat(rng, gemmMR, ldc)
+		cg, ca := append([]float32(nil), c...), append([]float32(nil), c...)
+		gemmKernelGo(k, a, b, cg, ldc)
+		sgemmKernelAsm(k, &a[0], &b[0], &ca[0], ldc)
+		for i := range cg {
+			if math.Float32bits(c[i]) != math.Float32bits(ca[i]) && i%ldc >= gemmNR {
+				t.Fatalf("k=%d: asm wrote outside the tile at %d", k, i)
+			}
+			if d := math.Abs(float64(cg[i] - ca[i])); d > 1e-5*(math.Sqrt(float64(k))+math.Abs(float64(cg[i]))) {
+				t.Fatalf("k=%d: C[%d] go %g, asm %g", k, i, cg[i], ca[i])
+			}
+		}
+	}
+}
+
+func TestSgemmPanicsOnMisuse(t *testing.T) {
+	for name, f := range map[string]func(){
+		"short A": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		"short C": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		},
+		"small ldb": func() {
+			Sgemm(false, true, 2, 2, 3, 1, make([]float32, 6), 3, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		},
+		"negative m": func() { Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, tc := range []gemmCase{{50, 64, 500, 0}, {500, 64, 50, 0}, {256, 256, 256, 0}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", tc.m, tc.n, tc.k), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			a, bm, c := randMat(rng, tc.m, tc.k), randMat(rng, tc.k, tc.n), make([]float32, tc.m*tc.n)
+			b.SetBytes(0)
+			for b.Loop() {
+				Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, tc.k, bm, tc.n, 0, c, tc.n)
+			}
+			b.ReportMetric(2*float64(tc.m*tc.n*tc.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
