@@ -161,20 +161,34 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	for _, d := range shape[2:] {
 		inner *= d
 	}
+	hi := p.QMax
+	if q.ReLU6 {
+		hi = fakequant.ReLU6Ceiling(p)
+	}
+	// value[code-QMin] is the real value of each code, so the loop writes no float arithmetic.
+	value := make([]float32, p.QMax-p.QMin+1)
+	for code := p.QMin; code <= p.QMax; code++ {
+		value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
+	}
+	zero := value[min(max(p.ZeroPoint, p.QMin), hi)-p.QMin] // Requantize(0): ReLU zeros are common
 	mult := make([]int32, channels)
 	shift := make([]int, channels)
 	for c, s := range accScales {
 		mult[c], shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
-	hi := p.QMax
-	if q.ReLU6 {
-		hi = fakequant.ReLU6Ceiling(p)
-	}
-	for i, v := range src {
-		c := (i / inner) % channels
-		acc := fakequant.SaturateAccumulator(math.Round(float64(v)/accScales[c]), shift[c])
-		code := fakequant.Requantize(acc, mult[c], shift[c], p.ZeroPoint, p.QMin, hi)
-		dst[i] = float32(float64(code-p.ZeroPoint) * p.Scale)
+	for base := 0; base < len(src); base += channels * inner {
+		for c, s := range accScales {
+			mult, shift := mult[c], shift[c]
+			off := base + c*inner
+			for k, v := range src[off : off+inner] {
+				if v == 0 {
+					dst[off+k] = zero
+					continue
+				}
+				acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
+				dst[off+k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+			}
+		}
 	}
 }
 
