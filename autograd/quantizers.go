@@ -157,6 +157,9 @@ func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
 	p := q.last
 	channels := len(accScales)
+	if len(shape) < 2 || shape[1] != channels {
+		panic(fmt.Sprintf("autograd: requantize: activation shape %v does not have %d channels on axis 1", shape, channels))
+	}
 	inner := 1
 	for _, d := range shape[2:] {
 		inner *= d

@@ -77,6 +77,9 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 	if batch <= 0 {
 		return nil, fmt.Errorf("nn: batch size %d must be positive", batch)
 	}
+	if _, err := ParseOps(string(m.Ops)); err != nil {
+		return nil, err
+	}
 	gr := &Graph{Model: m, Batch: batch, G: gorgonia.NewGraph()}
 	b := &builder{g: gr.G, nodes: map[*Param]*gorgonia.Node{}, folded: m.FoldBN, stock: m.Ops == OpsGorgonia, dataInput: true}
 	gr.x = make([]float32, batch*m.InC*m.InH*m.InW)

@@ -159,6 +159,10 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 		return nil, err
 	}
 	m.FoldBN = c.Mode != "float"
+	// The simulation uses the ops the model was trained with.
+	if m.Ops, err = nn.ParseOps(c.Config.Ops); err != nil {
+		return nil, err
+	}
 	if c.Mode == "float" {
 		m.SetMode(autograd.ModeFloat)
 	} else {

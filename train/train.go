@@ -58,7 +58,7 @@ func DefaultConfig() Config {
 	return Config{
 		Arch: "lenet5", Quant: q, Mode: "qat", Epochs: 4, BatchSize: 64,
 		LR: 1e-3, Optimizer: "adam", Momentum: 0.9, Schedule: "cosine", Seed: 1, Out: "runs/qat",
-		CalibImages: 1000, EvalBatch: 100,
+		CalibImages: 1000, EvalBatch: 100, Ops: string(nn.OpsFast),
 	}
 }
 

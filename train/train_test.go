@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qatgo/qatgo/nn"
 )
 
 // tinyConfig is QAT on 640 images (10 steps an epoch) with activations quantized from step 5,
@@ -235,4 +237,24 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		DecodeCheckpoint(bytes.NewReader(b))
 	})
+}
+
+// A model rebuilt from a checkpoint simulates with the ops it was trained with.
+func TestCheckpointKeepsOps(t *testing.T) {
+	cfg := tinyConfig(t)
+	cfg.Epochs, cfg.TrainLimit, cfg.Ops = 1, 128, "gorgonia"
+	if _, err := Run(cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := loadParams(t, cfg.Out).Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Ops != nn.OpsGorgonia {
+		t.Fatalf("rebuilt model uses ops %q, trained with gorgonia", m.Ops)
+	}
+	cfg.Ops = "cudnn"
+	if _, err := Run(cfg, Options{}); err == nil || !strings.Contains(err.Error(), `unknown ops "cudnn"`) {
+		t.Fatalf("unknown ops: %v", err)
+	}
 }

@@ -19,7 +19,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "training batch size")
-	batches := fs.Int("batches", 100, "training batches per mode (0 = skip the training benchmark)")
+	batches := fs.Int("batches", 100, "training batches per run (0 = skip the training benchmark)")
 	from := fs.String("from", "", "checkpoint for the inference benchmark")
 	intModel := fs.String("int", "", "integer model file for the inference benchmark")
 	images := fs.Int("images", 2000, "test images for the inference benchmark")
