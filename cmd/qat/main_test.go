@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/qatgo/qatgo/train"
 )
 
 func lastLine(s string) string {
@@ -94,6 +97,28 @@ func TestBadInput(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: error is not one line: %q", c.args, err)
+		}
+	}
+}
+
+// --layer-bits overrides take --per-channel from the command line, whatever the flag order.
+func TestLayerBitsFollowPerChannel(t *testing.T) {
+	for _, args := range [][]string{
+		{"--layer-bits", "conv1=8:6,fc2=4:8", "--per-channel=false"},
+		{"--per-channel=false", "--layer-bits", "conv1=8:6,fc2=4:8"},
+	} {
+		cfg := train.DefaultConfig()
+		fs := newFlagSet("train", io.Discard)
+		trainFlags(fs, &cfg)
+		if err := parse(fs, args); err != nil {
+			t.Fatal(err)
+		}
+		inheritPerChannel(&cfg.Quant)
+		if q := cfg.Quant.Layers["conv1"]; q.WBits != 8 || q.ABits != 6 || q.PerChannel {
+			t.Errorf("%v: conv1 = %+v", args, q)
+		}
+		if q := cfg.Quant.Layers["fc2"]; q.WBits != 4 || q.ABits != 8 || q.PerChannel {
+			t.Errorf("%v: fc2 = %+v", args, q)
 		}
 	}
 }
