@@ -78,7 +78,7 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	return &Result{
-		Model: ck.Arch, Out: cfg.Out, Bytes: st.Size(), Float32Bytes: 4 * m.NumWeights(),
-		WBits: ck.Quant.WBits, ABits: ck.Quant.ABits, Report: *rep, Summary: qm.Summary(), Int: qm,
+		Model: ck.Config.Arch, Out: cfg.Out, Bytes: st.Size(), Float32Bytes: 4 * m.NumWeights(),
+		WBits: ck.Config.Quant.WBits, ABits: ck.Config.Quant.ABits, Report: *rep, Summary: qm.Summary(), Int: qm,
 	}, nil
 }

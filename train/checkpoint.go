@@ -37,10 +37,7 @@ const CheckpointFile = "checkpoint.qck"
 
 // Checkpoint is everything needed to rebuild a model and continue its training exactly.
 type Checkpoint struct {
-	Arch     string
-	Quant    nn.Config
-	Mode     string // "float", "qat" or "ptq": how the parameters were produced
-	Epoch    int    // completed epochs of this run
+	Epoch    int // completed epochs of this run
 	Params   []ParamState
 	Ranges   []RangeState // activation quantizers, in model order
 	BN       []BNStats    // batch-norm running statistics, in model order
@@ -148,7 +145,9 @@ func Restore(m *nn.Model, ps []ParamState, rs []RangeState) error {
 
 // Model rebuilds the checkpoint's model with its parameters and ranges.
 func (c *Checkpoint) Model() (*nn.Model, error) {
-	m, err := nn.New(c.Arch, c.Quant, 0)
+	// Config holds the model (Arch, Quant, Ops) and how its parameters were produced (Mode).
+	cfg := c.Config
+	m, err := nn.New(cfg.Arch, cfg.Quant, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -158,12 +157,12 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 	if err := RestoreBN(m, c.BN); err != nil {
 		return nil, err
 	}
-	m.FoldBN = c.Mode != "float"
+	m.FoldBN = cfg.Mode != "float"
 	// The simulation uses the ops the model was trained with.
-	if m.Ops, err = nn.ParseOps(c.Config.Ops); err != nil {
+	if m.Ops, err = nn.ParseOps(cfg.Ops); err != nil {
 		return nil, err
 	}
-	if c.Mode == "float" {
+	if cfg.Mode == "float" {
 		m.SetMode(autograd.ModeFloat)
 	} else {
 		m.SetMode(autograd.ModeEval)

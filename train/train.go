@@ -209,7 +209,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 			return err
 		}
 	}
-	r.ck = Checkpoint{Arch: cfg.Arch, Quant: cfg.Quant, Mode: cfg.Mode, Config: cfg}
+	r.ck = Checkpoint{Config: cfg}
 	switch {
 	case resume != nil:
 		ck := resume
@@ -226,8 +226,8 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if ck.Arch != cfg.Arch {
-			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Arch, cfg.Arch)
+		if ck.Config.Arch != cfg.Arch {
+			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
 		}
 		// Start from the parameters only: ranges are learned anew under this run's bit widths.
 		if err := Restore(r.model, ck.Params, nil); err != nil {

@@ -206,7 +206,7 @@ func equalF32(a, b []float32) bool {
 
 // Every truncation and every byte flip of a checkpoint is an error, never a panic.
 func TestCheckpointCorruption(t *testing.T) {
-	ck := &Checkpoint{Arch: "lenet5", Mode: "qat", Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
+	ck := &Checkpoint{Config: Config{Arch: "lenet5", Mode: "qat"}, Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
 	var buf bytes.Buffer
 	if err := EncodeCheckpoint(&buf, ck); err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestCheckpointCorruption(t *testing.T) {
 
 func FuzzDecodeCheckpoint(f *testing.F) {
 	var buf bytes.Buffer
-	EncodeCheckpoint(&buf, &Checkpoint{Arch: "lenet5", Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
+	EncodeCheckpoint(&buf, &Checkpoint{Config: Config{Arch: "lenet5"}, Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
 	f.Add(buf.Bytes())
 	f.Add([]byte("QATGOCKP"))
 	f.Fuzz(func(t *testing.T, b []byte) {
