@@ -16,6 +16,13 @@
 //     into a first layer without padding: w/std and b - (mean/std) sum(w); FoldNormWeights and
 //     FoldNormBias are the same arithmetic for the exporter.
 //   - BatchNorm, BNFoldWeights, BNFoldBias (batchnorm.go): batch norm and its fold into the layer before it; FoldBN* are the exporter's copy.
+//   - Mask (mask_op.go): pruning, y = w where mask = 1, exactly +0 where mask = 0; dw = dy mask,
+//     so pruned weights are zero and get zero gradient. The mask slice is shared with the
+//     caller, who prunes more by updating it in place between runs.
+//   - Gather (gather_op.go): weight sharing, w[i] = c[assign[i]] (0 for assign -1, a pruned
+//     weight); dc[j] = sum of dw[i] over the members of centroid j (scatter-add). Not
+//     gorgonia's ByIndices, whose 1-D gradient is wrong in tensor v0.9.24 (tested) and ~100x
+//     slower.
 //
 // The fast path of training, used by nn unless a model asks for gorgonia's stock ops:
 //
