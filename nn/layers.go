@@ -126,8 +126,11 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if l.BN != nil {
 		return l.buildBN(b, x)
 	}
-	w, bias := b.param(l.W), b.param(l.B)
-	var err error
+	bias := b.param(l.B)
+	w, err := b.weight(l.W)
+	if err != nil {
+		return nil, err
+	}
 	if l.FoldNorm {
 		if l.Pad != 0 {
 			return nil, fmt.Errorf("nn: %s: folding the input normalization needs Pad == 0", l.LayerName)
@@ -156,7 +159,11 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if l.FoldNorm {
 		return nil, fmt.Errorf("nn: %s: batch norm and input-normalization folding do not combine", l.LayerName)
 	}
-	w, gamma, beta := b.param(l.W), b.param(l.BN.Gamma), b.param(l.BN.Beta)
+	gamma, beta := b.param(l.BN.Gamma), b.param(l.BN.Beta)
+	w, err := b.weight(l.W)
+	if err != nil {
+		return nil, err
+	}
 	conv := func(w *gorgonia.Node) (*gorgonia.Node, error) {
 		y, err := b.conv2d(x, w, l.K, l.Stride, l.Pad)
 		if err != nil {
@@ -245,7 +252,11 @@ func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Shape().Dims() != 2 {
 		return nil, fmt.Errorf("nn: %s: input must be flat (N, %d), got %v: add a Flatten", l.LayerName, l.In, x.Shape())
 	}
-	w, bias := b.param(l.W), b.param(l.B)
+	bias := b.param(l.B)
+	w, err := b.weight(l.W)
+	if err != nil {
+		return nil, err
+	}
 	wq, err := autograd.FakeQuant(w, l.Q.W)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,12 @@ type Param struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	// Mask, when set, is the pruning mask of a weight tensor: 1 keeps a weight, 0 prunes it
+	// (Prune). Graphs multiply the weights by it, so pruned weights are exactly zero and get
+	// exactly zero gradient.
+	Mask []float32
+	// Shared, when set, makes the tensor a view of a trained codebook (Share).
+	Shared *Shared
 }
 
 func newParam(name string, shape ...int) *Param {

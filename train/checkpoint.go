@@ -37,15 +37,17 @@ const CheckpointFile = "checkpoint.qck"
 
 // Checkpoint is everything needed to rebuild a model and continue its training exactly.
 type Checkpoint struct {
-	Epoch    int // completed epochs of this run
-	Params   []ParamState
-	Ranges   []RangeState // activation quantizers, in model order
-	BN       []BNStats    // batch-norm running statistics, in model order
-	Opt      OptState
-	Config   Config // the run's configuration (for resume)
-	Metrics  []EpochMetrics
-	Seconds  float64 // training seconds so far
-	Finished bool
+	Epoch  int // completed epochs of this run
+	Params []ParamState
+	Ranges []RangeState // activation quantizers, in model order
+	BN     []BNStats    // batch-norm running statistics, in model order
+	// Compression holds the pruning masks and weight-sharing codebooks (none for dense models).
+	Compression []CompressionState
+	Opt         OptState
+	Config      Config // the run's configuration (for resume)
+	Metrics     []EpochMetrics
+	Seconds     float64 // training seconds so far
+	Finished    bool
 }
 
 // ParamState is a parameter's values.
@@ -99,8 +101,9 @@ func RestoreBN(m *nn.Model, bs []BNStats) error {
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
-// Snapshot copies a model's parameters and ranges.
+// Snapshot copies a model's parameters and ranges (shared weights materialized first).
 func Snapshot(m *nn.Model) ([]ParamState, []RangeState) {
+	m.Materialize()
 	var ps []ParamState
 	for _, p := range m.Params() {
 		ps = append(ps, ParamState{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)})
@@ -155,6 +158,9 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 		return nil, err
 	}
 	if err := RestoreBN(m, c.BN); err != nil {
+		return nil, err
+	}
+	if err := RestoreCompression(m, c.Compression); err != nil {
 		return nil, err
 	}
 	m.FoldBN = cfg.Mode != "float"

@@ -156,6 +156,27 @@ func Run(cfg Config, opt Options) (*Result, error) {
 		saved.Out, saved.Resume, saved.StopAfter = cfg.Out, true, cfg.StopAfter
 		cfg, resume = saved, ck
 	}
+	r, err := newRunner(cfg, opt, resume, hooks{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if cfg.Mode == "ptq" {
+		return r.calibrate()
+	}
+	return r.loop()
+}
+
+// hooks adapt a runner to the compression drivers (prune.go, cluster.go).
+type hooks struct {
+	prepare func(m *nn.Model) error // after the parameters are loaded, before graphs are built
+	// inheritRanges starts a QAT run from the activation ranges of a quantized From checkpoint
+	// with the same bit widths (instead of learning them anew after the delay).
+	inheritRanges bool
+}
+
+// newRunner validates cfg, loads the data and builds the model and its graphs and optimizer.
+func newRunner(cfg Config, opt Options, resume *Checkpoint, h hooks) (*runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -173,15 +194,11 @@ func Run(cfg Config, opt Options) (*Result, error) {
 	if cfg.TestLimit > 0 {
 		testSet = testSet.Subset(cfg.TestLimit)
 	}
-	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath}
+	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath, prepare: h.prepare, inherit: h.inheritRanges}
 	if err := r.setup(resume); err != nil {
 		return nil, err
 	}
-	defer r.close()
-	if cfg.Mode == "ptq" {
-		return r.calibrate()
-	}
-	return r.loop()
+	return r, nil
 }
 
 type runner struct {
@@ -195,6 +212,12 @@ type runner struct {
 	evalGraph  *nn.Graph
 	optim      Optimizer
 	ck         Checkpoint
+
+	// Hooks of the compression drivers (prune.go, cluster.go); zero for plain training.
+	prepare    func(m *nn.Model) error // see hooks
+	inherit    bool                    // see hooks.inheritRanges
+	beforeStep func(global int) error  // before each training step (gradual pruning)
+	keepRanges bool                    // continue with the activation ranges the model has
 }
 
 func (r *runner) setup(resume *Checkpoint) error {
@@ -219,6 +242,9 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := RestoreBN(r.model, ck.BN); err != nil {
 			return err
 		}
+		if err := RestoreCompression(r.model, ck.Compression); err != nil {
+			return err
+		}
 		r.ck = *ck
 		r.ck.Config = cfg
 	case cfg.From != "":
@@ -229,17 +255,34 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if ck.Config.Arch != cfg.Arch {
 			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
 		}
-		// Start from the parameters only: ranges are learned anew under this run's bit widths.
-		if err := Restore(r.model, ck.Params, nil); err != nil {
+		// Start from the parameters (with their masks and codebooks: what one stage built, the
+		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
+		var ranges []RangeState
+		if r.inherit && cfg.Mode == "qat" && ck.Config.Mode != "float" && sameActBits(r.model, ck.Config.Quant) {
+			ranges = ck.Ranges
+			r.keepRanges = true
+		}
+		if err := Restore(r.model, ck.Params, ranges); err != nil {
 			return err
 		}
 		if err := RestoreBN(r.model, ck.BN); err != nil {
+			return err
+		}
+		if err := RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
 	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0:
 		return fmt.Errorf("%s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT with --from", cfg.Arch)
 	}
 	r.model.FoldBN = cfg.Mode != "float"
+	if r.prepare != nil {
+		if err := r.prepare(r.model); err != nil {
+			return err
+		}
+	}
+	if err := r.model.CheckShared(); err != nil {
+		return err
+	}
 	if r.trainGraph, err = r.model.NewGraph(cfg.BatchSize, true); err != nil {
 		return err
 	}
@@ -259,6 +302,24 @@ func (r *runner) setup(resume *Checkpoint) error {
 		}
 	}
 	return nil
+}
+
+// sameActBits reports whether a model built with q would quantize every activation as m does.
+func sameActBits(m *nn.Model, q nn.Config) bool {
+	o, err := nn.New(m.Arch, q, 0)
+	if err != nil {
+		return false
+	}
+	a, b := m.ActQuantizers(), o.ActQuantizers()
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Scheme != b[i].Scheme {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *runner) close() {
@@ -284,6 +345,7 @@ func (r *runner) evaluate() (float64, error) {
 func (r *runner) save() error {
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
 	r.ck.BN = SnapshotBN(r.model)
+	r.ck.Compression = SnapshotCompression(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
@@ -369,7 +431,7 @@ func (r *runner) loop() (*Result, error) {
 	if cfg.Mode == "qat" {
 		mode = autograd.ModeTrain
 	}
-	if !cfg.Resume && cfg.Mode == "qat" {
+	if !cfg.Resume && cfg.Mode == "qat" && !r.keepRanges {
 		r.model.ResetRanges()
 	}
 	gr := r.trainGraph
@@ -411,6 +473,11 @@ func (r *runner) loop() (*Result, error) {
 		for i := 0; i < nb; i++ {
 			global := epoch*nb + i
 			lr, _ = LR(cfg.Schedule, cfg.LR, global, total)
+			if r.beforeStep != nil {
+				if err := r.beforeStep(global); err != nil {
+					return nil, err
+				}
+			}
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			if cfg.Augment > 0 {
 				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, epoch, i, tmp)

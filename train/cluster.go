@@ -1,0 +1,180 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/qatgo/qatgo/nn"
+)
+
+// ClusterConfig is weight sharing with centroid fine-tuning (Deep Compression §3,
+// REFERENCES §4): per layer, 1-D k-means over the kept weights, then training of the centroids
+// with the assignments fixed.
+type ClusterConfig struct {
+	// Train configures the fine-tuning: Mode "qat" (cluster-preserving QAT: the centroids are
+	// fake-quantized with one scale per layer, so the integer codebook has at most k entries)
+	// or "float"; From (required), Epochs (0: no fine-tuning), LR, optimizer, Out.
+	Train   Config
+	K       int            // centroids per layer (16 = 4-bit indices)
+	LayerK  map[string]int // per-layer k overrides
+	Init    string         // "linear" (default, best in Deep Compression), "density", "kmeans++"
+	MaxIter int            // k-means iterations (Lloyd), 0 = 100
+}
+
+// DefaultClusterConfig shares 16 centroids per layer, linear init, 1 epoch of QAT fine-tuning.
+func DefaultClusterConfig() ClusterConfig {
+	t := DefaultConfig()
+	t.LR, t.Epochs, t.Quant.Delay, t.Out = 1e-4, 1, 100, "runs/cluster"
+	return ClusterConfig{Train: t, K: 16, Init: "linear", MaxIter: 100}
+}
+
+// ClusterLayer reports one layer's codebook.
+type ClusterLayer struct {
+	Layer    string  `json:"layer"`
+	K        int     `json:"k"`
+	Nonzero  int     `json:"nonzero"`
+	Inertia  float64 `json:"inertia"` // mean squared distance of the kept weights to their centroid
+	Centroid int     `json:"centroids"`
+}
+
+// ClusterResult summarizes a clustering run.
+type ClusterResult struct {
+	Layers       []ClusterLayer `json:"layers"`
+	ClusteredAcc float64        `json:"clustered_accuracy"` // right after k-means
+	TestAccuracy float64        `json:"test_accuracy"`      // after fine-tuning
+	Sparsity     float64        `json:"sparsity"`
+	Checkpoint   string         `json:"checkpoint"`
+}
+
+// Validate checks the clustering settings.
+func (c *ClusterConfig) Validate() error {
+	if c.Train.From == "" {
+		return errors.New("clustering needs a trained checkpoint (--from DIR)")
+	}
+	if c.Train.Mode != "qat" && c.Train.Mode != "float" {
+		return fmt.Errorf("clustering fine-tunes in mode qat or float, not %q", c.Train.Mode)
+	}
+	if c.K < 1 || c.K > 256 {
+		return fmt.Errorf("k = %d: need 1..256 centroids", c.K)
+	}
+	for name, k := range c.LayerK {
+		if k < 1 || k > 256 {
+			return fmt.Errorf("k = %d for %s: need 1..256 centroids", k, name)
+		}
+	}
+	switch c.Init {
+	case "linear", "density", "kmeans++":
+	default:
+		return fmt.Errorf("unknown k-means initialization %q (have linear, density, kmeans++)", c.Init)
+	}
+	if c.MaxIter < 0 {
+		return fmt.Errorf("k-means iterations %d must be >= 0", c.MaxIter)
+	}
+	return nil
+}
+
+// Cluster shares the weights of every quantizable layer of Train.From through a k-entry
+// codebook and fine-tunes the centroids. Pruned weights stay zero (assigned to no cluster);
+// weights keep their cluster through fine-tuning, QAT and export. The clustered layers use one
+// weight scale per layer (per-channel scales would turn one float centroid into a different
+// integer per channel).
+func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxIter == 0 {
+		cfg.MaxIter = 100
+	}
+	tc := cfg.Train
+	tc.Resume, tc.StopAfter = false, 0
+	tc.Quant.PerChannel = false
+	for name, q := range tc.Quant.Layers {
+		q.PerChannel = false
+		tc.Quant.Layers[name] = q
+	}
+	fineTune := tc.Epochs > 0
+	if !fineTune {
+		tc.Epochs = 1
+	}
+	res := &ClusterResult{}
+	prepare := func(m *nn.Model) error {
+		if len(m.BatchNorms()) > 0 {
+			return fmt.Errorf("%s: batch norm folds a different scale into every channel, which breaks shared weights: cluster a model without batch norm", m.Arch)
+		}
+		for name := range cfg.LayerK {
+			found := false
+			for _, l := range m.Quantized() {
+				found = found || l.Name() == name
+			}
+			if !found {
+				return fmt.Errorf("%s has no layer %q to cluster", m.Arch, name)
+			}
+		}
+		for _, l := range m.Quantized() {
+			w := l.Weights()
+			if w.Shared != nil {
+				return fmt.Errorf("%s is already clustered", l.Name())
+			}
+			k := cfg.K
+			if lk, ok := cfg.LayerK[l.Name()]; ok {
+				k = lk
+			}
+			// A kept weight that is exactly 0 belongs to no cluster: prune it (it is zero anyway).
+			if w.Mask != nil {
+				keep := make([]bool, w.Size())
+				for i, v := range w.Data {
+					keep[i] = w.Mask[i] != 0 && v != 0
+				}
+				if err := w.Prune(keep); err != nil {
+					return err
+				}
+			}
+			c, assign, err := ClusterWeights(w.Data, k, cfg.Init, tc.Seed, cfg.MaxIter)
+			if err != nil {
+				return fmt.Errorf("clustering %s: %w", l.Name(), err)
+			}
+			var se float64
+			nz := 0
+			for i, a := range assign {
+				if a >= 0 {
+					d := float64(w.Data[i] - c[a])
+					se += d * d
+					nz++
+				}
+			}
+			if err := w.Share(c, assign); err != nil {
+				return err
+			}
+			res.Layers = append(res.Layers, ClusterLayer{Layer: l.Name(), K: k, Centroid: len(c), Nonzero: nz, Inertia: se / math.Max(float64(nz), 1)})
+		}
+		return nil
+	}
+	r, err := newRunner(tc, opt, nil, hooks{prepare: prepare, inheritRanges: true})
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	res.Checkpoint = r.ckptPath
+	if res.ClusteredAcc, err = r.evaluate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if fineTune {
+		out, err := r.loop()
+		if err != nil {
+			return nil, err
+		}
+		res.TestAccuracy = out.TestAccuracy
+	} else {
+		res.TestAccuracy = res.ClusteredAcc
+		r.ck.Finished = true
+		if err := r.save(); err != nil {
+			return nil, err
+		}
+	}
+	r.logf("cluster: %d layers, accuracy %.2f%% after k-means, %.2f%% after fine-tuning (%.0f s)", len(res.Layers), 100*res.ClusteredAcc, 100*res.TestAccuracy, time.Since(start).Seconds())
+	res.Sparsity = nn.TotalSparsity(r.model.Sparsity())
+	return res, nil
+}
