@@ -53,3 +53,93 @@ func BenchmarkReference(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// BenchmarkPruned compares the dense and sparse kernels on a random LeNet-5
+// pruned to Deep Compression's kept fractions (conv1 66%, conv2 12%, fc1
+// 8%, fc2 19%: 92% pruned), one image at a time (Forward) and in batches of
+// 64 (PredictBatch). PathAuto runs conv2, fc1 and fc2 sparse.
+func BenchmarkPruned(b *testing.B) {
+	const n = 64
+	for _, bits := range benchBits {
+		for _, path := range []KernelPath{PathDense, PathAuto} {
+			for _, batch := range []int{1, n} {
+				b.Run(fmt.Sprintf("%dbit/%v/batch%d", bits, path, batch), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(24, uint64(bits)))
+					m := prunedLeNet5(rng, bits, bits, 0, false)
+					r := m.NewRunnerWith(RunnerOptions{Path: path})
+					imgs := randImages(rng, n, 784)
+					dst := make([]int, n)
+					b.ReportAllocs()
+					for b.Loop() {
+						if batch == 1 {
+							r.Forward(imgs[:784])
+						} else {
+							r.PredictBatch(imgs, n, dst)
+						}
+					}
+					b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkCrossover times one layer shaped like LeNet-5's conv1 (20 5x5
+// filters over 1x28x28), conv2 (50 5x5 filters over 20x12x12) or fc1 (800
+// -> 500, in blocks of 16 images and one at a time) at densities from 2% to
+// 80%, on the dense and the sparse kernels. The densities where the two
+// meet calibrate PathAuto's cost model (sparse.go, sparseCostConv2D and
+// sparseCostFullyConnected).
+func BenchmarkCrossover(b *testing.B) {
+	type shape struct {
+		name  string
+		batch int
+		model func(rng *rand.Rand, bits int) *Model
+	}
+	shapes := []shape{
+		{"conv1", 1, func(rng *rand.Rand, bits int) *Model {
+			a, _ := randAffine(rng, 20, 1*5*5, quant{0, 0, int32(1)<<bits - 1}, bits, bits)
+			return &Model{InC: 1, InH: 28, InW: 28, Layers: []Layer{convFrom(a, 1, 5, 5, 1, 0)}}
+		}},
+		{"conv2", 1, func(rng *rand.Rand, bits int) *Model {
+			a, _ := randAffine(rng, 50, 20*5*5, quant{0, 0, int32(1)<<bits - 1}, bits, bits)
+			return &Model{InC: 20, InH: 12, InW: 12, Layers: []Layer{convFrom(a, 20, 5, 5, 1, 0)}}
+		}},
+		{"fc1", batchBlock, nil},
+		{"fc1", 1, nil},
+	}
+	fc1 := func(rng *rand.Rand, bits int) *Model {
+		a, _ := randAffine(rng, 500, 800, quant{0, 0, int32(1)<<bits - 1}, bits, bits)
+		return &Model{InC: 50, InH: 4, InW: 4, Layers: []Layer{fcFrom(a)}}
+	}
+	shapes[2].model, shapes[3].model = fc1, fc1
+	for _, s := range shapes {
+		for _, bits := range benchBits {
+			for _, pct := range []int{2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80} {
+				for _, path := range []KernelPath{PathDense, PathSparse} {
+					b.Run(fmt.Sprintf("%s/batch%d/%dbit/%d%%/%v", s.name, s.batch, bits, pct, path), func(b *testing.B) {
+						rng := rand.New(rand.NewPCG(25, uint64(bits)))
+						m := s.model(rng, bits)
+						m.InputZero = 0
+						prune(rng, m, []float64{float64(pct) / 100})
+						r := m.NewRunnerWith(RunnerOptions{Path: path})
+						inLen := m.InC * m.InH * m.InW
+						imgs := randImages(rng, s.batch, inLen)
+						for i := range imgs {
+							imgs[i] >>= 8 - bits // activations of the bit width
+						}
+						dst := make([]int, s.batch)
+						for b.Loop() {
+							if s.batch == 1 {
+								r.Forward(imgs)
+							} else {
+								r.PredictBatch(imgs, s.batch, dst)
+							}
+						}
+						b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "images/s")
+					})
+				}
+			}
+		}
+	}
+}

@@ -14,8 +14,9 @@ import (
 const (
 	// Magic opens every model file.
 	Magic = "QATGOINT"
-	// Version is the format version this package reads and writes.
-	Version = 1
+	// Version is the format version this package writes. Decode reads it
+	// and version 1 (dense weights and fixed per-channel arrays only).
+	Version = 2
 	// MaxFileSize is the largest file Decode accepts (and Encode writes).
 	MaxFileSize = 256 << 20
 
@@ -25,18 +26,36 @@ const (
 	headerLen  = len(Magic) + 2 + 2
 	trailerLen = 4
 
-	encodingDense = 0 // weight block encodings; 1 (sparse) and 2 (Huffman) are reserved
-
 	minLayerLen = 1 + 4 + 2 + 2 // kind, output scale, smallest body (MaxPool2D)
+
+	// Bits of the per-channel arrays byte (version 2).
+	arraysVarintBias = 1 << 0 // Bias as zigzag varints, else int32
+	arraysShared     = 1 << 1 // one Multiplier and one Shift for all channels, else one per channel
+	knownArrays      = arraysVarintBias | arraysShared
 )
 
 var le = binary.LittleEndian
 
+// EncodeOptions configures EncodeWith, WriteFileWith and Storage. The zero
+// value is what Encode and WriteFile use.
+type EncodeOptions struct {
+	// Encoding is the weight encoding of every Conv2D and FullyConnected
+	// layer, or EncodingAuto (the zero value) for the smallest per layer.
+	// Every valid layer can be stored in every encoding (a codebook has at
+	// most 254 entries), so forcing one never fails for a valid model.
+	Encoding WeightEncoding
+}
+
 // Encode validates m and writes it to w in the format described in the
-// package documentation. Weights are written dense, bit-packed at their
-// WeightBits. A model that fails Validate is not written at all.
-func Encode(w io.Writer, m *Model) error {
-	b, err := marshal(m)
+// package documentation (version 2), each layer's weights in the smallest
+// of the weight encodings. A model that fails Validate is not written at all.
+func Encode(w io.Writer, m *Model) error { return EncodeWith(w, m, EncodeOptions{}) }
+
+// EncodeWith is Encode with options: opt.Encoding forces one weight
+// encoding for every layer. An unknown encoding is an error and nothing is
+// written.
+func EncodeWith(w io.Writer, m *Model, opt EncodeOptions) error {
+	b, _, err := marshal(m, opt)
 	if err != nil {
 		return err
 	}
@@ -44,10 +63,14 @@ func Encode(w io.Writer, m *Model) error {
 	return err
 }
 
-// marshal validates m and returns its encoding.
-func marshal(m *Model) ([]byte, error) {
+// marshal validates m and returns its encoding and the storage report of
+// exactly those bytes.
+func marshal(m *Model, opt EncodeOptions) ([]byte, *StorageReport, error) {
+	if opt.Encoding > EncodingHuffman {
+		return nil, nil, fmt.Errorf("qnet: unknown weight encoding %v", opt.Encoding)
+	}
 	if err := m.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var flags uint16
 	if len(m.Meta.OutputScaleBits) > 0 {
@@ -64,21 +87,31 @@ func marshal(m *Model) ([]byte, error) {
 	b = le.AppendUint32(b, uint32(m.InputZero))
 	b = le.AppendUint32(b, m.Meta.InputScaleBits)
 	b = le.AppendUint16(b, uint16(len(m.Layers)))
+	rep := &StorageReport{HeaderBytes: len(b), TrailerBytes: trailerLen, Layers: make([]LayerStorage, len(m.Layers))}
 	for i, l := range m.Layers {
 		var scale uint32
 		if flags&flagOutputScales != 0 {
 			scale = m.Meta.OutputScaleBits[i]
 		}
-		b = appendLayer(b, l, scale)
+		start := len(b)
+		b, rep.Layers[i] = appendLayer(b, l, scale, opt.Encoding)
+		st := &rep.Layers[i]
+		st.Index, st.Bytes = i, len(b)-start
+		if st.Weights > 0 {
+			st.OtherBytes = st.Bytes - st.WeightBytes
+		}
 	}
-	if len(b)+trailerLen > MaxFileSize {
-		return nil, &RangeError{Layer: -1, Msg: fmt.Sprintf("encoded model is %d bytes, limit %d", len(b)+trailerLen, MaxFileSize)}
+	rep.FileBytes = len(b) + trailerLen
+	if rep.FileBytes > MaxFileSize {
+		return nil, nil, &RangeError{Layer: -1, Msg: fmt.Sprintf("encoded model is %d bytes, limit %d", rep.FileBytes, MaxFileSize)}
 	}
-	return le.AppendUint32(b, crc32.ChecksumIEEE(b)), nil
+	return le.AppendUint32(b, crc32.ChecksumIEEE(b)), rep, nil
 }
 
-// appendLayer appends the record of one valid layer.
-func appendLayer(b []byte, l Layer, scaleBits uint32) []byte {
+// appendLayer appends the record of one valid layer, its weights in
+// encoding enc, and reports its storage (all but Index and Bytes).
+func appendLayer(b []byte, l Layer, scaleBits uint32, enc WeightEncoding) ([]byte, LayerStorage) {
+	st := LayerStorage{Kind: l.Kind()}
 	b = append(b, byte(l.Kind()))
 	b = le.AppendUint32(b, scaleBits)
 	switch l := l.(type) {
@@ -86,39 +119,106 @@ func appendLayer(b []byte, l Layer, scaleBits uint32) []byte {
 		for _, v := range []int{l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad} {
 			b = le.AppendUint16(b, uint16(v))
 		}
-		b = appendAffine(b, l.affine())
+		b = appendAffine(b, l.affine(), enc, &st)
 	case *FullyConnected:
 		b = le.AppendUint32(b, uint32(l.In))
 		b = le.AppendUint32(b, uint32(l.Out))
-		b = appendAffine(b, l.affine())
+		b = appendAffine(b, l.affine(), enc, &st)
 	case *MaxPool2D:
 		b = le.AppendUint16(b, uint16(l.K))
 		b = le.AppendUint16(b, uint16(l.Stride))
 	}
-	return b
+	return b, st
 }
 
-// appendAffine appends the quantization fields, the weight block and the
-// per-channel arrays shared by Conv2D and FullyConnected.
-func appendAffine(b []byte, a affine) []byte {
+// appendAffine appends the quantization fields, the weight block (in
+// encoding enc, or the smallest for EncodingAuto) and the per-channel arrays
+// shared by Conv2D and FullyConnected, and fills in st.
+func appendAffine(b []byte, a affine, enc WeightEncoding, st *LayerStorage) []byte {
 	for _, v := range []int32{a.inZero, a.outZero, a.actMin, a.actMax} {
 		b = le.AppendUint32(b, uint32(v))
 	}
 	b = append(b, byte(a.outBits))
-	b = append(b, encodingDense, byte(a.weightBits))
-	b = le.AppendUint32(b, uint32(len(a.weights)))
-	b = append(b, PackBits(a.weights, a.weightBits)...)
+
+	s := scanWeights(a.weights, a.weightBits)
+	blocks := [...]weightBlock{encodeDense(s), encodeSparse(s, -1, 0), encodeHuffman(s, -1)}
+	chosen := blocks[0]
+	if enc == EncodingAuto {
+		for _, blk := range blocks[1:] {
+			if len(blk.data) < len(chosen.data) {
+				chosen = blk
+			}
+		}
+	} else {
+		chosen = blocks[enc-EncodingDense]
+	}
+	b = append(b, chosen.data...)
+	arraysStart := len(b)
+	b = appendArrays(b, a)
+
+	*st = LayerStorage{
+		Kind: st.Kind, Weights: len(a.weights), Nonzero: len(s.vals), Codebook: len(s.codebook),
+		WeightBits: a.weightBits, Encoding: chosen.enc,
+		WeightBytes: len(chosen.data), ArrayBytes: len(b) - arraysStart,
+		DenseBytes: len(blocks[0].data), SparseBytes: len(blocks[1].data), HuffmanBytes: len(blocks[2].data),
+		IndexBits: chosen.indexBits, GapBits: chosen.gapBits, Entries: chosen.entries,
+		IndexStreamBits: chosen.indexStream, PositionBits: chosen.posStream, TableBits: chosen.tableBits,
+	}
+	return b
+}
+
+// appendArrays appends the per-channel arrays in their smallest form: one
+// Multiplier and Shift when all channels share them, biases as zigzag
+// varints when that is shorter than int32s.
+func appendArrays(b []byte, a affine) []byte {
+	mode := byte(0)
+	varints := 0
 	for _, v := range a.bias {
+		varints += uvarintLen(zigzag(v))
+	}
+	if varints < 4*a.rows {
+		mode |= arraysVarintBias
+	}
+	if a.rows > 1 && allEqual(a.multiplier) && allEqual(a.shift) {
+		mode |= arraysShared
+	}
+	b = append(b, mode)
+	for _, v := range a.bias {
+		if mode&arraysVarintBias != 0 {
+			b = binary.AppendUvarint(b, uint64(zigzag(v)))
+		} else {
+			b = le.AppendUint32(b, uint32(v))
+		}
+	}
+	mult, shift := a.multiplier, a.shift
+	if mode&arraysShared != 0 {
+		mult, shift = mult[:1], shift[:1]
+	}
+	for _, v := range mult {
 		b = le.AppendUint32(b, uint32(v))
 	}
-	for _, v := range a.multiplier {
-		b = le.AppendUint32(b, uint32(v))
-	}
-	for _, v := range a.shift {
+	for _, v := range shift {
 		b = append(b, byte(int8(v)))
 	}
 	return b
 }
+
+func allEqual(v []int32) bool {
+	for _, x := range v {
+		if x != v[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// zigzag maps 0, -1, 1, -2, 2, ... to 0, 1, 2, 3, 4, ...
+func zigzag(v int32) uint32 { return uint32(v<<1) ^ uint32(v>>31) }
+
+func unzigzag(u uint32) int32 { return int32(u>>1) ^ -int32(u&1) }
+
+// uvarintLen returns the bytes binary.AppendUvarint writes for v.
+func uvarintLen(v uint32) int { return max(1, (int(bitLen(uint64(v)))+6)/7) }
 
 // Decode reads a model file from r. It reads at most MaxFileSize bytes, then
 // checks, before allocating anything from a length field, that the bytes are
@@ -126,8 +226,8 @@ func appendAffine(b []byte, a affine) []byte {
 //
 //   - wrong magic, checksum mismatch, truncation, trailing bytes or a
 //     malformed field: *FormatError (Truncated set when the data ends early);
-//   - another version, unknown flags or weight encodings:
-//     *UnsupportedError;
+//   - another version, unknown flags, weight encodings, sparse
+//     sub-formats or per-channel array modes: *UnsupportedError;
 //   - a well-formed file whose model fails Validate: that *ShapeError or
 //     *RangeError.
 //
@@ -156,8 +256,9 @@ func decode(data []byte) (*Model, error) {
 	if len(data) < headerLen {
 		return nil, &FormatError{Offset: len(data), Truncated: true, Msg: "truncated in the header"}
 	}
-	if v := le.Uint16(data[8:]); v != Version {
-		return nil, &UnsupportedError{Msg: fmt.Sprintf("format version %d (this package reads version %d)", v, Version)}
+	version := le.Uint16(data[8:])
+	if version < 1 || version > Version {
+		return nil, &UnsupportedError{Msg: fmt.Sprintf("format version %d (this package reads versions 1 to %d)", version, Version)}
 	}
 	flags := le.Uint16(data[10:])
 	if flags&^knownFlags != 0 {
@@ -166,7 +267,7 @@ func decode(data []byte) (*Model, error) {
 	if len(data) >= headerLen+trailerLen {
 		body := data[:len(data)-trailerLen]
 		if crc32.ChecksumIEEE(body) == le.Uint32(data[len(body):]) {
-			p := &parser{b: body, off: headerLen}
+			p := &parser{b: body, off: headerLen, version: version}
 			m := p.model(flags)
 			if p.err == nil && p.off != len(body) {
 				p.fail(false, fmt.Sprintf("%d bytes after the last layer", len(body)-p.off))
@@ -182,7 +283,7 @@ func decode(data []byte) (*Model, error) {
 	}
 	// The checksum does not match. Parse what is there to tell a truncated
 	// file from a corrupt one.
-	p := &parser{b: data, off: headerLen}
+	p := &parser{b: data, off: headerLen, version: version}
 	p.model(flags)
 	var fe *FormatError
 	if errors.As(p.err, &fe) && fe.Truncated {
@@ -198,9 +299,11 @@ func decode(data []byte) (*Model, error) {
 // parser reads little-endian fields from b. The first error sticks: after it,
 // every read returns zeros, so callers check p.err once at the end.
 type parser struct {
-	b   []byte
-	off int
-	err error
+	b       []byte
+	off     int
+	err     error
+	version uint16
+	weights int64 // weights of the layers read so far
 }
 
 func (p *parser) fail(truncated bool, msg string) { p.failAt(p.off, truncated, msg) }
@@ -296,7 +399,7 @@ func (p *parser) model(flags uint16) *Model {
 			l.Stride = int(p.u16("pool stride"))
 			m.Layers = append(m.Layers, l)
 		default:
-			// Version 1 has exactly these kinds; a new kind needs a new version,
+			// Versions 1 and 2 have exactly these kinds; a new kind needs a new version,
 			// since a reader cannot skip a record it does not know.
 			p.failAt(p.off-5, false, fmt.Sprintf("layer %d: unknown layer kind %d", i, kind))
 		}
@@ -345,60 +448,134 @@ func (p *parser) affine(layer, rows, wantWeights int) affine {
 	a.actMin = p.i32("clamp minimum")
 	a.actMax = p.i32("clamp maximum")
 	a.outBits = int(p.u8("output bits"))
+	a.weightBits, a.weights = p.weightBlock(layer, wantWeights)
+	if p.err != nil {
+		return a
+	}
+	mode := byte(0) // version 1: the arrays of mode 0, without a mode byte
+	if p.version >= 2 {
+		mode = p.u8("per-channel arrays mode")
+		if p.err == nil && mode&^knownArrays != 0 {
+			p.unsupported(fmt.Sprintf("layer %d: per-channel arrays mode %#02x", layer, mode))
+		}
+	}
+	p.arrays(layer, &a, rows, mode)
+	return a
+}
+
+// weightBlock reads a weight block of wantWeights weights (-1 if the layer's
+// shape is out of range) and returns the weights' bits and values.
+func (p *parser) weightBlock(layer, wantWeights int) (int, []int8) {
 	blockOff := p.off
 	enc := p.u8("weight encoding")
 	bits := int(p.u8("weight bits"))
 	count := int64(p.u32("weight count"))
-	if p.err != nil {
-		return a
-	}
-	if enc != encodingDense {
-		p.unsupported(fmt.Sprintf("layer %d: weight encoding %d (only 0, dense, is supported; 1 sparse and 2 Huffman are reserved)", layer, enc))
-		return a
-	}
-	if bits < 2 || bits > 8 {
+	switch {
+	case p.err != nil:
+		return 0, nil
+	case p.version == 1 && enc != 0:
+		p.unsupported(fmt.Sprintf("layer %d: weight encoding %d in a version-1 file (version 1 has only 0, dense)", layer, enc))
+		return 0, nil
+	case enc > byte(EncodingHuffman-1):
+		p.unsupported(fmt.Sprintf("layer %d: weight encoding %d (0 dense, 1 sparse and 2 Huffman are supported)", layer, enc))
+		return 0, nil
+	case bits < 2 || bits > 8:
 		p.failAt(blockOff+1, false, fmt.Sprintf("layer %d: weight bits %d outside 2..8", layer, bits))
-		return a
-	}
-	if wantWeights < 0 {
+		return 0, nil
+	case wantWeights < 0:
 		p.failAt(blockOff+2, false, fmt.Sprintf("layer %d: shape implies more than %d weights", layer, MaxLayerWeights))
-		return a
-	}
-	if count != int64(wantWeights) {
+		return 0, nil
+	case count != int64(wantWeights):
 		p.failAt(blockOff+2, false, fmt.Sprintf("layer %d: weight count %d, but the layer's shape implies %d", layer, count, wantWeights))
-		return a
+		return 0, nil
+	case p.weights+count > MaxModelWeights:
+		// Compressed layers can be far smaller than their weights: this
+		// bounds what a small file can make Decode allocate.
+		p.failAt(blockOff+2, false, fmt.Sprintf("layer %d: the layers so far hold %d weights, limit %d", layer, p.weights+count, MaxModelWeights))
+		return 0, nil
 	}
-	dataOff := p.off
-	packed := p.take((count*int64(bits)+7)/8, fmt.Sprintf("layer %d weights", layer))
+	p.weights += count
+	var w []int8
+	switch WeightEncoding(enc + 1) {
+	case EncodingDense:
+		w = p.denseWeights(layer, bits, count)
+	case EncodingSparse:
+		w = p.sparseWeights(layer, bits, count)
+	case EncodingHuffman:
+		w = p.huffmanWeights(layer, bits, count)
+	}
+	return bits, w
+}
+
+// arrays reads the per-channel arrays in the given mode: Bias (int32, or
+// zigzag varints), then Multiplier (int32) and Shift (int8), one per
+// channel or, shared, one of each.
+func (p *parser) arrays(layer int, a *affine, rows int, mode byte) {
 	if p.err != nil {
-		return a
+		return
 	}
-	w, err := UnpackBits(packed, int(count), bits)
-	if err != nil {
-		p.failAt(dataOff, false, fmt.Sprintf("layer %d weights: %v", layer, err))
-		return a
+	what := fmt.Sprintf("layer %d biases", layer)
+	if mode&arraysVarintBias != 0 {
+		if rows > len(p.b)-p.off { // at least one byte per varint
+			p.fail(true, fmt.Sprintf("truncated: %s need at least %d bytes, %d remain", what, rows, len(p.b)-p.off))
+			return
+		}
+		a.bias = make([]int32, rows)
+		for c := range a.bias {
+			a.bias[c] = p.zigzagVarint(what)
+		}
+	} else if b := p.take(4*int64(rows), what); b != nil {
+		a.bias = make([]int32, rows)
+		for c := range a.bias {
+			a.bias[c] = int32(le.Uint32(b[4*c:]))
+		}
 	}
-	a.weightBits, a.weights = bits, w
-	// Bias and Multiplier (int32) and Shift (int8) for every output channel.
-	arrays := p.take(int64(rows)*9, fmt.Sprintf("layer %d bias, multiplier and shift", layer))
+	n := rows // multipliers and shifts stored
+	if mode&arraysShared != 0 {
+		n = 1
+	}
+	b := p.take(5*int64(n), fmt.Sprintf("layer %d multipliers and shifts", layer))
 	if p.err != nil {
-		return a
+		return
 	}
-	a.bias = make([]int32, rows)
 	a.multiplier = make([]int32, rows)
 	a.shift = make([]int32, rows)
 	for c := 0; c < rows; c++ {
-		a.bias[c] = int32(le.Uint32(arrays[4*c:]))
-		a.multiplier[c] = int32(le.Uint32(arrays[4*(rows+c):]))
-		a.shift[c] = int32(int8(arrays[8*rows+c]))
+		i := c % n
+		a.multiplier[c] = int32(le.Uint32(b[4*i:]))
+		a.shift[c] = int32(int8(b[4*n+i]))
 	}
-	return a
 }
 
-// WriteFile encodes m into the file path atomically (see WriteAtomic). On any error the
-// previous file at path (if any) is left untouched.
-func WriteFile(path string, m *Model) error {
-	b, err := marshal(m)
+// zigzagVarint reads a zigzag-encoded int32 in the shortest unsigned LEB128
+// form (binary.AppendUvarint), at most 5 bytes.
+func (p *parser) zigzagVarint(what string) int32 {
+	if p.err != nil {
+		return 0
+	}
+	u, n := binary.Uvarint(p.b[p.off:])
+	switch {
+	case n == 0:
+		p.fail(true, "truncated: "+what)
+	case n < 0 || u > 1<<32-1:
+		p.fail(false, what+": varint overflows 32 bits")
+	case n != uvarintLen(uint32(u)):
+		p.fail(false, what+": varint is not in its shortest form")
+	default:
+		p.off += n
+		return unzigzag(uint32(u))
+	}
+	return 0
+}
+
+// WriteFile encodes m into the file path atomically (see WriteAtomic), as
+// Encode does. On any error the previous file at path (if any) is left
+// untouched.
+func WriteFile(path string, m *Model) error { return WriteFileWith(path, m, EncodeOptions{}) }
+
+// WriteFileWith is WriteFile with options (see EncodeWith).
+func WriteFileWith(path string, m *Model, opt EncodeOptions) error {
+	b, _, err := marshal(m, opt)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,25 +28,58 @@ func encode(t testing.TB, m *Model) []byte {
 	return buf.Bytes()
 }
 
-// testdataModels are the models stored in testdata/, the fuzz seeds.
-func testdataModels() map[string]*Model {
-	return map[string]*Model{
-		"small.qnet":  smallModel(),
-		"random.qnet": randomModel(rand.New(rand.NewPCG(2024, 1))),
+// testFile is a model stored in testdata/, a fuzz seed.
+type testFile struct {
+	m   *Model
+	opt EncodeOptions
+	v1  bool // written in format version 1; kept as it is, never rewritten
+}
+
+// compressible returns a small random model whose layers have assorted
+// densities and few distinct weights, so that the encoders use every
+// variant (bitmap and relative indices, Huffman with and without gaps).
+func compressible(rng *rand.Rand) *Model {
+	m := randomModel(rng)
+	keep := []float64{0.9, 0.03, 0.35, 0.08, 0.6}
+	prune(rng, m, keep[:len(affineLayers(m))])
+	share(rng, m, 4, true)
+	return m
+}
+
+// testdataFiles are the files in testdata/, the fuzz seeds.
+func testdataFiles() map[string]testFile {
+	return map[string]testFile{
+		"small-v1.qnet":  {m: smallModel(), v1: true},
+		"random-v1.qnet": {m: randomModel(rand.New(rand.NewPCG(2024, 1))), v1: true},
+		"small.qnet":     {m: smallModel()},
+		"random.qnet":    {m: randomModel(rand.New(rand.NewPCG(2024, 1)))},
+		"sparse.qnet":    {m: compressible(rand.New(rand.NewPCG(2025, 3))), opt: EncodeOptions{Encoding: EncodingSparse}},
+		"huffman.qnet":   {m: compressible(rand.New(rand.NewPCG(2025, 3))), opt: EncodeOptions{Encoding: EncodingHuffman}},
+		"pruned.qnet":    {m: compressible(rand.New(rand.NewPCG(2025, 4)))},
 	}
 }
 
-// TestWriteTestdata rewrites testdata/ with -update; without it, it checks
-// that the files still decode to the models that produced them and that
-// encoding is byte-for-byte stable (the format has not drifted).
+func encodeWith(t testing.TB, m *Model, opt EncodeOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := EncodeWith(&buf, m, opt); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestWriteTestdata rewrites the version-2 files of testdata/ with -update;
+// without it, it checks that every file still decodes to the model that
+// produced it and that encoding is byte-for-byte stable (the format has not
+// drifted). The version-1 files must also equal what encodeV1 writes.
 func TestWriteTestdata(t *testing.T) {
-	for name, m := range testdataModels() {
+	for name, f := range testdataFiles() {
 		path := filepath.Join("testdata", name)
-		if *update {
+		if *update && !f.v1 {
 			if err := os.MkdirAll("testdata", 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := WriteFile(path, m); err != nil {
+			if err := WriteFileWith(path, f.m, f.opt); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -56,45 +91,110 @@ func TestWriteTestdata(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !reflect.DeepEqual(got, m) {
+		if !reflect.DeepEqual(got, f.m) {
 			t.Errorf("%s decodes to a different model than the one that wrote it", name)
 		}
-		if !bytes.Equal(encode(t, got), data) {
+		again := encodeWith(t, got, f.opt)
+		if f.v1 {
+			again = encodeV1(got)
+		}
+		if !bytes.Equal(again, data) {
 			t.Errorf("%s: re-encoding changes the bytes", name)
 		}
 	}
 }
 
-func TestRoundTrip(t *testing.T) {
-	models := []*Model{smallModel()}
-	rng := rand.New(rand.NewPCG(15, 16))
-	for range 100 {
-		models = append(models, randomModel(rng))
-	}
-	for _, bits := range []int{8, 5, 4, 3, 2} {
-		models = append(models, lenet5(rng, bits, 8))
-	}
-	for i, m := range models {
-		data := encode(t, m)
-		got, err := Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("model %d: %v", i, err)
+// TestTestdataVariants checks that the seeds cover every encoding variant.
+func TestTestdataVariants(t *testing.T) {
+	seen := map[string]bool{}
+	for name, f := range testdataFiles() {
+		if f.v1 {
+			continue
 		}
-		if !reflect.DeepEqual(got, m) {
-			t.Fatalf("model %d: decoded model differs\n got %+v\nwant %+v", i, got, m)
+		rep, err := Storage(f.m, f.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range rep.Layers {
+			if l.Weights > 0 {
+				seen[fmt.Sprintf("%v gaps=%v", l.Encoding, l.GapBits > 0)] = true
+			}
+		}
+		t.Logf("%s: %d bytes", name, rep.FileBytes)
+	}
+	for _, v := range []string{"dense gaps=false", "sparse gaps=false", "sparse gaps=true", "huffman gaps=false", "huffman gaps=true"} {
+		if !seen[v] {
+			t.Errorf("no layer in testdata/ is stored as %s", v)
 		}
 	}
 }
 
+var allEncodings = []WeightEncoding{EncodingAuto, EncodingDense, EncodingSparse, EncodingHuffman}
+
+func TestRoundTrip(t *testing.T) {
+	models := []*Model{smallModel()}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for range 100 {
+		models = append(models, randomModel(rng), compressible(rng))
+	}
+	for _, bits := range []int{8, 5, 4, 3, 2} {
+		models = append(models, lenet5(rng, bits, 8), prunedLeNet5(rng, bits, 8, 16, bits > 4))
+	}
+	for i, m := range models {
+		for _, enc := range allEncodings {
+			data := encodeWith(t, m, EncodeOptions{Encoding: enc})
+			got, err := Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("model %d %v: %v", i, enc, err)
+			}
+			if !reflect.DeepEqual(got, m) {
+				t.Fatalf("model %d %v: decoded model differs\n got %+v\nwant %+v", i, enc, got, m)
+			}
+		}
+		got, err := Decode(bytes.NewReader(encodeV1(m)))
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Fatalf("model %d in version 1: %v", i, err)
+		}
+	}
+}
+
+func TestEncodeOptions(t *testing.T) {
+	var buf bytes.Buffer
+	if err := EncodeWith(&buf, smallModel(), EncodeOptions{Encoding: EncodingHuffman + 1}); err == nil || buf.Len() != 0 {
+		t.Errorf("unknown encoding: %v, %d bytes written", err, buf.Len())
+	}
+	if _, err := Storage(smallModel(), EncodeOptions{Encoding: 9}); err == nil {
+		t.Error("Storage with an unknown encoding: no error")
+	}
+	for _, enc := range allEncodings[1:] {
+		rep, err := Storage(smallModel(), EncodeOptions{Encoding: enc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range rep.Layers {
+			if l.Weights > 0 && l.Encoding != enc {
+				t.Errorf("forced %v: layer %d stored as %v", enc, l.Index, l.Encoding)
+			}
+		}
+	}
+	if s := fmt.Sprint(allEncodings, WeightEncoding(7)); s != "[auto dense sparse huffman] WeightEncoding(7)" {
+		t.Errorf("WeightEncoding strings: %s", s)
+	}
+}
+
 func TestFileSizeLeNet5(t *testing.T) {
-	// 431,080 weights: 8 bits -> ~431 KB, 4 bits -> ~216 KB, 2 bits -> ~108 KB.
+	// 431,080 weights: 8 bits -> ~431 KB, 4 bits -> ~216 KB, 2 bits -> ~108 KB dense.
 	rng := rand.New(rand.NewPCG(17, 18))
 	for _, bits := range []int{8, 4, 2} {
 		m := lenet5(rng, bits, bits)
-		data := encode(t, m)
+		dense := encodeWith(t, m, EncodeOptions{Encoding: EncodingDense})
 		weights := 20*25 + 50*500 + 500*800 + 10*500
-		if lo, hi := weights*bits/8, weights*bits/8+10000; len(data) < lo || len(data) > hi {
-			t.Errorf("%d bits: %d bytes, want in [%d, %d]", bits, len(data), lo, hi)
+		if lo, hi := weights*bits/8, weights*bits/8+10000; len(dense) < lo || len(dense) > hi {
+			t.Errorf("%d bits: %d bytes dense, want in [%d, %d]", bits, len(dense), lo, hi)
+		}
+		data := encode(t, m)
+		if len(data) > len(dense) {
+			t.Errorf("%d bits: Encode wrote %d bytes, more than dense (%d)", bits, len(data), len(dense))
 		}
 		// Summary accounts for every byte: header 34 + name, plus the layer records.
 		total := 34 + len(m.Name)
@@ -109,27 +209,62 @@ func TestFileSizeLeNet5(t *testing.T) {
 		if params != weights+20+50+500+10 {
 			t.Errorf("%d bits: Summary params = %d", bits, params)
 		}
-		t.Logf("LeNet-5 at %d-bit weights: %d bytes", bits, len(data))
+		t.Logf("LeNet-5 at %d-bit weights (1/8 zeros): %d bytes dense, %d bytes as Encode picks", bits, len(dense), len(data))
 	}
 }
 
 func TestSummary(t *testing.T) {
 	s := smallModel().Summary()
+	// Conv2D: kind, scale, geometry, quantization block, dense block of 8
+	// 3-bit weights, arrays: mode, 2 one-byte varint biases, 2 multipliers,
+	// 2 shifts. FullyConnected: 24 2-bit weights, 3 varint biases.
 	want := []LayerSummary{
 		{Index: 0, Kind: KindConv2D, OutC: 2, OutH: 4, OutW: 4, Params: 10, MACs: 2 * 4 * 4 * 4, WeightBits: 3, OutBits: 4,
-			Bytes: 1 + 4 + 12 + 17 + 6 + 3 + 2*9},
+			Bytes: 1 + 4 + 12 + 17 + 6 + 3 + 1 + 2 + 2*5, Nonzero: 6, Encoding: EncodingDense, Sparse: true},
 		{Index: 1, Kind: KindMaxPool2D, OutC: 2, OutH: 2, OutW: 2, OutBits: 4, Bytes: 1 + 4 + 4},
 		{Index: 2, Kind: KindFullyConnected, OutC: 3, OutH: 1, OutW: 1, Params: 27, MACs: 24, WeightBits: 2, OutBits: 8,
-			Bytes: 1 + 4 + 8 + 17 + 6 + 6 + 3*9},
+			Bytes: 1 + 4 + 8 + 17 + 6 + 6 + 1 + 3 + 3*5, Nonzero: 14, Encoding: EncodingDense, Sparse: true},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Summary:\n got %+v\nwant %+v", s, want)
 	}
+	// Tiny layers run sparse: the dense path's fixed costs dominate. On
+	// LeNet-5 pruned as in Deep Compression, conv2, fc1 and fc2 run sparse
+	// (conv1, 66% kept, is close to its crossover).
+	for _, bits := range []int{8, 4} {
+		m := prunedLeNet5(rand.New(rand.NewPCG(3, 4)), bits, bits, 16, false)
+		var got []bool
+		for _, s := range m.Summary() {
+			got = append(got, s.Sparse)
+		}
+		if !got[2] || !got[4] || !got[5] || got[1] || got[3] {
+			t.Errorf("%d bits: Summary Sparse %v, want [? false true false true true]", bits, got)
+		}
+		if r := m.NewRunner().SparseLayers(); !slices.Equal(r, got) {
+			t.Errorf("%d bits: SparseLayers %v, Summary %v", bits, r, got)
+		}
+	}
+}
+
+// testFiles returns the encoded test models: every file of testdata/ and
+// the small model in every encoding.
+func testFiles(t *testing.T) map[string][]byte {
+	files := map[string][]byte{}
+	for name, f := range testdataFiles() {
+		if f.v1 {
+			files[name] = encodeV1(f.m)
+		} else {
+			files[name] = encodeWith(t, f.m, f.opt)
+		}
+	}
+	for _, enc := range allEncodings {
+		files["small "+enc.String()] = encodeWith(t, smallModel(), EncodeOptions{Encoding: enc})
+	}
+	return files
 }
 
 func TestDecodeEveryTruncation(t *testing.T) {
-	for name, m := range testdataModels() {
-		data := encode(t, m)
+	for name, data := range testFiles(t) {
 		for n := 0; n < len(data); n++ {
 			_, err := Decode(bytes.NewReader(data[:n]))
 			var fe *FormatError
@@ -141,22 +276,26 @@ func TestDecodeEveryTruncation(t *testing.T) {
 }
 
 func TestDecodeEveryBitFlip(t *testing.T) {
-	data := encode(t, smallModel())
-	for i := range len(data) * 8 {
-		bad := bytes.Clone(data)
-		bad[i/8] ^= 1 << (i % 8)
-		_, err := Decode(bytes.NewReader(bad))
-		var fe *FormatError
-		var ue *UnsupportedError
-		switch {
-		case err == nil:
-			t.Fatalf("flip of bit %d of byte %d: no error", i%8, i/8)
-		case errors.As(err, &ue):
-			if i/8 < 8 || i/8 >= 12 { // only version and flags are "unsupported"
-				t.Errorf("flip in byte %d: %v", i/8, err)
+	for name, data := range testFiles(t) {
+		if len(data) > 2000 {
+			continue
+		}
+		for i := range len(data) * 8 {
+			bad := bytes.Clone(data)
+			bad[i/8] ^= 1 << (i % 8)
+			_, err := Decode(bytes.NewReader(bad))
+			var fe *FormatError
+			var ue *UnsupportedError
+			switch {
+			case err == nil:
+				t.Fatalf("%s: flip of bit %d of byte %d: no error", name, i%8, i/8)
+			case errors.As(err, &ue):
+				if i/8 < 8 || i/8 >= 12 { // only version and flags are "unsupported"
+					t.Errorf("%s: flip in byte %d: %v", name, i/8, err)
+				}
+			case !errors.As(err, &fe):
+				t.Errorf("%s: flip in byte %d: %T %v, want *FormatError", name, i/8, err, err)
 			}
-		case !errors.As(err, &fe):
-			t.Errorf("flip in byte %d: %T %v, want *FormatError", i/8, err, err)
 		}
 	}
 }
@@ -172,14 +311,18 @@ func withCRC(data []byte) []byte {
 // file, fixes the checksum, and expects a clean error.
 func TestDecodeCorruptFields(t *testing.T) {
 	m := smallModel()
-	data := encode(t, m)
+	data := encodeWith(t, m, EncodeOptions{Encoding: EncodingDense})
+	v1 := encodeV1(m)
 	n := len(m.Name)
 	layer0 := 30 + n
-	conv := layer0 + 5  // Conv2D geometry
-	convQ := conv + 12  // quantization block
-	convW := convQ + 17 // weight block
-	pool := convW + 6 + 3 + 2*9
-	fc := pool + 9 + 5 // FullyConnected In
+	conv := layer0 + 5         // Conv2D geometry
+	convQ := conv + 12         // quantization block
+	convW := convQ + 17        // weight block
+	convA := convW + 6 + 3     // per-channel arrays
+	pool := convA + 1 + 2 + 10 // mode, 2 varint biases, 2 multipliers and shifts
+	fc := pool + 9 + 5         // FullyConnected In
+	fcA := fc + 8 + 17 + 6 + 6
+	v1pool := convW + 6 + 3 + 2*9
 	put16 := func(off int, v uint16) func([]byte) {
 		return func(b []byte) { binary.LittleEndian.PutUint16(b[off:], v) }
 	}
@@ -196,7 +339,7 @@ func TestDecodeCorruptFields(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func([]byte)
-		want string
+		want string // a name starting "v1 " edits the version-1 file
 	}{
 		{"name length +1", put16(12, uint16(n+1)), anyErr},
 		{"name length max", put16(12, 0xffff), format},
@@ -220,8 +363,9 @@ func TestDecodeCorruptFields(t *testing.T) {
 		{"conv pad max", put16(conv+10, 0xffff), invalid},
 		{"conv out bits 0", put8(convQ+16, 0), invalid},
 		{"conv clamp max 16", put32(convQ+12, 16), invalid},
-		{"conv encoding sparse", put8(convW, 1), unsupported},
-		{"conv encoding huffman", put8(convW, 2), unsupported},
+		{"conv encoding sparse", put8(convW, 1), anyErr},
+		{"conv encoding huffman", put8(convW, 2), anyErr},
+		{"conv encoding 3", put8(convW, 3), unsupported},
 		{"conv encoding 255", put8(convW, 255), unsupported},
 		{"conv weight bits 0", put8(convW+1, 0), format},
 		{"conv weight bits 9", put8(convW+1, 9), format},
@@ -230,6 +374,13 @@ func TestDecodeCorruptFields(t *testing.T) {
 		{"conv weight count -1", put32(convW+2, 7), format},
 		{"conv weight count max", put32(convW+2, 0xffffffff), format},
 		{"conv weight count 0", put32(convW+2, 0), format},
+		{"conv arrays mode 4", put8(convA, 4), unsupported},
+		{"conv arrays mode 0x80", put8(convA, 0x80), unsupported},
+		{"conv arrays mode 0", put8(convA, 0), anyErr},
+		{"conv arrays shared", put8(convA, 3), anyErr},
+		{"conv bias varint long", put8(convA+1, 0x80), format},
+		{"fc arrays mode 3", put8(fcA, 3), format}, // shared: 10 bytes left over
+		{"fc multiplier 1", put32(fcA+4, 1), invalid},
 		{"pool K 0", put16(pool+5, 0), invalid},
 		{"pool stride max", put16(pool+7, 0xffff), invalid},
 		{"fc In max", put32(fc, 0xffffffff), format},
@@ -237,10 +388,19 @@ func TestDecodeCorruptFields(t *testing.T) {
 		{"fc Out +1", put32(fc+4, 4), format},
 		{"scale without flag", put16(10, 0), format},
 		{"unknown flag", put16(10, 3), unsupported},
-		{"version 2", put16(8, 2), unsupported},
+		{"version 3", put16(8, 3), unsupported},
+		{"version 1", put16(8, 1), anyErr},
 		{"version 0", put16(8, 0), unsupported},
+		{"v1 encoding sparse", put8(convW, 1), unsupported},
+		{"v1 encoding huffman", put8(convW, 2), unsupported},
+		{"v1 version 2", put16(8, 2), anyErr},
+		{"v1 shift 31", put8(v1pool-1, 31), invalid},
+		{"v1 pool stride 0", put16(v1pool+7, 0), invalid},
 	} {
 		bad := bytes.Clone(data)
+		if strings.HasPrefix(tc.name, "v1 ") {
+			bad = bytes.Clone(v1)
+		}
 		tc.edit(bad)
 		_, err := Decode(bytes.NewReader(withCRC(bad)))
 		var fe *FormatError
@@ -289,12 +449,15 @@ func TestDecodeCorruptFields(t *testing.T) {
 func TestDecodeRandomCorruption(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	accepted := 0
-	for i := range 3000 {
+	for i := range 4000 {
 		m := smallModel()
-		if i%2 == 1 {
+		switch i % 4 {
+		case 1:
 			m = randomModel(rng)
+		case 2, 3:
+			m = compressible(rng)
 		}
-		data := encode(t, m)
+		data := encodeWith(t, m, EncodeOptions{Encoding: allEncodings[i/4%4]})
 		for range 1 + rng.IntN(3) {
 			data[12+rng.IntN(len(data)-16)] = byte(rng.UintN(256))
 		}
@@ -306,7 +469,7 @@ func TestDecodeRandomCorruption(t *testing.T) {
 		r := got.NewRunner()
 		r.Predict(make([]uint8, got.InC*got.InH*got.InW))
 	}
-	t.Logf("%d of 3000 corrupted files were still valid models", accepted)
+	t.Logf("%d of 4000 corrupted files were still valid models", accepted)
 }
 
 type failingReader struct{}
@@ -432,15 +595,130 @@ func fuzzDecode(t *testing.T, data []byte) {
 		}
 		return
 	}
-	// Whatever decodes re-encodes to the same bytes and runs.
-	if again := encode(t, m); !bytes.Equal(again, data) {
-		t.Fatalf("re-encoding a decoded file changes it")
+	// Whatever decodes re-encodes to a file of the same model, which
+	// re-encodes to itself, and runs. (Files need not be byte-stable: a file
+	// may use another encoding or other Huffman codes than Encode picks.) A
+	// few bytes can describe a large all-zero layer; such models are only
+	// decoded, to keep the fuzzer fast.
+	weights := 0
+	for _, a := range affineLayers(m) {
+		weights += len(a.weights)
+	}
+	if weights > 1<<20 {
+		return
+	}
+	again := encode(t, m)
+	m2, err := Decode(bytes.NewReader(again))
+	if err != nil {
+		t.Fatalf("re-encoding a decoded file: %v", err)
+	}
+	if !reflect.DeepEqual(m2, m) {
+		t.Fatalf("re-encoding a decoded file changes the model")
+	}
+	if !bytes.Equal(encode(t, m2), again) {
+		t.Fatalf("Encode is not a fixed point")
 	}
 	macs := 0
 	for _, s := range m.Summary() {
 		macs += s.MACs + s.OutC*s.OutH*s.OutW
 	}
 	if macs <= 1<<18 {
-		m.NewRunner().Predict(make([]uint8, m.InC*m.InH*m.InW))
+		img := make([]uint8, m.InC*m.InH*m.InW)
+		want := m.NewRunnerWith(RunnerOptions{Path: PathDense}).Predict(img)
+		if got := m.NewRunnerWith(RunnerOptions{Path: PathSparse}).Predict(img); got != want {
+			t.Fatalf("sparse path predicts %d, dense %d", got, want)
+		}
+	}
+}
+
+func TestZigzagVarint(t *testing.T) {
+	for _, v := range []int32{0, -1, 1, -64, 63, 64, -65, 1 << 20, -(1 << 27), maxI32, minI32, maxI32 - 1, minI32 + 1} {
+		b := binary.AppendUvarint(nil, uint64(zigzag(v)))
+		if len(b) != uvarintLen(zigzag(v)) {
+			t.Errorf("%d: %d bytes, uvarintLen says %d", v, len(b), uvarintLen(zigzag(v)))
+		}
+		p := &parser{b: b}
+		if got := p.zigzagVarint("v"); got != v || p.err != nil || p.off != len(b) {
+			t.Errorf("%d: read %d (%v, %d of %d bytes)", v, got, p.err, p.off, len(b))
+		}
+	}
+	for _, tc := range []struct {
+		b         []byte
+		truncated bool
+		msg       string
+	}{
+		{nil, true, "truncated"},
+		{[]byte{0x80}, true, "truncated"},
+		{[]byte{0x8a, 0x00}, false, "shortest"},
+		{[]byte{0x80, 0x80, 0x00}, false, "shortest"},
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0x1f}, false, "32 bits"},
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, false, "32 bits"},
+		{bytes.Repeat([]byte{0xff}, 11), false, "32 bits"},
+	} {
+		p := &parser{b: tc.b}
+		p.zigzagVarint("v")
+		var fe *FormatError
+		if !errors.As(p.err, &fe) || fe.Truncated != tc.truncated || !strings.Contains(fe.Msg, tc.msg) {
+			t.Errorf("% x: %v, want a *FormatError (truncated %v) about %q", tc.b, p.err, tc.truncated, tc.msg)
+		}
+	}
+}
+
+// TestArraysModes checks that the per-channel arrays take their smallest
+// form: shared multipliers only when all channels agree, varint biases only
+// when shorter than int32.
+func TestArraysModes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		bias, mult  []int32
+		shift       []int32
+		mode, bytes int
+	}{
+		{"small biases, per-channel", []int32{1, -2, 3}, []int32{q1of2, q3of4, q1of2}, []int32{0, 0, 0}, 1, 1 + 3 + 15},
+		{"large biases", []int32{1 << 29, -(1 << 29), maxI32 / 1000}, []int32{q1of2, q3of4, q1of2}, []int32{0, 0, 0}, 0, 1 + 12 + 15},
+		{"shared", []int32{1, -2, 3}, []int32{q1of2, q1of2, q1of2}, []int32{-3, -3, -3}, 3, 1 + 3 + 5},
+		{"shared, large biases", []int32{1 << 29, 1 << 29, 1 << 29}, []int32{q1of2, q1of2, q1of2}, []int32{0, 0, 0}, 2, 1 + 12 + 5},
+		{"shifts differ", []int32{0, 0, 0}, []int32{q1of2, q1of2, q1of2}, []int32{0, 1, 0}, 1, 1 + 3 + 15},
+		{"one channel", []int32{7}, []int32{q1of2}, []int32{2}, 1, 1 + 1 + 5},
+	} {
+		a := affine{rows: len(tc.bias), bias: tc.bias, multiplier: tc.mult, shift: tc.shift}
+		b := appendArrays(nil, a)
+		if int(b[0]) != tc.mode || len(b) != tc.bytes {
+			t.Errorf("%s: mode %d, %d bytes; want mode %d, %d bytes", tc.name, b[0], len(b), tc.mode, tc.bytes)
+		}
+		p := &parser{b: b[1:]}
+		var got affine
+		p.arrays(0, &got, a.rows, b[0])
+		if p.err != nil || p.off != len(b)-1 || !slices.Equal(got.bias, a.bias) ||
+			!slices.Equal(got.multiplier, a.multiplier) || !slices.Equal(got.shift, a.shift) {
+			t.Errorf("%s: read back %+v (%v)", tc.name, got, p.err)
+		}
+	}
+}
+
+// TestDecodeLargeSparseModel decodes an 83-byte file holding a layer of 2^20
+// zero weights, and checks the limit on the weights of a whole file.
+func TestDecodeLargeSparseModel(t *testing.T) {
+	const in = 1 << 20
+	fc := &FullyConnected{In: in, Out: 1, WeightBits: 8, Weights: make([]int8, in),
+		Bias: []int32{0}, Multiplier: []int32{q1of2}, Shift: []int32{0}, ActMax: 255, OutBits: 8}
+	m := &Model{InC: 1, InH: 1024, InW: 1024, Layers: []Layer{fc}}
+	data := encode(t, m)
+	got, err := Decode(bytes.NewReader(data))
+	if err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("%d-byte file: %v", len(data), err)
+	}
+	t.Logf("%d weights in a %d-byte file", in, len(data))
+
+	block := encodeWith(t, m, EncodeOptions{Encoding: EncodingSparse})[30+1+4+8+17:][:6+1+1+4]
+	p := &parser{b: block, version: 2, weights: MaxModelWeights - in + 1}
+	p.weightBlock(0, in)
+	var fe *FormatError
+	if !errors.As(p.err, &fe) || !strings.Contains(fe.Msg, "limit") {
+		t.Errorf("weights over MaxModelWeights: %v", p.err)
+	}
+	p = &parser{b: block, version: 2, weights: MaxModelWeights - in}
+	if _, w := p.weightBlock(0, in); p.err != nil || len(w) != in {
+		t.Errorf("weights at MaxModelWeights: %v", p.err)
 	}
 }

@@ -43,6 +43,50 @@
 // check that layer by layer on random models, with every lane count, and at
 // the edges of the lanes' ranges.
 //
+// # Sparse layers
+//
+// Pruned layers (Deep Compression, Han et al. 2016) run a sparse kernel
+// (sparse.go). Each output channel keeps the list of its nonzero weights,
+// (tap k, W[c][k]); the centered inputs are laid out transposed, one
+// contiguous row per tap, xT[k][j] = q_j[k] - InputZero, and every nonzero
+// weight adds W[c][k] * xT[k][j] to all columns j in one loop:
+//
+//	acc[c][j] = Bias[c] + sum over nonzero W[c][k] of W[c][k] * xT[k][j]
+//	out[c][j] = Requantize(acc[c][j], Multiplier[c], Shift[c], OutputZero, ActMin, ActMax)
+//
+// For a Conv2D the columns are the output positions of one image (xT is the
+// transposed im2col, computed only for taps some filter uses); for a
+// FullyConnected layer they are the images of a block in PredictBatch, and
+// for one image the sum is a gather. It is the reference sum without its
+// zero terms, and every partial sum lies within the accumulator bound, so it
+// equals the plain loops bit for bit; the tests check it on the same random
+// models as the dense path, pruned to densities from 0 to 100%, and with
+// weights at the edges of their range.
+//
+// NewRunner picks the kernel per layer (PathAuto) by estimated cost: the
+// dense path's cost per output column is the plan's count of packed
+// multiply steps plus unpacking; the sparse path's is a constant per nonzero
+// weight, measured with BenchmarkCrossover on LeNet-5's layer shapes
+// (best of 5 runs, one core):
+//
+//	layer (shape)              weights  crossover density (sparse = dense)
+//	conv1 (20x1x5x5, 28x28)    8 bit    50% - 80%     4 bit  > 80%
+//	conv2 (50x20x5x5, 12x12)   8 bit    ~60%          4 bit  40% - 60%
+//	fc1 (500x800), 16 images   8 bit    40% - 60%     4 bit  ~30%
+//	fc1 (500x800), 1 image     8 bit    30% - 40%     4 bit  15% - 20%
+//
+// The constants put the crossover at the low end of these ranges: a Conv2D
+// nonzero costs a quarter of a dense step (the sparse kernel takes four
+// nonzeros per pass over the accumulators), a FullyConnected nonzero 3/8.
+// That makes conv1 sparse below about 62%, conv2 below 57% (8 bits) and
+// 34% (4 bits), and fc1 below 31% and 18%. On a random LeNet-5 pruned to Deep
+// Compression's kept fractions (conv1 66%, conv2 12%, fc1 8%, fc2 19%),
+// BenchmarkPruned runs conv2, fc1 and fc2 (and, depending on the draw,
+// conv1) sparse, about twice as fast as the dense path.
+// NewRunnerWith(RunnerOptions{Path: PathDense}) forces the dense path, to
+// measure that ratio; Runner.SparseLayers and LayerSummary.Sparse report
+// the choice.
+//
 // # Running a model
 //
 //	m, err := qnet.ReadFile("lenet5.qnet")
@@ -59,7 +103,7 @@
 //
 //	Offset   Size  Type    Field
 //	0        8     bytes   magic "QATGOINT"
-//	8        2     uint16  version, 1
+//	8        2     uint16  version: 2 (Encode writes it), or 1 (Decode still reads it)
 //	10       2     uint16  flags: bit 0 set = the layers carry output scales (Meta.OutputScaleBits);
 //	                       other bits 0 (set: *UnsupportedError)
 //	12       2     uint16  name length n
@@ -87,9 +131,7 @@
 //	           Stride, Pad           uint32 Out               uint16 Stride
 //	quantization block               quantization block
 //	weight block (OIHW)              weight block ([Out][In])
-//	OutC x int32 Bias                Out x int32 Bias
-//	OutC x int32 Multiplier          Out x int32 Multiplier
-//	OutC x int8  Shift               Out x int8  Shift
+//	per-channel arrays (OutC)        per-channel arrays (Out)
 //
 // The quantization block is 17 bytes:
 //
@@ -100,26 +142,141 @@
 //	4     int32  ActMax
 //	1     uint8  OutBits
 //
-// and the weight block is
+// Zero points and clamp bounds are stored as int32 although Validate keeps
+// them in [0, 255], so a decoded model shows exactly what the file says.
 //
-//	Size                  Type    Field
-//	1                     uint8   encoding: 0 = dense bit-packed; 1 (sparse) and 2 (Huffman)
-//	                              are reserved for later versions (*UnsupportedError)
-//	1                     uint8   bits b, 2..8 (WeightBits)
-//	4                     uint32  count N
-//	ceil(N*b/8)           bytes   the N weights in b-bit two's complement, packed LSB-first
-//	                              (PackBits): 8 bits one per byte, 4 bits two per byte with the
-//	                              first in the low nibble, other widths straddle bytes; unused
-//	                              high bits of the last byte are 0
+// # Weight blocks
 //
-// Shift is stored as int8 (Validate keeps it in [-31, 30]). Zero points and
-// clamp bounds are stored as int32 although Validate keeps them in [0, 255],
-// so a decoded model shows exactly what the file says.
+// A weight block stores the N weights of a layer, in the layer's flat order
+// (OIHW or [Out][In]), in one of three encodings (WeightEncoding). Every
+// block starts with
+//
+//	Size  Type    Field
+//	1     uint8   encoding: 0 dense, 1 sparse, 2 Huffman (others: *UnsupportedError;
+//	              version 1 files have only 0)
+//	1     uint8   bits b, 2..8 (WeightBits)
+//	4     uint32  count N, which must equal the layer's shape
+//
+// Encoding 0, dense: ceil(N*b/8) bytes, the N weights in b-bit two's
+// complement, packed LSB-first (PackBits): 8 bits one per byte, 4 bits two
+// per byte with the first in the low nibble, other widths straddle bytes;
+// unused high bits of the last byte are 0.
+//
+// Encoding 1, sparse: the positions of the nonzero weights and their values
+// at b bits, in one of two sub-formats; the encoder writes the smaller:
+//
+//	Size  Type    Field
+//	1     uint8   sub-format: 0 relative indices, 1 bitmap (others: *UnsupportedError)
+//
+//	sub-format 0, relative indices (Deep Compression §2):
+//	1     uint8   g, gap bits, 1..16
+//	4     uint32  entry count E (at most N)
+//	...   bits    E entries, each a g-bit gap then a b-bit value (two's complement)
+//
+//	sub-format 1, bitmap:
+//	...   bits    N bits, bit i set iff weight i is nonzero, then the
+//	              nonzero weights in order, b bits each (two's complement)
+//
+// An entry's gap is the number of weights skipped since the previous entry
+// (or since before weight 0): entry i lands at p_i = p_(i-1) + gap + 1, with
+// p_(-1) = -1, and must lie before N. A run of z zeros longer than a gap can
+// say takes filler entries: value 0 with gap 2^g-1, each covering 2^g
+// weights, floor(z/2^g) of them before the next nonzero. A zero value with
+// any other gap, a last entry that is a filler, and a bitmap bit over a zero
+// value are *FormatErrors, so every weight vector has exactly one form for
+// each g. The encoder picks the g with the smallest block.
+//
+// Encoding 2, Huffman (Deep Compression §3 and §4): the distinct nonzero
+// values form a codebook; every entry's codebook index and every gap is
+// Huffman coded:
+//
+//	Size  Type    Field
+//	1     uint8   codebook size K, 0..255
+//	1     uint8   g, gap bits: 0 = no gaps, or 1..8
+//	4     uint32  entry count E, at most N (only when g > 0)
+//	...   bits    the codebook: K values at b bits (two's complement), strictly
+//	              increasing, none 0
+//	...   bits    code-length table of the index code, K+1 symbols
+//	...   bits    code-length table of the gap code, 2^g symbols (only when g > 0)
+//	...   bits    g = 0: N index codes, one per weight;
+//	              g > 0: E entries, each a gap code then an index code
+//
+// Index symbol 0 is the value 0 (a filler when g > 0; a zero weight when
+// g = 0), symbol s >= 1 is codebook entry s-1. Gap symbols are the gaps
+// 0..2^g-1, and entries obey the rules of sparse relative indices. The
+// variant without gaps codes every weight (at least one bit each) and suits
+// dense layers; the encoder picks the g, including 0, with the smallest
+// block. The bit stream ends at the next byte boundary after its last code;
+// the block has no length field.
+//
+// # Bit streams
+//
+// The sparse and Huffman encodings are bit streams. Bit i of a stream is bit
+// i%8 (0 = least significant) of byte i/8 of the stream; a stream starts at
+// a byte boundary and its unused last bits are 0 (*FormatError otherwise).
+// Fixed-width fields (gaps, values, lengths) are written least significant
+// bit first; Huffman codes most significant bit first, as in DEFLATE (RFC
+// 1951 §3.1.1). For example, the 3-bit values 1, 2 then 3 as fields are the
+// stream bits 100 010 110 and the bytes 0xd1 0x00.
+//
+// # Huffman codes
+//
+// A code-length table is 4 bits M, the longest code length (at most 15; 0
+// if no symbol has a code), then one length per symbol of the alphabet in
+// bitLen(M) bits (M = 1: 1 bit, 2..3: 2 bits, 4..7: 3 bits, 8..15: 4 bits;
+// M = 0: none), where 0 means the symbol has no code; the largest length
+// must be M. The codes are canonical (RFC 1951 §3.2.2): with bl_count[l]
+// the number of codes of length l,
+//
+//	code = 0; bl_count[0] = 0
+//	for l = 1..15: code = (code + bl_count[l-1]) << 1; next_code[l] = code
+//	for each symbol s in increasing order with length l > 0: code[s] = next_code[l]++
+//
+// The lengths must form a complete prefix code (Kraft sum exactly 1), or
+// give exactly one symbol a code, of length 1 (the code 0; a 1 bit is an
+// invalid code), or give no symbol a code (then nothing may be decoded);
+// anything else, a code that is no symbol's, and a stream that ends within
+// a code are *FormatErrors. The encoder builds Huffman codes from the symbol
+// counts; when a code would be longer than 15 bits it halves the counts
+// (rounding up) and builds again.
+//
+// # Per-channel arrays
+//
+// In version 2 the weight block is followed by
+//
+//	Size  Type    Field
+//	1     uint8   mode: bit 0 = Bias as varints, bit 1 = one shared Multiplier and Shift
+//	              (other bits: *UnsupportedError)
+//	...           Bias: rows x int32, or rows x zigzag varint (bit 0)
+//	...           Multiplier: rows x int32, or one int32 (bit 1)
+//	...           Shift: rows x int8, or one int8 (bit 1)
+//
+// where rows is OutC or Out. A zigzag varint is the unsigned LEB128 form
+// (encoding/binary's Uvarint) of the zigzag map 0, -1, 1, -2, ... -> 0, 1,
+// 2, 3, ..., in its shortest form and at most 32 bits (*FormatError
+// otherwise). The encoder sets bit 0 when the varints are shorter than the
+// int32s, and bit 1 when every channel has the same Multiplier and Shift
+// (per-tensor weight scales) and there is more than one. Version 1 has no
+// mode byte: its arrays are those of mode 0.
+//
+// Shift is stored as int8 (Validate keeps it in [-31, 30]).
+//
+// # Reading files
 //
 // Decode reads at most MaxFileSize bytes and checks, in order: the magic
 // (*FormatError), the version and flags (*UnsupportedError), the checksum
 // (*FormatError; a file that ends early is reported as truncated), every
 // length against the bytes that remain before allocating, trailing bytes, and
-// finally Model.Validate (*ShapeError, *RangeError). WriteFile replaces a file
-// atomically.
+// finally Model.Validate (*ShapeError, *RangeError). Compressed blocks can be
+// far smaller than the weights they hold, so Decode also limits the weights
+// of a whole file to MaxModelWeights. WriteFile replaces a file atomically.
+//
+// Encode and WriteFile pick, per layer, the smallest encoding;
+// EncodeWith and WriteFileWith can force one, and Storage reports how a
+// model is stored, layer by layer, for Deep Compression's Table 3:
+//
+//	rep, err := qnet.Storage(m, qnet.EncodeOptions{})
+//	for _, l := range rep.Layers {
+//		fmt.Println(l.Index, l.Encoding, l.Nonzero, l.Weights, l.WeightBytes, l.OtherBytes)
+//	}
 package qnet

@@ -15,8 +15,9 @@ func (e *FormatError) Error() string {
 }
 
 // An UnsupportedError reports that the input uses a valid but unsupported
-// feature of the format: another version, unknown flags, or an unknown weight
-// encoding.
+// feature of the format: another version, unknown flags, an unknown weight
+// encoding or sparse sub-format, a weight encoding other than dense in a
+// version-1 file, or an unknown mode of the per-channel arrays.
 type UnsupportedError struct {
 	Msg string
 }

@@ -68,10 +68,65 @@ func Example() {
 	// padding (real 0) meets the 200s, but less strongly.
 
 	// Output:
-	// file: 170 bytes
-	// layer 0 conv2d          out 2x4x4 params 20 bytes 67
+	// file: 150 bytes
+	// layer 0 conv2d          out 2x4x4 params 20 bytes 57
 	// layer 1 maxpool2d       out 2x1x1 params 0 bytes 9
-	// layer 2 fully_connected out 2x1x1 params 6 bytes 55
+	// layer 2 fully_connected out 2x1x1 params 6 bytes 45
 	// vertical: [100 75] class 0
 	// horizontal: [75 100] class 1
+}
+
+// A pruned, weight-shared layer (Deep Compression): 4 of 64 weights per
+// output are nonzero and take 3 distinct values. Encode stores it in the
+// smallest encoding; Storage tells which and how large each would be, and
+// the Runner computes it with the sparse kernel.
+func ExampleStorage() {
+	const in, out = 64, 10
+	fc := &qnet.FullyConnected{
+		In: in, Out: out, WeightBits: 4, Weights: make([]int8, in*out),
+		Bias: make([]int32, out), Multiplier: make([]int32, out), Shift: make([]int32, out),
+		ActMin: 0, ActMax: 255, OutBits: 8,
+	}
+	for o := range out {
+		for k := range 4 {
+			fc.Weights[o*in+(o*7+k*13)%in] = []int8{-3, 2, 5}[(o+k)%3]
+		}
+		fc.Bias[o], fc.Multiplier[o], fc.Shift[o] = int32(o), 1<<30, -4 // M = 1/32 for every channel
+	}
+	m := &qnet.Model{Name: "pruned", InC: 1, InH: 8, InW: 8, Layers: []qnet.Layer{fc}}
+
+	rep, err := qnet.Storage(m, qnet.EncodeOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range rep.Layers {
+		fmt.Printf("layer %d: %d of %d weights nonzero, %d distinct\n", l.Index, l.Nonzero, l.Weights, l.Codebook)
+		fmt.Printf("weight block: dense %d, sparse %d, huffman %d bytes; wrote %v\n", l.DenseBytes, l.SparseBytes, l.HuffmanBytes, l.Encoding)
+		fmt.Printf("indices: %d bits each, %d bits in all after Huffman coding\n", l.IndexBits, l.IndexStreamBits)
+		fmt.Printf("gaps: %d bits each, %d bits in all after Huffman coding\n", l.GapBits, l.PositionBits)
+		fmt.Printf("other bytes %d (per-channel arrays %d)\n", l.OtherBytes, l.ArrayBytes)
+	}
+	var file bytes.Buffer
+	if err := qnet.Encode(&file, m); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("file:", file.Len(), "bytes =", rep.FileBytes)
+
+	r := m.NewRunner()
+	dense := m.NewRunnerWith(qnet.RunnerOptions{Path: qnet.PathDense})
+	img := make([]uint8, in)
+	for i := range img {
+		img[i] = uint8(i * 4)
+	}
+	fmt.Println("sparse kernel:", r.SparseLayers(), r.Forward(img))
+	fmt.Println("dense kernel: ", dense.SparseLayers(), dense.Forward(img))
+	// Output:
+	// layer 0: 40 of 640 weights nonzero, 3 distinct
+	// weight block: dense 326, sparse 57, huffman 46 bytes; wrote huffman
+	// indices: 2 bits each, 66 bits in all after Huffman coding
+	// gaps: 5 bits each, 76 bits in all after Huffman coding
+	// other bytes 46 (per-channel arrays 16)
+	// file: 132 bytes = 132
+	// sparse kernel: [true] [5 13 42 8 13 26 0 53 57 0]
+	// dense kernel:  [false] [5 13 42 8 13 26 0 53 57 0]
 }

@@ -1,6 +1,8 @@
 package qnet
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 
@@ -157,4 +159,151 @@ func randImages(rng *rand.Rand, n, size int) []uint8 {
 		b[i] = uint8(rng.UintN(256))
 	}
 	return b
+}
+
+// hanKeep is the share of weights Deep Compression keeps in each layer of
+// LeNet-5 (Han et al. 2016, Table 2): conv1 66%, conv2 12%, fc1 8%, fc2 19%,
+// 92% pruned in all.
+var hanKeep = []float64{0.66, 0.12, 0.08, 0.19}
+
+// affineLayers returns the Conv2D and FullyConnected layers of m as affine
+// views sharing m's slices.
+func affineLayers(m *Model) []affine {
+	var as []affine
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *Conv2D:
+			as = append(as, l.affine())
+		case *FullyConnected:
+			as = append(as, l.affine())
+		}
+	}
+	return as
+}
+
+// prune zeroes the weights of the i-th Conv2D or FullyConnected layer of m
+// except a random share keep[i] of them (each kept independently). Pruning
+// only lowers the accumulator bound, so m stays valid.
+func prune(rng *rand.Rand, m *Model, keep []float64) {
+	for i, a := range affineLayers(m) {
+		for j := range a.weights {
+			if rng.Float64() >= keep[i] {
+				a.weights[j] = 0
+			}
+		}
+	}
+}
+
+// share gives the nonzero weights of every Conv2D and FullyConnected layer
+// of m at most k distinct values (Deep Compression's weight sharing, with a
+// linear codebook over the narrow range): each nonzero weight becomes a
+// codebook value, uniformly at random if skewed is false, else with
+// probabilities falling off geometrically away from the smallest
+// magnitudes, as a trained layer's clusters do. The weights' magnitudes
+// stay within their range, but the accumulator bound is not rechecked.
+func share(rng *rand.Rand, m *Model, k int, skewed bool) {
+	for _, a := range affineLayers(m) {
+		wmax := 1<<(a.weightBits-1) - 1
+		n := min(k, 2*wmax)
+		book := make([]int8, 0, n)
+		for i := range n { // n values spread over [-wmax, -1] and [1, wmax]
+			v := -wmax + i*(2*wmax)/max(n-1, 1)
+			if v == 0 {
+				v = 1
+			}
+			if len(book) > 0 && int8(v) <= book[len(book)-1] {
+				v = int(book[len(book)-1]) + 1
+			}
+			book = append(book, int8(v))
+		}
+		for j, v := range a.weights {
+			if v == 0 {
+				continue
+			}
+			i := rng.IntN(n)
+			if skewed { // index by distance from the middle, geometric
+				d := 0
+				for d < n/2 && rng.IntN(3) != 0 {
+					d++
+				}
+				i = min(max(n/2-1-d, 0), n-1)
+				if rng.IntN(2) == 0 {
+					i = min(n/2+d, n-1)
+				}
+			}
+			a.weights[j] = book[i]
+		}
+	}
+}
+
+// prunedLeNet5 is a random LeNet-5 pruned to Deep Compression's kept
+// fractions with at most k distinct weight values per layer (k = 0: no
+// sharing).
+func prunedLeNet5(rng *rand.Rand, wbits, abits, k int, skewed bool) *Model {
+	m := lenet5(rng, wbits, abits)
+	prune(rng, m, hanKeep)
+	if k > 0 {
+		share(rng, m, k, skewed)
+	}
+	return m
+}
+
+// encodeV1 writes m in format version 1 (dense weights, per-channel arrays
+// of int32 Bias, int32 Multiplier, int8 Shift), independently of the
+// package's encoder: the reader must keep reading these files.
+func encodeV1(m *Model) []byte {
+	b := append([]byte(Magic), 1, 0)
+	flags := byte(0)
+	if len(m.Meta.OutputScaleBits) > 0 {
+		flags = 1
+	}
+	b = append(b, flags, 0)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(m.Name)))
+	b = append(b, m.Name...)
+	for _, v := range []int{m.InC, m.InH, m.InW} {
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(m.InputZero))
+	b = binary.LittleEndian.AppendUint32(b, m.Meta.InputScaleBits)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(m.Layers)))
+	for i, l := range m.Layers {
+		b = append(b, byte(l.Kind()))
+		var scale uint32
+		if flags != 0 {
+			scale = m.Meta.OutputScaleBits[i]
+		}
+		b = binary.LittleEndian.AppendUint32(b, scale)
+		var a affine
+		switch l := l.(type) {
+		case *Conv2D:
+			for _, v := range []int{l.InC, l.OutC, l.KH, l.KW, l.Stride, l.Pad} {
+				b = binary.LittleEndian.AppendUint16(b, uint16(v))
+			}
+			a = l.affine()
+		case *FullyConnected:
+			b = binary.LittleEndian.AppendUint32(b, uint32(l.In))
+			b = binary.LittleEndian.AppendUint32(b, uint32(l.Out))
+			a = l.affine()
+		case *MaxPool2D:
+			b = binary.LittleEndian.AppendUint16(b, uint16(l.K))
+			b = binary.LittleEndian.AppendUint16(b, uint16(l.Stride))
+			continue
+		}
+		for _, v := range []int32{a.inZero, a.outZero, a.actMin, a.actMax} {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		b = append(b, byte(a.outBits), 0, byte(a.weightBits))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(a.weights)))
+		b = append(b, PackBits(a.weights, a.weightBits)...)
+		for _, v := range a.bias {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		for _, v := range a.multiplier {
+			b = binary.LittleEndian.AppendUint32(b, uint32(v))
+		}
+		for _, v := range a.shift {
+			b = append(b, byte(int8(v)))
+		}
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }

@@ -55,13 +55,20 @@ type layerPlan struct {
 	laneBits uint    // 64/lanes
 	chunk    int     // taps per run between unpacks
 	groups   int     // groups of 4 words = 4*lanes channels
-	packed   []int64 // groups x 4 words x k taps
+	cost     int64   // estimated dot4x64 steps per output column
+	packed   []int64 // groups x 4 words x k taps; nil on the sparse path
+
+	sparse   bool    // run the sparse kernel (sparse.go) instead of the lanes
+	rowStart []int32 // sparse: the nonzeros of channel c are taps/vals[rowStart[c]:rowStart[c+1]]
+	taps     []int32 // sparse: tap index of every nonzero weight
+	vals     []int32 // sparse: its weight
+	tapUsed  []bool  // sparse: taps that some nonzero weight reads
 }
 
 // newPlan prepares layer l for an input of shape (c, h, w) whose values lie
-// in [lo, hi] with zero point z. A nonzero lanes forces that lane count where
-// it is feasible (tests).
-func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int) layerPlan {
+// in [lo, hi] with zero point z, on the given path. A nonzero lanes forces
+// that lane count of the dense path where it is feasible (tests).
+func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int, path KernelPath) layerPlan {
 	oc, oh, ow, err := l.OutShape(c, h, w)
 	if err != nil {
 		panic("qnet: " + err.Error()) // the model was validated
@@ -81,7 +88,17 @@ func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int) layerPlan {
 	}
 	p.k = p.aff.cols
 	p.choose(int64(max(z-lo, hi-z)), lanes)
-	p.pack()
+	switch path {
+	case PathSparse:
+		p.sparse = true
+	case PathAuto:
+		p.sparse = p.sparseCheaper()
+	}
+	if p.sparse {
+		p.buildSparse()
+	} else {
+		p.pack()
+	}
 	return p
 }
 
@@ -108,12 +125,12 @@ func (p *layerPlan) choose(maxIn int64, force int) {
 		runs := (p.k + chunk - 1) / chunk
 		cost := int64(groups) * int64(p.k+runs*(8+2*lanes))
 		if lanes == force {
-			p.lanes, p.laneBits, p.chunk, p.groups = lanes, bits, chunk, groups
+			p.lanes, p.laneBits, p.chunk, p.groups, p.cost = lanes, bits, chunk, groups, cost
 			return
 		}
 		if bestCost < 0 || cost < bestCost {
 			bestCost = cost
-			p.lanes, p.laneBits, p.chunk, p.groups = lanes, bits, chunk, groups
+			p.lanes, p.laneBits, p.chunk, p.groups, p.cost = lanes, bits, chunk, groups, cost
 		}
 	}
 }

@@ -15,46 +15,98 @@ const (
 // A Runner is not safe for concurrent use; give each goroutine its own Runner
 // (the Model itself is shared read-only).
 //
-// A Runner runs the fast path (plan.go), which equals the reference kernels
-// (conv2d.go, fully_connected.go, maxpool.go) bit for bit. It keeps its own
-// lane-packed copy of the weights (2 to 4 bytes per weight) and activation
-// buffers for a block of images.
+// A Runner runs the fast paths (plan.go, sparse.go), which equal the
+// reference kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit.
+// It keeps its own copy of the weights, lane-packed for dense layers (2 to 4
+// bytes per weight) or as lists of nonzeros for sparse ones (8 bytes per
+// nonzero), and activation buffers for a block of images.
 type Runner struct {
 	m      *Model
+	path   KernelPath
 	plans  []layerPlan
 	inLen  int
 	outLen int
 	block  int        // images per block in PredictBatch
 	bufs   [2][]uint8 // ping-pong activations, block images each
 	xs     []int16    // centered inputs: im2col of one image, or a block of FullyConnected inputs
+	acc    []int32    // accumulators of the sparse kernel: one channel of one image, or of a block
+}
+
+// A KernelPath selects the kernels a Runner uses for Conv2D and
+// FullyConnected layers. All paths compute the same outputs.
+type KernelPath uint8
+
+// The kernel paths.
+const (
+	// PathAuto uses, per layer, the kernel estimated to be faster: the
+	// sparse one below a crossover density that depends on the layer's
+	// shape and bit widths (doc.go, "Sparse layers"); for LeNet-5's layers
+	// about 30% to 60%.
+	PathAuto KernelPath = iota
+	// PathDense uses the dense, lane-packed kernel for every layer.
+	PathDense
+	// PathSparse uses the sparse kernel for every layer.
+	PathSparse
+)
+
+func (p KernelPath) String() string {
+	switch p {
+	case PathAuto:
+		return "auto"
+	case PathDense:
+		return "dense"
+	case PathSparse:
+		return "sparse"
+	}
+	return fmt.Sprintf("KernelPath(%d)", uint8(p))
+}
+
+// RunnerOptions configures NewRunnerWith. The zero value is what NewRunner
+// uses.
+type RunnerOptions struct {
+	// Path selects the kernels; PathDense measures what the sparse kernels
+	// gain on a pruned model.
+	Path KernelPath
 }
 
 // NewRunner returns a Runner for m. It panics if m is not valid (see
 // Validate); Decode and ReadFile only return valid models. m must not be
 // modified while the Runner is in use.
-func (m *Model) NewRunner() *Runner {
+func (m *Model) NewRunner() *Runner { return m.NewRunnerWith(RunnerOptions{}) }
+
+// NewRunnerWith is NewRunner with options. It also panics if opt.Path is
+// not one of the KernelPath constants.
+func (m *Model) NewRunnerWith(opt RunnerOptions) *Runner {
+	if opt.Path > PathSparse {
+		panic(fmt.Sprintf("qnet: NewRunnerWith: unknown %v", opt.Path))
+	}
 	if err := m.Validate(); err != nil {
 		panic("qnet: NewRunner: invalid model: " + err.Error())
 	}
-	r := &Runner{m: m, inLen: m.InC * m.InH * m.InW}
+	r := &Runner{m: m, path: opt.Path, inLen: m.InC * m.InH * m.InW}
 	r.plan(0)
 	return r
 }
 
-// plan prepares every layer; lanes forces the lane count of the fast path
-// where feasible (tests), 0 lets each layer choose.
+// plan prepares every layer on r.path; lanes forces the lane count of the
+// dense path where feasible (tests), 0 lets each layer choose.
 func (r *Runner) plan(lanes int) {
 	m := r.m
 	r.plans = r.plans[:0]
 	c, h, w := m.InC, m.InH, m.InW
 	z, lo, hi := m.InputZero, int32(0), int32(255)
-	maxAct, maxFC := 0, 0
+	maxAct, maxFC, maxAcc := 0, 0, 0
 	for _, l := range m.Layers {
-		p := newPlan(l, c, h, w, z, lo, hi, lanes)
+		p := newPlan(l, c, h, w, z, lo, hi, lanes, r.path)
 		r.plans = append(r.plans, p)
 		maxAct = max(maxAct, p.outLen)
-		if p.kind == KindFullyConnected {
+		switch p.kind {
+		case KindFullyConnected:
 			maxFC = max(maxFC, p.k)
+		case KindConv2D:
+			if p.sparse {
+				maxAcc = max(maxAcc, p.outH*p.outW)
+			}
 		}
 		c, h, w = p.outC, p.outH, p.outW
 		z, lo, hi = l.quantized(z, lo, hi)
@@ -68,6 +120,17 @@ func (r *Runner) plan(lanes int) {
 	r.bufs[0] = make([]uint8, r.block*maxAct)
 	r.bufs[1] = make([]uint8, r.block*maxAct)
 	r.xs = make([]int16, maxXs)
+	r.acc = make([]int32, max(maxAcc, r.block))
+}
+
+// SparseLayers reports, for every layer of the model, whether the Runner
+// computes it with the sparse kernel (false for MaxPool2D layers).
+func (r *Runner) SparseLayers() []bool {
+	s := make([]bool, len(r.plans))
+	for i := range r.plans {
+		s[i] = r.plans[i].sparse
+	}
+	return s
 }
 
 // Model returns the model the Runner evaluates.
@@ -136,10 +199,19 @@ func (r *Runner) forward(src []uint8, n int, trace func(layer int, out []uint8))
 		switch p.kind {
 		case KindConv2D:
 			for j := 0; j < n; j++ {
-				p.convFast(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], r.xs)
+				d, s := dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen]
+				if p.sparse {
+					p.convSparse(d, s, r.xs, r.acc)
+				} else {
+					p.convFast(d, s, r.xs)
+				}
 			}
 		case KindFullyConnected:
-			p.fcBatch(dst, cur, n, r.xs)
+			if p.sparse {
+				p.fcSparse(dst, cur, n, r.xs, r.acc)
+			} else {
+				p.fcBatch(dst, cur, n, r.xs)
+			}
 		case KindMaxPool2D:
 			for j := 0; j < n; j++ {
 				maxPool2D(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], p.pool, p.inC, p.inH, p.inW)

@@ -4,17 +4,61 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
-// TestRunnerMatchesReference checks the fast path (im2col + GEMM with the
-// zero-point expansion, batched fully connected layers) against the
-// reference kernels, layer by layer, on random models and inputs.
+// randomSparsity prunes every Conv2D and FullyConnected layer of m to a
+// random density: none, 1%, 5%, anything in between, or all weights kept.
+func randomSparsity(rng *rand.Rand, m *Model) {
+	keep := make([]float64, len(affineLayers(m)))
+	for i := range keep {
+		switch rng.IntN(6) {
+		case 0:
+			keep[i] = 0
+		case 1:
+			keep[i] = 0.01
+		case 2:
+			keep[i] = 0.05
+		case 3:
+			keep[i] = 1
+		default:
+			keep[i] = rng.Float64()
+		}
+	}
+	prune(rng, m, keep)
+}
+
+// runnerConfig is one way to run a model: a kernel path, and for the dense
+// path a forced lane count (0: the plan's choice).
+type runnerConfig struct {
+	path  KernelPath
+	lanes int
+}
+
+var runnerConfigs = []runnerConfig{{PathAuto, 0}, {PathDense, 0}, {PathDense, 2}, {PathDense, 3}, {PathDense, 4}, {PathSparse, 0}}
+
+func (c runnerConfig) runner(m *Model) *Runner {
+	r := m.NewRunnerWith(RunnerOptions{Path: c.path})
+	if c.lanes != 0 {
+		r.plan(c.lanes)
+	}
+	return r
+}
+
+// TestRunnerMatchesReference checks the fast paths (im2col + lane-packed
+// GEMM, batched fully connected layers, and the sparse kernel) against the
+// reference kernels, layer by layer, on random models, half of them pruned
+// to random densities, and inputs.
 func TestRunnerMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	used := map[int]int{} // lane counts chosen automatically
+	sparse := 0           // layers PathAuto runs sparse
 	for i := range 300 {
 		m := randomModel(rng)
+		if i%2 == 1 {
+			randomSparsity(rng, m)
+		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("model %d: random model invalid: %v", i, err)
 		}
@@ -30,18 +74,26 @@ func TestRunnerMatchesReference(t *testing.T) {
 		for j := range n {
 			refs[j] = referenceTrace(m, imgs[j*inLen:(j+1)*inLen])
 		}
-		// 0: the lane counts the plan chooses; 2, 3, 4: forced where feasible.
-		for _, lanes := range []int{0, 2, 3, 4} {
-			r := m.NewRunner()
-			if lanes != 0 {
-				r.plan(lanes)
-			} else {
+		for _, cfg := range runnerConfigs {
+			r := cfg.runner(m)
+			if cfg == (runnerConfig{PathDense, 0}) {
 				for _, p := range r.plans {
 					if p.lanes != 0 {
 						used[p.lanes]++
 					}
 				}
 			}
+			if cfg.path == PathAuto {
+				for li, sp := range r.SparseLayers() {
+					if sp {
+						sparse++
+					}
+					if s := m.Summary()[li]; sp != s.Sparse {
+						t.Fatalf("model %d layer %d: SparseLayers says %v, Summary %v", i, li, sp, s.Sparse)
+					}
+				}
+			}
+			lanes := fmt.Sprint(cfg)
 			want := make([]int, n)
 			for j := range n {
 				img := imgs[j*inLen : (j+1)*inLen]
@@ -49,28 +101,31 @@ func TestRunnerMatchesReference(t *testing.T) {
 				got := r.Trace(img)
 				for li := range ref {
 					if !bytes.Equal(got[li], ref[li]) {
-						t.Fatalf("model %d lanes %d image %d layer %d (%v): fast path differs from reference\n got %v\nwant %v",
+						t.Fatalf("model %d %s image %d layer %d (%v): fast path differs from reference\n got %v\nwant %v",
 							i, lanes, j, li, m.Layers[li].Kind(), got[li], ref[li])
 					}
 				}
 				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
-					t.Fatalf("model %d lanes %d image %d: Forward %v, reference %v", i, lanes, j, fw, ref[len(ref)-1])
+					t.Fatalf("model %d %s image %d: Forward %v, reference %v", i, lanes, j, fw, ref[len(ref)-1])
 				}
 				want[j] = Argmax(ref[len(ref)-1])
 				if p := r.Predict(img); p != want[j] {
-					t.Fatalf("model %d lanes %d image %d: Predict %d, reference %d", i, lanes, j, p, want[j])
+					t.Fatalf("model %d %s image %d: Predict %d, reference %d", i, lanes, j, p, want[j])
 				}
 			}
 			got := make([]int, n)
 			r.PredictBatch(imgs, n, got)
 			for j := range n {
 				if got[j] != want[j] {
-					t.Fatalf("model %d lanes %d image %d: PredictBatch %d, Predict %d", i, lanes, j, got[j], want[j])
+					t.Fatalf("model %d %s image %d: PredictBatch %d, Predict %d", i, lanes, j, got[j], want[j])
 				}
 			}
 		}
 	}
-	t.Logf("layers by lane count chosen: %v", used)
+	t.Logf("layers by lane count chosen: %v; %d layers run sparse on PathAuto", used, sparse)
+	if sparse == 0 {
+		t.Error("PathAuto never chose the sparse kernel")
+	}
 	for lanes := 2; lanes <= 4; lanes++ {
 		if used[lanes] == 0 {
 			t.Errorf("no random layer chose %d lanes; the test does not cover them", lanes)
@@ -161,38 +216,54 @@ func TestUnpackLanes(t *testing.T) {
 	}
 }
 
-// TestRunnerLeNet5 checks the benchmark models against the reference.
+// TestRunnerLeNet5 checks the benchmark models, dense and pruned, against
+// the reference.
 func TestRunnerLeNet5(t *testing.T) {
 	for _, bits := range []int{8, 4, 2} {
-		t.Run(fmt.Sprintf("%dbit", bits), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(bits), 3))
-			m := lenet5(rng, bits, bits)
-			r := m.NewRunner()
-			const n = 20
-			imgs := randImages(rng, n, 28*28)
-			got := make([]int, n)
-			r.PredictBatch(imgs, n, got)
-			classes := map[int]bool{}
-			for j := range n {
-				img := imgs[j*784 : (j+1)*784]
-				ref := referenceTrace(m, img)
-				if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
-					t.Fatalf("image %d: Forward %v, reference %v", j, fw, ref[len(ref)-1])
+		for _, pruned := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%dbit/pruned=%v", bits, pruned), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(bits), 3))
+				m := lenet5(rng, bits, bits)
+				if pruned {
+					prune(rng, m, hanKeep)
 				}
-				if want := Argmax(ref[len(ref)-1]); got[j] != want {
-					t.Fatalf("image %d: PredictBatch %d, reference %d", j, got[j], want)
+				for _, cfg := range []runnerConfig{{PathAuto, 0}, {PathDense, 0}, {PathSparse, 0}} {
+					checkLeNet5(t, rng, m, cfg.runner(m))
 				}
-				classes[got[j]] = true
-			}
-			t.Logf("%d distinct classes over %d random images", len(classes), n)
-		})
+			})
+		}
 	}
+}
+
+func checkLeNet5(t *testing.T, rng *rand.Rand, m *Model, r *Runner) {
+	t.Helper()
+	const n = 20
+	imgs := randImages(rng, n, 28*28)
+	got := make([]int, n)
+	r.PredictBatch(imgs, n, got)
+	classes := map[int]bool{}
+	for j := range n {
+		img := imgs[j*784 : (j+1)*784]
+		ref := referenceTrace(m, img)
+		if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
+			t.Fatalf("%v image %d: Forward %v, reference %v", r.path, j, fw, ref[len(ref)-1])
+		}
+		if want := Argmax(ref[len(ref)-1]); got[j] != want {
+			t.Fatalf("%v image %d: PredictBatch %d, reference %d", r.path, j, got[j], want)
+		}
+		classes[got[j]] = true
+	}
+	t.Logf("%v %v: %d distinct classes over %d random images", r.path, r.SparseLayers(), len(classes), n)
 }
 
 func TestRunnerNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	m := lenet5(rng, 8, 8)
+	prune(rng, m, []float64{1, 0.12, 0.08, 1}) // dense and sparse layers
 	r := m.NewRunner()
+	if got := r.SparseLayers(); !slices.Equal(got, []bool{false, false, true, false, true, false}) {
+		t.Fatalf("SparseLayers = %v", got)
+	}
 	img := randImages(rng, 1, 784)
 	imgs := randImages(rng, 40, 784)
 	dst := make([]int, 40)
@@ -219,6 +290,7 @@ func TestRunnerPanics(t *testing.T) {
 		"PredictBatch n":     func() { r.PredictBatch(make([]uint8, 2*inLen), 3, make([]int, 3)) },
 		"PredictBatch dst":   func() { r.PredictBatch(make([]uint8, 2*inLen), 2, make([]int, 1)) },
 		"NewRunner invalid":  func() { (&Model{InC: 1, InH: 1, InW: 1}).NewRunner() },
+		"unknown path":       func() { m.NewRunnerWith(RunnerOptions{Path: 3}) },
 		"OutputShape broken": func() { (&Model{InC: 2, InH: 4, InW: 4, Layers: []Layer{&Conv2D{InC: 1}}}).OutputShape() },
 	} {
 		func() {
@@ -274,6 +346,65 @@ func TestPredictBatchSmallBlock(t *testing.T) {
 		ref := referenceTrace(m, img)
 		if want := Argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
 			t.Errorf("image %d: PredictBatch %d, Predict %d, reference %d", j, got[j], r.Predict(img), want)
+		}
+	}
+}
+
+// TestSparseExtremes runs layers whose nonzero weights all sit at the edge
+// of their narrow range, with the same or alternating signs, on inputs at
+// the largest |q - Z|, through the sparse kernel, one image at a time and in
+// blocks, and compares every layer with the reference.
+func TestSparseExtremes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, wbits := range []int{2, 4, 8} {
+		for _, z := range []int32{0, 128, 255} {
+			for _, pattern := range []string{"+", "-", "+-"} {
+				wmax := int8(1)<<(wbits-1) - 1
+				a1, q := randAffine(rng, 7, 2*3*3, quant{z, 0, 255}, wbits, 8)
+				a2, _ := randAffine(rng, 5, 7*6*6, q, wbits, 8)
+				m := &Model{InC: 2, InH: 6, InW: 6, InputZero: z, Layers: []Layer{
+					convFrom(a1, 2, 3, 3, 1, 1), fcFrom(a2),
+				}}
+				for _, a := range affineLayers(m) {
+					for j := range a.weights {
+						a.weights[j] = 0
+						if rng.IntN(4) == 0 {
+							a.weights[j] = wmax
+							if pattern[j%len(pattern)] == '-' {
+								a.weights[j] = -wmax
+							}
+						}
+					}
+				}
+				if err := m.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				r := m.NewRunnerWith(RunnerOptions{Path: PathSparse})
+				const n = batchBlock + 1
+				imgs := make([]uint8, n*72)
+				for j := range imgs {
+					switch j / 72 % 3 {
+					case 0:
+						imgs[j] = 255
+					case 2:
+						imgs[j] = 255 * uint8(j%2)
+					}
+				}
+				got := make([]int, n)
+				r.PredictBatch(imgs, n, got)
+				for j := range n {
+					img := imgs[j*72 : (j+1)*72]
+					ref := referenceTrace(m, img)
+					for li, out := range r.Trace(img) {
+						if !bytes.Equal(out, ref[li]) {
+							t.Fatalf("wbits %d z %d %q image %d layer %d: sparse %v, reference %v", wbits, z, pattern, j, li, out, ref[li])
+						}
+					}
+					if want := Argmax(ref[1]); got[j] != want {
+						t.Fatalf("wbits %d z %d %q image %d: PredictBatch %d, reference %d", wbits, z, pattern, j, got[j], want)
+					}
+				}
+			}
 		}
 	}
 }

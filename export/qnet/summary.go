@@ -9,7 +9,11 @@ type LayerSummary struct {
 	MACs             int // multiply-adds per image (Conv2D: output elements x InC*KH*KW)
 	WeightBits       int // 0 for layers without weights
 	OutBits          int // bits of the output codes (MaxPool2D: those of its input)
-	Bytes            int // size of the layer's record in the file
+	Bytes            int // size of the layer's record in the file (as Encode writes it)
+
+	Nonzero  int            // nonzero weights (0 for layers without weights)
+	Encoding WeightEncoding // weight encoding Encode picks (EncodingAuto for layers without weights)
+	Sparse   bool           // NewRunner computes the layer with the sparse kernel
 }
 
 // Summary describes every layer of a valid model. It panics if m is not
@@ -18,8 +22,13 @@ func (m *Model) Summary() []LayerSummary {
 	if err := m.Validate(); err != nil {
 		panic("qnet: Summary: invalid model: " + err.Error())
 	}
+	rep, err := Storage(m, EncodeOptions{})
+	if err != nil {
+		panic("qnet: Summary: " + err.Error())
+	}
 	out := make([]LayerSummary, len(m.Layers))
 	c, h, w := m.InC, m.InH, m.InW
+	z, lo, hi := m.InputZero, int32(0), int32(255)
 	bits := 8 // raw pixels
 	for i, l := range m.Layers {
 		c, h, w, _ = l.OutShape(c, h, w)
@@ -32,8 +41,11 @@ func (m *Model) Summary() []LayerSummary {
 			s.Params, s.WeightBits, s.OutBits = len(l.Weights)+len(l.Bias), l.WeightBits, l.OutBits
 			s.MACs = len(l.Weights)
 		}
+		s.Sparse = autoSparse(l, int64(max(z-lo, hi-z)))
+		z, lo, hi = l.quantized(z, lo, hi)
 		bits = s.OutBits
-		s.Bytes = len(appendLayer(nil, l, 0))
+		st := rep.Layers[i]
+		s.Bytes, s.Nonzero, s.Encoding = st.Bytes, st.Nonzero, st.Encoding
 		out[i] = s
 	}
 	return out

@@ -1,11 +1,14 @@
 package qnet
 
+import "fmt"
+
 // Limits enforced by Validate (and therefore by Decode). They keep every
 // product of sizes far from int overflow and bound the memory a Runner needs.
 const (
 	MaxDim          = 1<<16 - 1 // input dims, channels, kernel sizes, strides, padding (uint16 in the file)
 	MaxActivation   = 1 << 24   // elements of any activation tensor (input, any layer's output, FullyConnected In)
 	MaxLayerWeights = 1 << 28   // weights of one layer
+	MaxModelWeights = 1 << 28   // weights of all layers together
 	MaxLayers       = 1<<16 - 1 // layers of a model
 	MaxNameLen      = 1<<16 - 1 // bytes of Model.Name
 )
@@ -18,7 +21,8 @@ const (
 // Validate checks that the model is well formed and safe to run:
 //
 //   - shapes are consistent from the input through every layer, and every
-//     slice has the length its layer's shape implies;
+//     slice has the length its layer's shape implies; the layers hold at
+//     most MaxModelWeights weights together;
 //   - bit widths are in 2..8, weights within the narrow range of their width,
 //     zero points and clamp bounds within the range of their width;
 //   - the input zero point of every Conv2D and FullyConnected equals the zero
@@ -51,9 +55,19 @@ func (m *Model) Validate() error {
 	}
 	c, h, w := m.InC, m.InH, m.InW
 	z, lo, hi := m.InputZero, int32(0), int32(255)
+	weights := 0
 	for i, l := range m.Layers {
 		if l == nil {
 			return &ShapeError{Layer: i, Msg: "nil layer"}
+		}
+		switch l := l.(type) {
+		case *Conv2D:
+			weights += len(l.Weights)
+		case *FullyConnected:
+			weights += len(l.Weights)
+		}
+		if weights > MaxModelWeights {
+			return &ShapeError{Layer: i, Kind: l.Kind(), Msg: fmt.Sprintf("the layers so far hold %d weights, limit %d", weights, MaxModelWeights)}
 		}
 		var err error
 		c, h, w, err = validateLayer(l, c, h, w, z, lo, hi)

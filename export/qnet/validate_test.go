@@ -167,15 +167,17 @@ func TestAccumulatorBound(t *testing.T) {
 		// At the edge the reference accumulator is +-(2^31-1) exactly; the fast
 		// path's zero-point expansion overflows int32 in between (255*127*132104 >
 		// 2^31) and must still agree.
-		r := m.NewRunner()
-		for _, fill := range []uint8{0, 255, 128, 127} {
-			img := make([]uint8, tc.in)
-			for i := range img {
-				img[i] = fill
-			}
-			want := referenceTrace(m, img)[0][0]
-			if got := r.Forward(img)[0]; got != want {
-				t.Errorf("In=%d Z=%d bias=%d fill %d: Forward %d, reference %d", tc.in, tc.z, tc.bias, fill, got, want)
+		for _, path := range []KernelPath{PathDense, PathSparse} {
+			r := m.NewRunnerWith(RunnerOptions{Path: path})
+			for _, fill := range []uint8{0, 255, 128, 127} {
+				img := make([]uint8, tc.in)
+				for i := range img {
+					img[i] = fill
+				}
+				want := referenceTrace(m, img)[0][0]
+				if got := r.Forward(img)[0]; got != want {
+					t.Errorf("%v In=%d Z=%d bias=%d fill %d: Forward %d, reference %d", path, tc.in, tc.z, tc.bias, fill, got, want)
+				}
 			}
 		}
 	}
