@@ -2,6 +2,7 @@ package export
 
 import (
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/qatgo/qatgo/autograd"
@@ -12,7 +13,9 @@ import (
 
 // InferSpeed is one inference-speed measurement.
 type InferSpeed struct {
-	Engine       string  `json:"engine"` // "float-graph" or "integer"
+	// Engine is "float-graph", "integer" (the default runner: sparse kernels on layers where
+	// they are cheaper) or "integer-dense" (the same file on the dense kernels only).
+	Engine       string  `json:"engine"`
 	Batch        int     `json:"batch"`
 	Images       int     `json:"images"`
 	ImagesPerSec float64 `json:"images_per_second"`
@@ -30,7 +33,6 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 		return nil, err
 	}
 	n = min(n, s.N)
-	px := s.Rows * s.Cols
 	var out []InferSpeed
 	for _, batch := range []int{1, 64} {
 		gr, err := m.NewGraph(batch, false)
@@ -50,11 +52,22 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 		gr.Close()
 	}
 	r := qm.NewRunner()
+	out = append(out, benchInteger(r, "integer", s, n)...)
+	// A pruned model: the same file on the dense kernels, for the sparse kernels' gain.
+	if slices.Contains(r.SparseLayers(), true) {
+		out = append(out, benchInteger(qm.NewRunnerWith(qnet.RunnerOptions{Path: qnet.PathDense}), "integer-dense", s, n)...)
+	}
+	return out, nil
+}
+
+// benchInteger times r on the first n images of s at batch 1 and 64.
+func benchInteger(r *qnet.Runner, engine string, s *data.Set, n int) []InferSpeed {
+	px := s.Rows * s.Cols
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		r.Predict(s.Image(i))
 	}
-	out = append(out, InferSpeed{Engine: "integer", Batch: 1, Images: n, ImagesPerSec: float64(n) / time.Since(start).Seconds()})
+	out := []InferSpeed{{Engine: engine, Batch: 1, Images: n, ImagesPerSec: float64(n) / time.Since(start).Seconds()}}
 	dst := make([]int, 64)
 	start = time.Now()
 	done := 0
@@ -62,6 +75,5 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 		r.PredictBatch(s.Images[first*px:(first+64)*px], 64, dst)
 		done += 64
 	}
-	out = append(out, InferSpeed{Engine: "integer", Batch: 64, Images: done, ImagesPerSec: float64(done) / time.Since(start).Seconds()})
-	return out, nil
+	return append(out, InferSpeed{Engine: engine, Batch: 64, Images: done, ImagesPerSec: float64(done) / time.Since(start).Seconds()})
 }

@@ -68,12 +68,21 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "inference, one thread, %d test images:\n", *images)
-		base := map[int]float64{}
+		base, dense := map[int]float64{}, map[int]float64{}
 		for _, r := range rs {
-			if r.Engine == "float-graph" {
+			switch r.Engine {
+			case "float-graph":
 				base[r.Batch] = r.ImagesPerSec
+			case "integer-dense":
+				dense[r.Batch] = r.ImagesPerSec
 			}
-			fmt.Fprintf(stdout, "  %-12s batch %-3d %9.0f images/s  x%.2f vs float graph\n", r.Engine, r.Batch, r.ImagesPerSec, r.ImagesPerSec/base[r.Batch])
+		}
+		for _, r := range rs {
+			fmt.Fprintf(stdout, "  %-13s batch %-3d %9.0f images/s  x%.2f vs float graph", r.Engine, r.Batch, r.ImagesPerSec, r.ImagesPerSec/base[r.Batch])
+			if d := dense[r.Batch]; d > 0 && r.Engine == "integer" {
+				fmt.Fprintf(stdout, "  x%.2f vs the dense kernels on the same file", r.ImagesPerSec/d)
+			}
+			fmt.Fprintln(stdout)
 		}
 		result["inference"] = rs
 	}

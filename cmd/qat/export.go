@@ -38,6 +38,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx directory (default: the embedded copy)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "compare on the first N test images (0 = all)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", 100, "simulation batch size")
+	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parse(fs, args); err != nil {
@@ -58,8 +59,9 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 }
 
 func printExport(w io.Writer, r *export.Result) {
-	fmt.Fprintf(w, "wrote %s: %d bytes (float32 parameters: %d bytes, %.1fx smaller)\n", r.Out, r.Bytes, r.Float32Bytes, float64(r.Float32Bytes)/float64(r.Bytes))
+	fmt.Fprintf(w, "wrote %s: %d bytes (float32 parameters: %d bytes, %.1fx smaller)\n", r.Out, r.Bytes, r.Float32Bytes, r.CompressionRatio)
 	printSummary(w, r.Summary)
+	printStorage(w, r)
 	fmt.Fprintf(w, "\nsimulation vs integer engine on %d test images:\n", r.Images)
 	fmt.Fprintf(w, "  fake-quant accuracy  %.2f%%\n  integer accuracy     %.2f%%\n  argmax agreement     %.2f%%\n", 100*r.SimAccuracy, 100*r.IntAccuracy, 100*r.Agreement)
 	fmt.Fprintf(w, "  %-8s %22s %18s\n", "layer", "max |sim-int| (steps)", "differing values")
@@ -94,5 +96,62 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8\n", fs.Arg(0), m.Name, m.InC, m.InH, m.InW)
 	printSummary(stdout, m.Summary())
+	return nil
+}
+
+// printStorage prints the file's storage per weighted layer in the form of Deep Compression's
+// Table 3: weights, kept fraction, bits per stored weight (codebook index or value) and per
+// sparse position before and after Huffman coding, and the compression rate against float32.
+func printStorage(w io.Writer, r *export.Result) {
+	fmt.Fprintf(w, "\nstorage (Deep Compression Table 3 form; bits per nonzero weight):\n")
+	fmt.Fprintf(w, "  %-6s %8s %7s %8s %8s %6s %15s %15s %9s %8s\n", "layer", "weights", "kept", "nonzero", "encoding", "k", "weight bits", "index bits", "bytes", "rate")
+	fmt.Fprintf(w, "  %-6s %8s %7s %8s %8s %6s %15s %15s %9s %8s\n", "", "", "", "", "", "", "before  after", "before  after", "", "")
+	i := 0
+	var weights, nonzero int
+	for _, st := range r.Storage.Layers {
+		if st.Weights == 0 {
+			continue
+		}
+		name := fmt.Sprint(st.Index)
+		var c export.LayerCompression
+		if i < len(r.Compression) {
+			c = r.Compression[i]
+			name = c.Layer
+		}
+		i++
+		nz := max(st.Nonzero, 1)
+		per := func(bits int) float64 { return float64(bits) / float64(nz) }
+		k := "-"
+		if st.Codebook > 0 && st.Encoding == qnet.EncodingHuffman {
+			k = fmt.Sprint(st.Codebook)
+		}
+		// Float32 bytes of the layer: weights and one bias per output channel.
+		f32 := 4 * (st.Weights + len(layerBias(r.Int.Layers[st.Index])))
+		fmt.Fprintf(w, "  %-6s %8d %6.2f%% %8d %8s %6s %7.2f %7.2f %7.2f %7.2f %9d %7.1fx\n",
+			name, st.Weights, 100*float64(st.Nonzero)/float64(st.Weights), st.Nonzero, st.Encoding, k,
+			per(st.IndexBits*st.Entries), per(st.IndexStreamBits), per(st.GapBits*st.Entries), per(st.PositionBits),
+			st.Bytes, float64(f32)/float64(st.Bytes))
+		weights += st.Weights
+		nonzero += st.Nonzero
+	}
+	fmt.Fprintf(w, "  %-6s %8d %6.2f%% %8d %74d %7.1fx   (file: header, layers, checksum)\n", "total", weights, 100*float64(nonzero)/float64(max(weights, 1)), nonzero, r.Bytes, r.CompressionRatio)
+	for _, c := range r.Compression {
+		if c.Kept != c.Weights || c.Clusters > 0 {
+			fmt.Fprintf(w, "  %s: %d of %d weights kept by the mask, %d nonzero in the file", c.Layer, c.Kept, c.Weights, c.Nonzero)
+			if c.Clusters > 0 {
+				fmt.Fprintf(w, ", %d distinct values from a codebook of %d", c.Distinct, c.Clusters)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func layerBias(l qnet.Layer) []int32 {
+	switch t := l.(type) {
+	case *qnet.Conv2D:
+		return t.Bias
+	case *qnet.FullyConnected:
+		return t.Bias
+	}
 	return nil
 }

@@ -10,6 +10,12 @@
 //	qat summary FILE.qat     print an integer model's layers, shapes, bits and bytes
 //	qat bench   [flags]      training speed (float vs QAT, same batches) and, with --from and
 //	                         --int, inference speed (float graph vs integer engine)
+//	qat prune   [flags]      magnitude pruning of a trained checkpoint: prune-retrain cycles
+//	                         or gradual (Zhu-Gupta) pruning, in QAT or float
+//	qat sensitivity [flags]  per-layer accuracy when only that layer is pruned (no retraining)
+//	qat cluster [flags]      k-means weight sharing + centroid fine-tuning (cluster-preserving QAT)
+//	qat compress [flags]     the Deep Compression pipeline: prune -> cluster -> Huffman-coded export,
+//	                         from flags or a JSON --config (see --print-config)
 //
 // Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
 // object with the results. Errors are one line on stderr and a non-zero exit status.
@@ -50,19 +56,31 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdSummary(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(args[1:], stdout, stderr)
+	case "prune":
+		return cmdPrune(args[1:], stdout, stderr)
+	case "sensitivity":
+		return cmdSensitivity(args[1:], stdout, stderr)
+	case "cluster":
+		return cmdCluster(args[1:], stdout, stderr)
+	case "compress":
+		return cmdCompress(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (have train, export, summary, bench; no command runs the main job)", args[0])
+	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary|bench] [flags]
+const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
   qat summary FILE     print an integer model's layers
   qat bench   [flags]  training and inference speed, with ratios
+  qat prune   [flags]  prune-retrain cycles (or gradual pruning) of a trained checkpoint
+  qat sensitivity [flags]  accuracy per layer pruned alone, with suggested targets
+  qat cluster [flags]  k-means weight sharing with centroid fine-tuning
+  qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
 `
 
 // trainFlags binds the training flags to cfg.

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runJSON(t *testing.T, args ...string) (map[string]any, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := run(args, &out, &errb); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, errb.String())
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+// prune -> sensitivity -> cluster -> export through the commands, then the whole pipeline from
+// a --config file, on a small subset.
+func TestPruneClusterCompressCommands(t *testing.T) {
+	dir := t.TempDir()
+	small := []string{"--train-limit", "640", "--test-limit", "200", "--quiet", "--json"}
+	runJSON(t, append([]string{"train", "--mode", "float", "--epochs", "1", "--out", filepath.Join(dir, "float")}, small...)...)
+
+	res, out := runJSON(t, append([]string{"prune", "--from", filepath.Join(dir, "float"), "--target", "0.9", "--cycles", "2", "--retrain-epochs", "1", "--quant-delay", "5", "--out", filepath.Join(dir, "pruned")}, small...)...)
+	if s := res["sparsity"].(float64); s < 0.899 || s > 0.901 {
+		t.Errorf("prune sparsity %v, want 0.90", s)
+	}
+	if _, ok := res["test_accuracy"]; !ok {
+		t.Errorf("prune JSON lacks test_accuracy: %v", res)
+	}
+	if !strings.Contains(out, "Han et al.") || !strings.Contains(out, "cycle") {
+		t.Errorf("prune output lacks the per-cycle table:\n%s", out)
+	}
+
+	res, out = runJSON(t, "sensitivity", "--from", filepath.Join(dir, "pruned"), "--sparsities", "0.5,0.95", "--test-limit", "100", "--quiet", "--json")
+	if rows := res["layers"].([]any); len(rows) != 4 {
+		t.Errorf("sensitivity: %d rows, want 4", len(rows))
+	}
+	if !strings.Contains(out, "--layer-target") {
+		t.Errorf("sensitivity prints no suggestion:\n%s", out)
+	}
+
+	runJSON(t, append([]string{"cluster", "--from", filepath.Join(dir, "pruned"), "--k", "8", "--epochs", "1", "--quant-delay", "5", "--out", filepath.Join(dir, "clustered")}, small...)...)
+	model := filepath.Join(dir, "c.qat")
+	res, out = runJSON(t, "export", "--from", filepath.Join(dir, "clustered"), "--out", model, "--test-limit", "200", "--quiet", "--json")
+	if res["agreement"].(float64) != 1 {
+		t.Errorf("agreement %v", res["agreement"])
+	}
+	for _, c := range res["compression"].([]any) {
+		c := c.(map[string]any)
+		if c["distinct"].(float64) > 8 || c["nonzero"].(float64) != c["kept"].(float64) {
+			t.Errorf("layer %v: %v", c["layer"], c)
+		}
+	}
+	if !strings.Contains(out, "huffman") || !strings.Contains(out, "Table 3") {
+		t.Errorf("export of a clustered model does not report Huffman storage:\n%s", out)
+	}
+
+	// The pipeline, configured by a file with a flag on top.
+	var cfgOut, errb bytes.Buffer
+	if err := run([]string{"compress", "--print-config", "--k", "4"}, &cfgOut, &errb); err != nil {
+		t.Fatal(err)
+	}
+	cfgFile := filepath.Join(dir, "pipeline.json")
+	if err := os.WriteFile(cfgFile, cfgOut.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, out = runJSON(t, append([]string{"compress", "--config", cfgFile, "--from", filepath.Join(dir, "float"), "--out", filepath.Join(dir, "pipe"),
+		"--target", "0.8", "--cycles", "1", "--retrain-epochs", "1", "--cluster-epochs", "1"}, small...)...)
+	for _, k := range []string{"bytes", "compression_ratio", "test_accuracy"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("compress JSON lacks %q", k)
+		}
+	}
+	st, err := os.Stat(filepath.Join(dir, "pipe", "model.qat"))
+	if err != nil || float64(st.Size()) != res["bytes"].(float64) {
+		t.Errorf("pipeline reported %v bytes, file %v (%v)", res["bytes"], st, err)
+	}
+	if stages := res["stages"].([]any); len(stages) != 4 {
+		t.Errorf("%d stages, want input, pruned, no-Huffman, final:\n%s", len(stages), out)
+	}
+	exp := res["export"].(map[string]any)
+	for _, c := range exp["compression"].([]any) {
+		if c := c.(map[string]any); c["distinct"].(float64) > 4 {
+			t.Errorf("--config k 4: layer %v has %v distinct values", c["layer"], c["distinct"])
+		}
+	}
+}
+
+func TestCompressBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"prune"},
+		{"prune", "--from", "x", "--policy", "random"},
+		{"cluster", "--from", "x", "--k", "0"},
+		{"compress", "--from", "x", "--encoding", "zip"},
+		{"compress", "--config", "/nonexistent.json"},
+		{"sensitivity", "--from", "x", "--sparsities", "0.5,abc"},
+		{"export", "--from", "x", "--out", "y", "--encoding", "zip"},
+	} {
+		var out, errb bytes.Buffer
+		if err := run(args, &out, &errb); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
