@@ -22,6 +22,7 @@ func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 type biasAddOp struct {
 	opBase
 	dims int
+	y    outBuf
 }
 
 func (op *biasAddOp) Arity() int { return 2 }
@@ -53,8 +54,7 @@ func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	y := out.Data().([]float32)
+	out, y := op.y.data(shape)
 	n, c, inner := channelGeometry(shape)
 	for i := 0; i < n; i++ {
 		for ch := 0; ch < c; ch++ {
@@ -82,6 +82,7 @@ func (op *biasAddOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 type biasGradOp struct {
 	opBase
 	dims int
+	db   outBuf
 }
 
 func (op *biasGradOp) Arity() int { return 1 }
@@ -99,8 +100,8 @@ func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	n, c, inner := channelGeometry(shape)
-	out := newF32(tensor.Shape{c})
-	db := out.Data().([]float32)
+	out, db := op.db.data(tensor.Shape{c})
+	clear(db)
 	for i := 0; i < n; i++ {
 		for ch := 0; ch < c; ch++ {
 			off := (i*c + ch) * inner
