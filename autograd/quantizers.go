@@ -81,6 +81,7 @@ type ActQuantizer struct {
 
 	last   fakequant.Params
 	active bool
+	rq     requantTables
 }
 
 // Active reports whether the quantizer applies a range in the current mode.
@@ -112,13 +113,18 @@ func (q *ActQuantizer) observe(x []float32) error {
 	if q.Fixed {
 		return nil
 	}
-	for _, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return ErrDiverged
-		}
+	lo, hi, nan := rangeOf(x)
+	if nan || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
+		return ErrDiverged
 	}
 	// The range state is the quantizer's own (it is checkpointed); the update rules are
-	// fakequant's observers: running min/max for calibration, equation (7) for QAT.
+	// fakequant's observers: running min/max for calibration, equation (7) for QAT. They see
+	// the batch through its range: fakequant.BatchRange of {lo, hi} is BatchRange of x.
+	if len(x) == 0 {
+		x = nil
+	} else {
+		x = []float32{lo, hi}
+	}
 	if q.Ctx.Mode == ModeCalibrate {
 		o := fakequant.MinMax{Min: q.Min, Max: q.Max, Seen: q.Seen}
 		o.Observe(x)
@@ -152,8 +158,18 @@ func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
 	return nil
 }
 
+// requantTables are the per-call constants of ActQuantizer.requantize, kept to avoid
+// allocating them on every run.
+type requantTables struct {
+	value []float32 // value[code-QMin]: the real value of each code
+	mult  []int32
+	shift []int
+}
+
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
-// float value and apply fakequant.Requantize with the multiplier the export computes.
+// float value and apply fakequant.Requantize with the multiplier the export computes. The
+// elements are independent, so the batch is split over two goroutines; every element gets the
+// same operations whatever the split.
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
 	p := q.last
 	channels := len(accScales)
@@ -168,31 +184,40 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	if q.ReLU6 {
 		hi = fakequant.ReLU6Ceiling(p)
 	}
+	t := &q.rq
 	// value[code-QMin] is the real value of each code, so the loop writes no float arithmetic.
-	value := make([]float32, p.QMax-p.QMin+1)
+	t.value = grow(t.value, int(p.QMax-p.QMin+1))
 	for code := p.QMin; code <= p.QMax; code++ {
-		value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
+		t.value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
 	}
-	zero := value[min(max(p.ZeroPoint, p.QMin), hi)-p.QMin] // Requantize(0): ReLU zeros are common
-	mult := make([]int32, channels)
-	shift := make([]int, channels)
+	zero := t.value[min(max(p.ZeroPoint, p.QMin), hi)-p.QMin] // Requantize(0): ReLU zeros are common
+	t.mult = make32(t.mult, channels)
+	if cap(t.shift) < channels {
+		t.shift = make([]int, channels)
+	}
+	t.shift = t.shift[:channels]
 	for c, s := range accScales {
-		mult[c], shift[c] = fakequant.RequantMultiplier(s, p.Scale)
+		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
-	for base := 0; base < len(src); base += channels * inner {
-		for c, s := range accScales {
-			mult, shift := mult[c], shift[c]
-			off := base + c*inner
-			for k, v := range src[off : off+inner] {
-				if v == 0 {
-					dst[off+k] = zero
-					continue
+	value, mults, shifts := t.value, t.mult, t.shift
+	block := channels * inner
+	splitRows(len(src)/block, block, func(r0, r1 int) {
+		for base := r0 * block; base < r1*block; base += block {
+			for c, s := range accScales {
+				mult, shift := mults[c], shifts[c]
+				off := base + c*inner
+				d := dst[off : off+inner]
+				for k, v := range src[off : off+inner] {
+					if v == 0 {
+						d[k] = zero
+						continue
+					}
+					acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
+					d[k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
 				}
-				acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
-				dst[off+k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
 			}
 		}
-	}
+	})
 }
 
 func (q *ActQuantizer) Backward(dx, x, dy []float32) {
@@ -200,7 +225,7 @@ func (q *ActQuantizer) Backward(dx, x, dy []float32) {
 		copy(dx, dy)
 		return
 	}
-	steBackward(dx, x, dy, q.last)
+	splitRows(len(x), 1, func(lo, hi int) { steBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
 }
 
 // WeightQuantizer quantizes weights symmetrically (zero point 0, narrow signed range), per
@@ -213,6 +238,7 @@ type WeightQuantizer struct {
 
 	last   []fakequant.Params
 	active bool
+	absMax []float32
 }
 
 // ParamsFor returns the per-channel (or repeated per-tensor) parameters for weights w.
@@ -243,13 +269,47 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 		copy(dst, src)
 		return nil
 	}
-	for _, v := range src {
-		if math.IsInf(float64(v), 0) || v != v {
-			return fmt.Errorf("weights: %w", ErrDiverged)
-		}
+	channels := 1
+	if q.PerChannel {
+		channels = q.Channels
 	}
-	q.last = q.ParamsFor(src)
-	fakequant.FakeQuantizePerChannel(dst, src, q.last)
+	if q.Channels <= 0 || len(src)%q.Channels != 0 {
+		panic(fmt.Sprintf("autograd: WeightQuantizer: %d weights in %d channels", len(src), q.Channels))
+	}
+	// One pass per channel finds |w|max and any NaN or Inf (fakequant.PerChannelSymmetric's
+	// range, which ignores NaNs and panics on Inf: here both mean divergence); the second
+	// fake-quantizes. Channels are split over two goroutines.
+	per := len(src) / channels
+	if cap(q.absMax) < channels {
+		q.absMax = make([]float32, channels)
+	}
+	absMax := q.absMax[:channels]
+	var bad [2]bool
+	splitRowsW(channels, per, func(w, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			m, nan := absMaxOf(src[c*per : (c+1)*per])
+			absMax[c] = m
+			if nan || math.IsInf(float64(m), 0) {
+				bad[w] = true
+			}
+		}
+	})
+	if bad[0] || bad[1] {
+		return fmt.Errorf("weights: %w", ErrDiverged)
+	}
+	if cap(q.last) < q.Channels {
+		q.last = make([]fakequant.Params, q.Channels)
+	}
+	q.last = q.last[:q.Channels]
+	for c := range q.last {
+		q.last[c] = fakequant.SymmetricParams(float64(absMax[c%channels]), q.Scheme)
+	}
+	blk := len(src) / q.Channels
+	splitRows(q.Channels, blk, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			fakequant.FakeQuantizeSlice(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
+		}
+	})
 	return nil
 }
 
@@ -310,13 +370,73 @@ func (q *BiasQuantizer) Forward(dst, src []float32, _ []int) error {
 
 func (q *BiasQuantizer) Backward(dx, x, dy []float32) { copy(dx, dy) }
 
-// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0.
+// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0
+// (fakequant's Params.InRange, with the nudged range computed once).
 func steBackward(dx, x, dy []float32, p fakequant.Params) {
+	lo, hi := p.NudgedRange()
+	dy = dy[:len(x)]
+	dx = dx[:len(x)]
 	for i, v := range x {
-		if p.InRange(float64(v)) {
+		if f := float64(v); lo <= f && f <= hi {
 			dx[i] = dy[i]
 		} else {
 			dx[i] = 0
 		}
 	}
+}
+
+// rangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in
+// float32), and whether x holds a NaN, in one pass split over two goroutines. min and max are
+// exact, so the split does not change the result.
+func rangeOf(x []float32) (lo, hi float32, nan bool) {
+	var los, his [2]float32
+	var nans [2]bool
+	splitRowsW(len(x), 1, func(w, a, b int) {
+		var l, h float32
+		n := false
+		for _, v := range x[a:b] {
+			if v < l {
+				l = v
+			}
+			if v > h {
+				h = v
+			}
+			n = n || v != v
+		}
+		los[w], his[w], nans[w] = l, h, n
+	})
+	return min(los[0], los[1]), max(his[0], his[1]), nans[0] || nans[1]
+}
+
+// absMaxOf returns max |v| over w ignoring NaNs, and whether w holds a NaN.
+func absMaxOf(w []float32) (m float32, nan bool) {
+	for _, v := range w {
+		a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
+		if a > m {
+			m = a
+		}
+		nan = nan || v != v
+	}
+	return m, nan
+}
+
+// elementwiseParallelMin is the number of elements from which the quantizers split their work
+// over two goroutines; below it the goroutine handoff costs more than it saves.
+const elementwiseParallelMin = 1 << 14
+
+// splitRows runs f over [0, rows) in two fixed halves on two goroutines when rows*width is
+// large enough, else on the calling goroutine.
+func splitRows(rows, width int, f func(lo, hi int)) {
+	splitRowsW(rows, width, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// splitRowsW is splitRows passing the worker index (0 or 1) to f; both workers always run.
+func splitRowsW(rows, width int, f func(w, lo, hi int)) {
+	if rows < 2 || rows*width < elementwiseParallelMin {
+		f(0, 0, rows)
+		f(1, rows, rows)
+		return
+	}
+	h := (rows + 1) / 2
+	parallel2(func() { f(0, 0, h) }, func() { f(1, h, rows) })
 }
