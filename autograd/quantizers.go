@@ -190,7 +190,6 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	for code := p.QMin; code <= p.QMax; code++ {
 		t.value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
 	}
-	zero := t.value[min(max(p.ZeroPoint, p.QMin), hi)-p.QMin] // Requantize(0): ReLU zeros are common
 	t.mult = make32(t.mult, channels)
 	if cap(t.shift) < channels {
 		t.shift = make([]int, channels)
@@ -200,21 +199,27 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
 	value, mults, shifts := t.value, t.mult, t.shift
+	// Requantize's clamp, relative to the zero point: code = clamp(v, vlo, vhi) + Z.
+	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
+	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
 	block := channels * inner
 	splitRows(len(src)/block, block, func(r0, r1 int) {
 		for base := r0 * block; base < r1*block; base += block {
 			for c, s := range accScales {
 				mult, shift := mults[c], shifts[c]
 				off := base + c*inner
-				d := dst[off : off+inner]
-				for k, v := range src[off : off+inner] {
-					if v == 0 {
-						d[k] = zero
-						continue
+				d, x := dst[off:off+inner], src[off:off+inner]
+				if shift > 0 {
+					for k, v := range x {
+						acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
+						d[k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
 					}
-					acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
-					d[k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+					continue
 				}
+				// The usual case, written without data-dependent branches (half the values
+				// are ReLU zeros, in no predictable order): fakequant.Requantize with the
+				// multiply inlined and the clamp as min/max.
+				requantRow(d, x, s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
 	})
@@ -383,6 +388,62 @@ func steBackward(dx, x, dy []float32, p fakequant.Params) {
 			dx[i] = 0
 		}
 	}
+}
+
+// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift):
+// d[k] = value[Requantize(acc_k) - QMin] with acc_k = SaturateAccumulator(math.Round(x[k]/s))
+// and the clamp bounds taken relative to the zero point (vlo = QMin - Z, vhi = hi - Z, zoff =
+// Z - QMin); zero is value[Requantize(0) - QMin]. It is a function of its own so that its loop
+// keeps everything in registers, and everything it calls is inlined:
+//
+//   - zeros (half of a ReLU output) skip the arithmetic;
+//   - math.Round and the saturation: for |y| < 2^32 (every y that does not saturate; not NaN),
+//     t = trunc(y) and the fraction y - t are exact, t moves one away from zero when
+//     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y take fakequant's path;
+//   - the multiply is mulByQuantizedMultiplierNonPos and the clamp is min/max.
+//
+// TestRequantRow checks it against the composition of fakequant's functions.
+func requantRow(d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	mask := int32(int64(1)<<exponent - 1)
+	shift := -int(exponent)
+	d = d[:len(x)]
+	for k, v := range x {
+		if v == 0 {
+			d[k] = zero
+			continue
+		}
+		y := float64(v) / s
+		var acc int32
+		if math.Abs(y) < 0x1p32 {
+			t := int64(y)
+			f := y - float64(t)
+			t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
+			acc = int32(min(max(t, -math.MaxInt32), math.MaxInt32))
+		} else {
+			acc = fakequant.SaturateAccumulator(math.Round(y), shift)
+		}
+		m := mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
+		d[k] = value[min(max(m, vlo), vhi)+zoff]
+	}
+}
+
+// mulByQuantizedMultiplierNonPos is fakequant.MultiplyByQuantizedMultiplier(acc, quantized,
+// -exponent) for quantized >= 0 and 0 <= exponent <= 31 (an output scale larger than the
+// accumulator scale, the usual case), with mask = 2^exponent - 1, written out so that it
+// inlines into requantize's loop: the same integer operations as fakequant's
+// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, without their argument checks
+// (which those preconditions make unreachable). TestMulByQuantizedMultiplierNonPos checks it
+// against fakequant.
+func mulByQuantizedMultiplierNonPos(acc, quantized int32, exponent uint, mask int32) int32 {
+	// SaturatingRoundingDoublingHighMul(acc, quantized); quantized >= 0 rules out the
+	// MinInt32 * MinInt32 case.
+	ab := int64(acc) * int64(quantized)
+	nudge := int64(1<<30) - (ab>>63)&(1<<31-1) // 2^30, or 1 - 2^30 if ab < 0
+	x := int32((ab + nudge) / (1 << 31))
+	// RoundingDivideByPOT(x, exponent): threshold = mask>>1 + (1 if x < 0), result
+	// x>>exponent + (1 if x&mask > threshold), with the conditions as 0/1 values.
+	threshold := mask>>1 + int32(uint32(x)>>31)
+	return x>>exponent + int32(b2i(x&mask > threshold))
 }
 
 // rangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in
