@@ -312,10 +312,31 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	blk := len(src) / q.Channels
 	splitRows(q.Channels, blk, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			fakequant.FakeQuantizeSlice(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
+			fakeQuantizeRow(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
 		}
 	})
 	return nil
+}
+
+// fakeQuantizeRow is fakequant.FakeQuantizeSlice(dst, src, p) for finite src (the weight
+// quantizer has checked), without math.Round's data-dependent branches: for |y| < 2^32,
+// y = x/Scale, the exact trunc+fraction form of round-half-away (as in requantRow) gives
+// math.Round(y); the code is clamped with min/max and dequantized as Params.Dequantize does.
+// Other values take fakequant's path. TestFakeQuantizeRow checks it against fakequant.
+func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
+	dst = dst[:len(src)]
+	lo, hi := int64(p.QMin)-int64(p.ZeroPoint), int64(p.QMax)-int64(p.ZeroPoint)
+	for i, x := range src {
+		y := float64(x) / p.Scale
+		if !(math.Abs(y) < 0x1p32) {
+			dst[i] = float32(p.FakeQuantize(float64(x)))
+			continue
+		}
+		t := int64(y)
+		f := y - float64(t)
+		t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
+		dst[i] = float32(p.Scale * float64(min(max(t, lo), hi)))
+	}
 }
 
 // Backward is the clipped STE. For signed (symmetric) schemes the range comes from the

@@ -74,3 +74,31 @@ func TestRequantRow(t *testing.T) {
 		}
 	}
 }
+
+func TestFakeQuantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	for _, p := range []fakequant.Params{
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(3, fakequant.Scheme{Bits: 4, Signed: true}),
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+	} {
+		x := []float32{0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.NaN())}
+		for k := -300; k <= 300; k++ {
+			// Ties and their neighbours.
+			v := float32((float64(k) + 0.5) * p.Scale)
+			x = append(x, v, math.Nextafter32(v, 0), math.Nextafter32(v, 1e30), -v)
+		}
+		for range 50000 {
+			x = append(x, float32(rng.NormFloat64()*p.Scale*float64(rng.IntN(300))))
+		}
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		fakeQuantizeRow(got, x, p)
+		fakequant.FakeQuantizeSlice(want, x, p)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%v: FQ(%v) = %v, want %v", p, x[i], got[i], want[i])
+			}
+		}
+	}
+}
