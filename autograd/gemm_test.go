@@ -229,3 +229,15 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackBTrans packs op(B) = B^T for conv2's dW at batch 1 (B = col_n, 500 x 64
+// stored, read transposed: k = 64, n = 500), the packing of every dW product.
+func BenchmarkPackBTrans(b *testing.B) {
+	const n, k = 500, 64
+	src := randMat(rand.New(rand.NewPCG(2, 2)), n, k)
+	dst := make([]float32, roundUp(n, gemmNR)*k)
+	for b.Loop() {
+		packB(dst, true, src, k, 0, k, 0, n)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*k), "ns/elem")
+}
