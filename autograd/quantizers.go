@@ -154,7 +154,7 @@ func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
 		q.requantize(dst, src, shape, accScales)
 		return nil
 	}
-	fakequant.FakeQuantizeSlice(dst, src, q.last)
+	splitRows(len(src), 1, func(lo, hi int) { fakeQuantizeRow(dst[lo:hi], src[lo:hi], q.last) })
 	return nil
 }
 
@@ -318,11 +318,11 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	return nil
 }
 
-// fakeQuantizeRow is fakequant.FakeQuantizeSlice(dst, src, p) for finite src (the weight
-// quantizer has checked), without math.Round's data-dependent branches: for |y| < 2^32,
-// y = x/Scale, the exact trunc+fraction form of round-half-away (as in requantRow) gives
-// math.Round(y); the code is clamped with min/max and dequantized as Params.Dequantize does.
-// Other values take fakequant's path. TestFakeQuantizeRow checks it against fakequant.
+// fakeQuantizeRow is fakequant.FakeQuantizeSlice(dst, src, p) without math.Round's
+// data-dependent branches: for |y| < 2^32, y = x/Scale, the exact trunc+fraction form of
+// round-half-away (as in requantRow) gives math.Round(y); the code is clamped with min/max and
+// dequantized as Params.Dequantize does. Other values (huge, infinite, NaN) take fakequant's
+// path. TestFakeQuantizeRow checks it against fakequant.
 func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
 	dst = dst[:len(src)]
 	lo, hi := int64(p.QMin)-int64(p.ZeroPoint), int64(p.QMax)-int64(p.ZeroPoint)
