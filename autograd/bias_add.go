@@ -10,7 +10,8 @@ import (
 
 // BiasAdd adds a per-channel bias along axis 1: y[n,c,...] = x[n,c,...] + b[c], for x of
 // shape (N, C) or (N, C, H, W). Gradients: dx = dy; db[c] = sum of dy over n and the spatial
-// axes.
+// axes. Large batches are split in two fixed halves on two goroutines; db sums each half in
+// order and then adds the two partials, so results do not depend on scheduling.
 func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	xs, bs := x.Shape(), b.Shape()
 	if xs.Dims() < 2 || bs.Dims() != 1 || bs[0] != xs[1] {
@@ -22,6 +23,7 @@ func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 type biasAddOp struct {
 	opBase
 	dims int
+	y    outBuf
 }
 
 func (op *biasAddOp) Arity() int { return 2 }
@@ -53,18 +55,20 @@ func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	y := out.Data().([]float32)
+	out, y := op.y.data(shape)
 	n, c, inner := channelGeometry(shape)
-	for i := 0; i < n; i++ {
-		for ch := 0; ch < c; ch++ {
-			off := (i*c + ch) * inner
-			bv := b[ch]
-			for k, v := range x[off : off+inner] {
-				y[off+k] = v + bv
+	splitRows(n, c*inner, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * inner
+				bv := b[ch]
+				yr := y[off : off+inner]
+				for k, v := range x[off : off+inner] {
+					yr[k] = v + bv
+				}
 			}
 		}
-	}
+	})
 	return out, nil
 }
 
@@ -81,7 +85,9 @@ func (op *biasAddOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 // biasGradOp reduces dy (N, C, ...) to db (C).
 type biasGradOp struct {
 	opBase
-	dims int
+	dims     int
+	db       outBuf
+	partials [2][]float32 // per-worker sums over the two halves of the batch
 }
 
 func (op *biasGradOp) Arity() int { return 1 }
@@ -99,17 +105,28 @@ func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	n, c, inner := channelGeometry(shape)
-	out := newF32(tensor.Shape{c})
-	db := out.Data().([]float32)
-	for i := 0; i < n; i++ {
-		for ch := 0; ch < c; ch++ {
-			off := (i*c + ch) * inner
-			var s float32
-			for _, v := range dy[off : off+inner] {
-				s += v
+	out, db := op.db.data(tensor.Shape{c})
+	// Two fixed halves of the batch, each summed in order into its own partial, then
+	// db = partial(first) + partial(second): deterministic whatever the scheduling.
+	for w := range op.partials {
+		op.partials[w] = grow(op.partials[w], c)
+		clear(op.partials[w])
+	}
+	splitRowsW(n, c*inner, func(w, lo, hi int) {
+		part := op.partials[w]
+		for i := lo; i < hi; i++ {
+			for ch := 0; ch < c; ch++ {
+				off := (i*c + ch) * inner
+				var s float32
+				for _, v := range dy[off : off+inner] {
+					s += v
+				}
+				part[ch] += s
 			}
-			db[ch] += s
 		}
+	})
+	for ch := range db {
+		db[ch] = op.partials[0][ch] + op.partials[1][ch]
 	}
 	return out, nil
 }

@@ -183,6 +183,7 @@ type conv2DOp struct {
 	keepCols bool
 	colAll   []float32
 	colsOf   *float32
+	y        outBuf
 }
 
 func (op *conv2DOp) Arity() int { return 2 }
@@ -217,8 +218,7 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	x, w := in[0], in[1]
-	out := newF32(g.yShape())
-	y := out.Data().([]float32)
+	out, y := op.y.data(g.yShape())
 	op.wp.pack(false, g.o, g.ckk, 1, w, g.ckk)
 	size := g.ckk * g.ohw
 	op.colsOf = nil
@@ -275,6 +275,7 @@ type conv2DGradXOp struct {
 	g    convGeom
 	wtp  packedA // W^T packed once per run
 	cols [2][]float32
+	dx   outBuf
 }
 
 func (op *conv2DGradXOp) Arity() int { return 2 }
@@ -292,8 +293,8 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	w, dy := in[0], in[1]
-	out := newF32(g.xShape())
-	dx := out.Data().([]float32)
+	out, dx := op.dx.data(g.xShape())
+	clear(dx) // col2im accumulates
 	op.wtp.pack(true, g.ckk, g.o, 1, w, g.ckk)
 	splitBatch(g.n, func(wk, lo, hi int) {
 		if lo == hi {
@@ -317,6 +318,7 @@ type conv2DGradWOp struct {
 	fwd      *conv2DOp
 	cols     [2][]float32
 	partials [2][]float32 // per-worker sums of dY_n * col_n^T
+	dw       outBuf
 }
 
 func (op *conv2DGradWOp) Arity() int { return 3 }
@@ -358,8 +360,7 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 			sgemmSerial(false, true, g.o, g.ckk, g.ohw, 1, dy[n*g.o*g.ohw:], g.ohw, col, g.ohw, 1, part, g.ckk)
 		}
 	})
-	out := newF32(g.wShape())
-	dw := out.Data().([]float32)
+	out, dw := op.dw.data(g.wShape())
 	for i := range dw {
 		dw[i] = op.partials[0][i] + op.partials[1][i]
 	}

@@ -32,8 +32,15 @@
 //     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
 //   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the
 //     backward; ties go to the first maximum in row-major window order, as in gorgonia.
+//   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
+//     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
+//     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
 //   - Sgemm (gemm.go): row-major float32 GEMM; gemm_ref.go is the reference loop, the fast path
 //     packs blocks for a 6x16 micro-kernel in AVX2+FMA assembly (amd64, !purego) or pure Go.
+//
+// The custom ops keep their output and gradient tensors across runs (outBuf in op.go), so a
+// training step in steady state allocates no large tensor of its own; a value read from one of
+// their nodes is valid until the graph runs again.
 //
 // Quantizers (quantizers.go) carry the quantization state between the forward op, its gradient
 // op, export and checkpoints: ActQuantizer (EMA or min/max ranges for activations, a start delay,

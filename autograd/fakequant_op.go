@@ -22,6 +22,7 @@ type fakeQuantOp struct {
 	opBase
 	q     Quantizer
 	arity int
+	y     outBuf
 }
 
 func (op *fakeQuantOp) Arity() int { return op.arity }
@@ -49,8 +50,8 @@ func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	if err := op.q.Forward(out.Data().([]float32), x, shape); err != nil {
+	out, y := op.y.data(shape)
+	if err := op.q.Forward(y, x, shape); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -76,7 +77,8 @@ func (op *fakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 // fakeQuantGradOp computes dx = STE(x, dy) with the range of the forward pass.
 type fakeQuantGradOp struct {
 	opBase
-	q Quantizer
+	q  Quantizer
+	dx outBuf
 }
 
 func (op *fakeQuantGradOp) Arity() int { return 2 }
@@ -96,7 +98,7 @@ func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	op.q.Backward(out.Data().([]float32), x, dy)
+	out, dx := op.dx.data(shape)
+	op.q.Backward(dx, x, dy)
 	return out, nil
 }

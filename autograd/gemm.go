@@ -247,20 +247,30 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
 			}
 			continue
 		}
-		// B is stored n x k: op(B)[p, j] = b[j*ldb+p].
-		for j := 0; j < w; j++ {
-			col := b[(jc+js+j)*ldb+pc:][:kc]
-			for p, v := range col {
-				strip[p*gemmNR+j] = v
+		// B is stored n x k: op(B)[p, j] = b[j*ldb+p]. Read the strip's rows side by side
+		// and write each packed row of 16 values at once (sequential writes instead of 16
+		// interleaved streams of stride-16 writes); the columns past nc read zeros.
+		var rows [gemmNR][]float32
+		for j := range rows {
+			if j < w {
+				rows[j] = b[(jc+js+j)*ldb+pc:][:kc]
+			} else {
+				rows[j] = zeroKC[:kc]
 			}
 		}
-		if w < gemmNR {
-			for p := 0; p < kc; p++ {
-				clear(strip[p*gemmNR+w : p*gemmNR+gemmNR])
-			}
+		for p := 0; p < kc; p++ {
+			d := (*[gemmNR]float32)(strip[p*gemmNR:])
+			d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
+			d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]
+			d[8], d[9], d[10], d[11] = rows[8][p], rows[9][p], rows[10][p], rows[11][p]
+			d[12], d[13], d[14], d[15] = rows[12][p], rows[13][p], rows[14][p], rows[15][p]
 		}
 	}
 }
+
+// zeroKC is a row of zeros as long as a packed depth block, read by packB past the last
+// column.
+var zeroKC [gemmKC]float32
 
 // packA copies alpha * op(A)[ic:ic+mc, pc:pc+kc] into strips of gemmMR rows: strip s holds
 // dst[s*kc*MR + p*MR + i] = alpha * op(A)[ic+s*MR+i, pc+p], zero past row mc.

@@ -229,3 +229,20 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackBTrans packs op(B) = B^T as every conv dW product does per image (B = col_n,
+// CKK x OHW stored, read transposed: n = CKK, k = OHW), for LeNet-5's conv2 (500 x 64) and
+// conv1 (25 x 576, one depth block; its second strip is partial).
+func BenchmarkPackBTrans(b *testing.B) {
+	for _, c := range []struct{ n, k int }{{500, 64}, {25, 576}} {
+		b.Run(fmt.Sprintf("%dx%d", c.n, c.k), func(b *testing.B) {
+			src := randMat(rand.New(rand.NewPCG(2, 2)), c.n, c.k)
+			kc := min(c.k, gemmKC)
+			dst := make([]float32, roundUp(c.n, gemmNR)*kc)
+			for b.Loop() {
+				packB(dst, true, src, c.k, 0, kc, 0, c.n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.n*kc), "ns/elem")
+		})
+	}
+}

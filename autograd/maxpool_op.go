@@ -50,6 +50,7 @@ type maxPoolOp struct {
 	opBase
 	g      poolGeom
 	argmax []int32 // flat index into x of each output's maximum, from the last forward run
+	y      outBuf
 }
 
 func (op *maxPoolOp) Arity() int { return 1 }
@@ -73,8 +74,7 @@ func (op *maxPoolOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(x) > 1<<31-1 {
 		return nil, fmt.Errorf("autograd: %s: input of %d elements is too large for int32 indices", op.name, len(x))
 	}
-	out := newF32(g.yShape())
-	y := out.Data().([]float32)
+	out, y := op.y.data(g.yShape())
 	op.argmax = make32(op.argmax, len(y))
 	am := op.argmax
 	splitBatch(g.n, func(_, lo, hi int) { g.forward(y, am, x, lo*g.c, hi*g.c) })
@@ -161,6 +161,7 @@ func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 type maxPoolGradOp struct {
 	opBase
 	fwd *maxPoolOp
+	dx  outBuf
 }
 
 func (op *maxPoolGradOp) Arity() int { return 2 }
@@ -184,11 +185,11 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(am) != len(dy) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
-	out := newF32(g.xShape())
-	dx := out.Data().([]float32)
+	out, dx := op.dx.data(g.xShape())
 	per := g.c * g.oh * g.ow
 	splitBatch(g.n, func(_, lo, hi int) {
 		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
+		clear(dx[lo*g.c*g.h*g.w : hi*g.c*g.h*g.w])
 		for o := lo * per; o < hi*per; o++ {
 			dx[am[o]] += dy[o]
 		}

@@ -66,3 +66,33 @@ func scalarF32(v gorgonia.Value) (float32, error) {
 func newF32(shape tensor.Shape) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(make([]float32, shape.TotalSize())))
 }
+
+// outBuf is an op's output tensor, kept across runs so that the steady state of training does
+// not allocate. gorgonia v0.9.18's tape machine clears its registers on Reset and binds each
+// run's return value to the node, so returning the same tensor every run is safe as long as
+// the op (1) overwrites every element on each run and never reads what it returned before,
+// and (2) is executed once per run, so that no two live values share the buffer. Later ops
+// may still modify the tensor in place within a run (gorgonia's Reshape.UnsafeDo changes its
+// shape, Add.UnsafeDo its values): get restores the shape, and (1) makes the values harmless.
+// A value read from a node is therefore valid until the next run of its graph only.
+type outBuf struct{ t *tensor.Dense }
+
+// get returns the buffer with the given shape, allocating it on first use.
+func (b *outBuf) get(shape tensor.Shape) *tensor.Dense {
+	if b.t == nil || b.t.Shape().TotalSize() != shape.TotalSize() || b.t.IsView() {
+		b.t = newF32(shape)
+		return b.t
+	}
+	if !b.t.Shape().Eq(shape) {
+		if err := b.t.Reshape(shape...); err != nil {
+			b.t = newF32(shape)
+		}
+	}
+	return b.t
+}
+
+// data is get(shape)'s float32 backing.
+func (b *outBuf) data(shape tensor.Shape) (*tensor.Dense, []float32) {
+	t := b.get(shape)
+	return t, t.Data().([]float32)
+}

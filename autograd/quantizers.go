@@ -81,6 +81,7 @@ type ActQuantizer struct {
 
 	last   fakequant.Params
 	active bool
+	rq     requantTables
 }
 
 // Active reports whether the quantizer applies a range in the current mode.
@@ -112,13 +113,18 @@ func (q *ActQuantizer) observe(x []float32) error {
 	if q.Fixed {
 		return nil
 	}
-	for _, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return ErrDiverged
-		}
+	lo, hi, nan := rangeOf(x)
+	if nan || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
+		return ErrDiverged
 	}
 	// The range state is the quantizer's own (it is checkpointed); the update rules are
-	// fakequant's observers: running min/max for calibration, equation (7) for QAT.
+	// fakequant's observers: running min/max for calibration, equation (7) for QAT. They see
+	// the batch through its range: fakequant.BatchRange of {lo, hi} is BatchRange of x.
+	if len(x) == 0 {
+		x = nil
+	} else {
+		x = []float32{lo, hi}
+	}
 	if q.Ctx.Mode == ModeCalibrate {
 		o := fakequant.MinMax{Min: q.Min, Max: q.Max, Seen: q.Seen}
 		o.Observe(x)
@@ -148,12 +154,22 @@ func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
 		q.requantize(dst, src, shape, accScales)
 		return nil
 	}
-	fakequant.FakeQuantizeSlice(dst, src, q.last)
+	splitRows(len(src), 1, func(lo, hi int) { fakeQuantizeRow(dst[lo:hi], src[lo:hi], q.last) })
 	return nil
 }
 
+// requantTables are the per-call constants of ActQuantizer.requantize, kept to avoid
+// allocating them on every run.
+type requantTables struct {
+	value []float32 // value[code-QMin]: the real value of each code
+	mult  []int32
+	shift []int
+}
+
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
-// float value and apply fakequant.Requantize with the multiplier the export computes.
+// float value and apply fakequant.Requantize with the multiplier the export computes. The
+// elements are independent, so the batch is split over two goroutines; every element gets the
+// same operations whatever the split.
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
 	p := q.last
 	channels := len(accScales)
@@ -168,31 +184,45 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	if q.ReLU6 {
 		hi = fakequant.ReLU6Ceiling(p)
 	}
+	t := &q.rq
 	// value[code-QMin] is the real value of each code, so the loop writes no float arithmetic.
-	value := make([]float32, p.QMax-p.QMin+1)
+	t.value = grow(t.value, int(p.QMax-p.QMin+1))
 	for code := p.QMin; code <= p.QMax; code++ {
-		value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
+		t.value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
 	}
-	zero := value[min(max(p.ZeroPoint, p.QMin), hi)-p.QMin] // Requantize(0): ReLU zeros are common
-	mult := make([]int32, channels)
-	shift := make([]int, channels)
+	t.mult = make32(t.mult, channels)
+	if cap(t.shift) < channels {
+		t.shift = make([]int, channels)
+	}
+	t.shift = t.shift[:channels]
 	for c, s := range accScales {
-		mult[c], shift[c] = fakequant.RequantMultiplier(s, p.Scale)
+		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
-	for base := 0; base < len(src); base += channels * inner {
-		for c, s := range accScales {
-			mult, shift := mult[c], shift[c]
-			off := base + c*inner
-			for k, v := range src[off : off+inner] {
-				if v == 0 {
-					dst[off+k] = zero
+	value, mults, shifts := t.value, t.mult, t.shift
+	// Requantize's clamp, relative to the zero point: code = clamp(v, vlo, vhi) + Z.
+	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
+	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
+	block := channels * inner
+	splitRows(len(src)/block, block, func(r0, r1 int) {
+		for base := r0 * block; base < r1*block; base += block {
+			for c, s := range accScales {
+				mult, shift := mults[c], shifts[c]
+				off := base + c*inner
+				d, x := dst[off:off+inner], src[off:off+inner]
+				if shift > 0 {
+					for k, v := range x {
+						acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
+						d[k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+					}
 					continue
 				}
-				acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
-				dst[off+k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+				// The usual case, written without data-dependent branches (half the values
+				// are ReLU zeros, in no predictable order): fakequant.Requantize with the
+				// multiply inlined and the clamp as min/max.
+				requantRow(d, x, s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
-	}
+	})
 }
 
 func (q *ActQuantizer) Backward(dx, x, dy []float32) {
@@ -200,7 +230,7 @@ func (q *ActQuantizer) Backward(dx, x, dy []float32) {
 		copy(dx, dy)
 		return
 	}
-	steBackward(dx, x, dy, q.last)
+	splitRows(len(x), 1, func(lo, hi int) { steBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
 }
 
 // WeightQuantizer quantizes weights symmetrically (zero point 0, narrow signed range), per
@@ -213,6 +243,7 @@ type WeightQuantizer struct {
 
 	last   []fakequant.Params
 	active bool
+	absMax []float32
 }
 
 // ParamsFor returns the per-channel (or repeated per-tensor) parameters for weights w.
@@ -243,14 +274,69 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 		copy(dst, src)
 		return nil
 	}
-	for _, v := range src {
-		if math.IsInf(float64(v), 0) || v != v {
-			return fmt.Errorf("weights: %w", ErrDiverged)
-		}
+	channels := 1
+	if q.PerChannel {
+		channels = q.Channels
 	}
-	q.last = q.ParamsFor(src)
-	fakequant.FakeQuantizePerChannel(dst, src, q.last)
+	if q.Channels <= 0 || len(src)%q.Channels != 0 {
+		panic(fmt.Sprintf("autograd: WeightQuantizer: %d weights in %d channels", len(src), q.Channels))
+	}
+	// One pass per channel finds |w|max and any NaN or Inf (fakequant.PerChannelSymmetric's
+	// range, which ignores NaNs and panics on Inf: here both mean divergence); the second
+	// fake-quantizes. Channels are split over two goroutines.
+	per := len(src) / channels
+	if cap(q.absMax) < channels {
+		q.absMax = make([]float32, channels)
+	}
+	absMax := q.absMax[:channels]
+	var bad [2]bool
+	splitRowsW(channels, per, func(w, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			m, nan := absMaxOf(src[c*per : (c+1)*per])
+			absMax[c] = m
+			if nan || math.IsInf(float64(m), 0) {
+				bad[w] = true
+			}
+		}
+	})
+	if bad[0] || bad[1] {
+		return fmt.Errorf("weights: %w", ErrDiverged)
+	}
+	if cap(q.last) < q.Channels {
+		q.last = make([]fakequant.Params, q.Channels)
+	}
+	q.last = q.last[:q.Channels]
+	for c := range q.last {
+		q.last[c] = fakequant.SymmetricParams(float64(absMax[c%channels]), q.Scheme)
+	}
+	blk := len(src) / q.Channels
+	splitRows(q.Channels, blk, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			fakeQuantizeRow(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
+		}
+	})
 	return nil
+}
+
+// fakeQuantizeRow is fakequant.FakeQuantizeSlice(dst, src, p) without math.Round's
+// data-dependent branches: for |y| < 2^32, y = x/Scale, the exact trunc+fraction form of
+// round-half-away (as in requantRow) gives math.Round(y); the code is clamped with min/max and
+// dequantized as Params.Dequantize does. Other values (huge, infinite, NaN) take fakequant's
+// path. TestFakeQuantizeRow checks it against fakequant.
+func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
+	dst = dst[:len(src)]
+	lo, hi := int64(p.QMin)-int64(p.ZeroPoint), int64(p.QMax)-int64(p.ZeroPoint)
+	for i, x := range src {
+		y := float64(x) / p.Scale
+		if !(math.Abs(y) < 0x1p32) {
+			dst[i] = float32(p.FakeQuantize(float64(x)))
+			continue
+		}
+		t := int64(y)
+		f := y - float64(t)
+		t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
+		dst[i] = float32(p.Scale * float64(min(max(t, lo), hi)))
+	}
 }
 
 // Backward is the clipped STE. For signed (symmetric) schemes the range comes from the
@@ -310,13 +396,129 @@ func (q *BiasQuantizer) Forward(dst, src []float32, _ []int) error {
 
 func (q *BiasQuantizer) Backward(dx, x, dy []float32) { copy(dx, dy) }
 
-// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0.
+// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0
+// (fakequant's Params.InRange, with the nudged range computed once).
 func steBackward(dx, x, dy []float32, p fakequant.Params) {
+	lo, hi := p.NudgedRange()
+	dy = dy[:len(x)]
+	dx = dx[:len(x)]
 	for i, v := range x {
-		if p.InRange(float64(v)) {
+		if f := float64(v); lo <= f && f <= hi {
 			dx[i] = dy[i]
 		} else {
 			dx[i] = 0
 		}
 	}
+}
+
+// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift):
+// d[k] = value[Requantize(acc_k) - QMin] with acc_k = SaturateAccumulator(math.Round(x[k]/s))
+// and the clamp bounds taken relative to the zero point (vlo = QMin - Z, vhi = hi - Z, zoff =
+// Z - QMin); zero is value[Requantize(0) - QMin]. It is a function of its own so that its loop
+// keeps everything in registers, and everything it calls is inlined:
+//
+//   - zeros (half of a ReLU output) skip the arithmetic;
+//   - math.Round and the saturation: for |y| < 2^32 (every y that does not saturate; not NaN),
+//     t = trunc(y) and the fraction y - t are exact, t moves one away from zero when
+//     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y take fakequant's path;
+//   - the multiply is mulByQuantizedMultiplierNonPos and the clamp is min/max.
+//
+// TestRequantRow checks it against the composition of fakequant's functions.
+func requantRow(d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	mask := int32(int64(1)<<exponent - 1)
+	shift := -int(exponent)
+	d = d[:len(x)]
+	for k, v := range x {
+		if v == 0 {
+			d[k] = zero
+			continue
+		}
+		y := float64(v) / s
+		var acc int32
+		if math.Abs(y) < 0x1p32 {
+			t := int64(y)
+			f := y - float64(t)
+			t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
+			acc = int32(min(max(t, -math.MaxInt32), math.MaxInt32))
+		} else {
+			acc = fakequant.SaturateAccumulator(math.Round(y), shift)
+		}
+		m := mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
+		d[k] = value[min(max(m, vlo), vhi)+zoff]
+	}
+}
+
+// mulByQuantizedMultiplierNonPos is fakequant.MultiplyByQuantizedMultiplier(acc, quantized,
+// -exponent) for quantized >= 0 and 0 <= exponent <= 31 (an output scale larger than the
+// accumulator scale, the usual case), with mask = 2^exponent - 1, written out so that it
+// inlines into requantize's loop: the same integer operations as fakequant's
+// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, without their argument checks
+// (which those preconditions make unreachable). TestMulByQuantizedMultiplierNonPos checks it
+// against fakequant.
+func mulByQuantizedMultiplierNonPos(acc, quantized int32, exponent uint, mask int32) int32 {
+	// SaturatingRoundingDoublingHighMul(acc, quantized); quantized >= 0 rules out the
+	// MinInt32 * MinInt32 case.
+	ab := int64(acc) * int64(quantized)
+	nudge := int64(1<<30) - (ab>>63)&(1<<31-1) // 2^30, or 1 - 2^30 if ab < 0
+	x := int32((ab + nudge) / (1 << 31))
+	// RoundingDivideByPOT(x, exponent): threshold = mask>>1 + (1 if x < 0), result
+	// x>>exponent + (1 if x&mask > threshold), with the conditions as 0/1 values.
+	threshold := mask>>1 + int32(uint32(x)>>31)
+	return x>>exponent + int32(b2i(x&mask > threshold))
+}
+
+// rangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in
+// float32), and whether x holds a NaN, in one pass split over two goroutines. min and max are
+// exact, so the split does not change the result.
+func rangeOf(x []float32) (lo, hi float32, nan bool) {
+	var los, his [2]float32
+	var nans [2]bool
+	splitRowsW(len(x), 1, func(w, a, b int) {
+		var l, h float32
+		n := false
+		for _, v := range x[a:b] {
+			if v < l {
+				l = v
+			}
+			if v > h {
+				h = v
+			}
+			n = n || v != v
+		}
+		los[w], his[w], nans[w] = l, h, n
+	})
+	return min(los[0], los[1]), max(his[0], his[1]), nans[0] || nans[1]
+}
+
+// absMaxOf returns max |v| over w ignoring NaNs, and whether w holds a NaN.
+func absMaxOf(w []float32) (m float32, nan bool) {
+	for _, v := range w {
+		a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
+		if a > m {
+			m = a
+		}
+		nan = nan || v != v
+	}
+	return m, nan
+}
+
+// elementwiseParallelMin is the number of elements from which the quantizers split their work
+// over two goroutines; below it the goroutine handoff costs more than it saves.
+const elementwiseParallelMin = 1 << 14
+
+// splitRows runs f over [0, rows) in two fixed halves on two goroutines when rows*width is
+// large enough, else on the calling goroutine.
+func splitRows(rows, width int, f func(lo, hi int)) {
+	splitRowsW(rows, width, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// splitRowsW is splitRows passing the worker index (0 or 1) to f; both workers always run.
+func splitRowsW(rows, width int, f func(w, lo, hi int)) {
+	if rows < 2 || rows*width < elementwiseParallelMin {
+		f(0, 0, rows)
+		f(1, rows, rows)
+		return
+	}
+	h := (rows + 1) / 2
+	parallel2(func() { f(0, 0, h) }, func() { f(1, h, rows) })
 }

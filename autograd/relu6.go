@@ -11,7 +11,10 @@ func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&relu6Op{opBase: newOpBase("ReLU6")}, x)
 }
 
-type relu6Op struct{ opBase }
+type relu6Op struct {
+	opBase
+	y outBuf
+}
 
 func (op *relu6Op) Arity() int { return 1 }
 func (op *relu6Op) Type() hm.Type {
@@ -26,8 +29,7 @@ func (op *relu6Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	y := out.Data().([]float32)
+	out, y := op.y.data(shape)
 	for i, v := range x {
 		y[i] = min(max(v, 0), 6)
 	}
@@ -39,7 +41,10 @@ func (op *relu6Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	return gorgonia.Nodes{dx}, err
 }
 
-type relu6GradOp struct{ opBase }
+type relu6GradOp struct {
+	opBase
+	dx outBuf
+}
 
 func (op *relu6GradOp) Arity() int { return 2 }
 func (op *relu6GradOp) Type() hm.Type {
@@ -58,11 +63,12 @@ func (op *relu6GradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newF32(shape)
-	dx := out.Data().([]float32)
+	out, dx := op.dx.data(shape)
 	for i, v := range x {
 		if v > 0 && v < 6 {
 			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
 		}
 	}
 	return out, nil

@@ -86,7 +86,10 @@ func (op *softmaxCEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	return gorgonia.Nodes{dz, nil}, nil
 }
 
-type softmaxCEGradOp struct{ opBase }
+type softmaxCEGradOp struct {
+	opBase
+	dz outBuf
+}
 
 func (op *softmaxCEGradOp) Arity() int { return 3 }
 func (op *softmaxCEGradOp) Type() hm.Type {
@@ -111,8 +114,7 @@ func (op *softmaxCEGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	n, k := shape[0], shape[1]
-	out := newF32(shape)
-	dz := out.Data().([]float32)
+	out, dz := op.dz.data(shape)
 	p := make([]float64, k)
 	scale := float64(dl) / float64(n)
 	for i := 0; i < n; i++ {

@@ -52,6 +52,22 @@ func (b *builder) maxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, er
 	return autograd.MaxPool2D(x, k, stride)
 }
 
+// linear adds y = x w^T for x (N, In) and w (Out, In): qatgo's Sgemm op (autograd.Linear, no
+// input gradient when x is the model input) or gorgonia's Mul(x, Transpose(w)).
+func (b *builder) linear(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+	switch {
+	case b.stock:
+		wt, err := gorgonia.Transpose(w)
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Mul(x, wt)
+	case b.dataInput:
+		return autograd.LinearNoInputGrad(x, w)
+	}
+	return autograd.Linear(x, w)
+}
+
 // Graph is a model compiled for a fixed batch size: forward (and, for training graphs, loss
 // and gradients) on a gorgonia tape machine.
 type Graph struct {

@@ -261,11 +261,7 @@ func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	wt, err := gorgonia.Transpose(wq)
-	if err != nil {
-		return nil, err
-	}
-	y, err := gorgonia.Mul(x, wt)
+	y, err := b.linear(x, wq)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
 	}

@@ -19,21 +19,22 @@ type Model struct {
 	Ctx           *autograd.Context
 	// InQ quantizes the model input: raw pixels p/255 on the uint8 grid (scale 1/255, Z 0).
 	InQ *autograd.ActQuantizer
-	// Ops selects the convolution and pooling ops of graphs built from now on.
+	// Ops selects the convolution, pooling and fully connected ops of graphs built from now on.
 	Ops Ops
 	// FoldBN selects the structure of graphs built from now on: batch norm folded into the
 	// weights (QAT, PTQ, export) or applied as its own op (float training).
 	FoldBN bool
 }
 
-// Ops names an implementation of the convolution and max-pool ops.
+// Ops names an implementation of the convolution, max-pool and fully connected ops.
 type Ops string
 
 const (
 	// OpsFast is qatgo's NCHW conv (im2col + packed AVX2/FMA or pure-Go GEMM, batch split over
-	// two goroutines) and argmax max pool: the default.
+	// two goroutines), argmax max pool and Linear on the same GEMM: the default.
 	OpsFast Ops = "fast"
-	// OpsGorgonia is gorgonia's stock Conv2d and MaxPool2D, kept as the reference and baseline.
+	// OpsGorgonia is gorgonia's stock Conv2d, MaxPool2D and Mul(x, Transpose(w)), kept as the
+	// reference and baseline.
 	OpsGorgonia Ops = "gorgonia"
 )
 

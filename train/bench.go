@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,23 @@ type SpeedResult struct {
 	Seconds      float64 `json:"seconds"`
 	ImagesPerSec float64 `json:"images_per_second"`
 	EpochSeconds float64 `json:"epoch_seconds"` // extrapolated to 60,000 images
-	PeakRSSMiB   float64 `json:"peak_rss_mib"`  // of the process so far
+	// EpochCPUSeconds is the process's CPU time (user+system, all threads) for the run,
+	// extrapolated to 60,000 images: with EpochSeconds it shows how well both cores are used,
+	// and it is less sensitive than wall time to other load on the machine. 0 where
+	// getrusage is not available.
+	EpochCPUSeconds float64 `json:"epoch_cpu_seconds"`
+	PeakRSSMiB      float64 `json:"peak_rss_mib"` // of the process so far
+	// RunPeakRSSMiB is the peak RSS during this run alone (the high-water mark is reset
+	// before it, after returning freed memory to the OS), 0 where Linux's clear_refs is not
+	// available.
+	RunPeakRSSMiB float64 `json:"run_peak_rss_mib"`
 	// TimeVsStockFloat is this run's time over the stock-ops float run's (the baseline).
 	TimeVsStockFloat float64 `json:"time_vs_stock_float"`
+	// SpeedupVsStock is the stock-ops run's time in the same mode over this run's.
+	SpeedupVsStock float64 `json:"speedup_vs_stock"`
+	// QATOverhead (QAT runs) is this run's time over the float run's with the same ops,
+	// minus 1: the cost of fake quantization.
+	QATOverhead float64 `json:"qat_overhead,omitempty"`
 }
 
 // BenchTraining trains the same batches (same init, same order) in float and in QAT, with
@@ -33,6 +48,7 @@ type SpeedResult struct {
 func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, set *data.Set) ([]SpeedResult, error) {
 	q.Delay = 0
 	var out []SpeedResult
+	peak := PeakRSSMiB() // of the process so far: clear_refs resets VmHWM before each run
 	type run struct {
 		ops  nn.Ops
 		mode autograd.Mode
@@ -65,6 +81,9 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 		}
 		opt, _ := NewOptimizer("adam", 0, 0, sizes)
 		m.SetMode(mode)
+		peak = max(peak, PeakRSSMiB())
+		hwmReset := resetPeakRSS()
+		cpu0 := cpuSeconds()
 		start := time.Now()
 		for i := 0; i < batches; i++ {
 			b.Fill(perm, i%b.NumBatches(), gr.Input(), gr.Targets(), nil)
@@ -76,10 +95,17 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 			}
 		}
 		secs := time.Since(start).Seconds()
+		cpu := cpuSeconds() - cpu0
 		gr.Close()
 		n := batches * batch
 		r := SpeedResult{Ops: string(rc.ops), Mode: mode.String(), Images: n, Seconds: secs, ImagesPerSec: float64(n) / secs,
-			EpochSeconds: 60000 * secs / float64(n), PeakRSSMiB: PeakRSSMiB()}
+			EpochSeconds: 60000 * secs / float64(n), EpochCPUSeconds: 60000 * cpu / float64(n)}
+		runPeak := PeakRSSMiB()
+		peak = max(peak, runPeak)
+		r.PeakRSSMiB = peak
+		if hwmReset {
+			r.RunPeakRSSMiB = runPeak
+		}
 		if mode == autograd.ModeTrain {
 			r.Mode = "qat"
 		}
@@ -87,8 +113,24 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 	}
 	for i := range out {
 		out[i].TimeVsStockFloat = out[i].Seconds / out[0].Seconds
+		for _, o := range out {
+			if o.Mode == out[i].Mode && o.Ops == string(nn.OpsGorgonia) {
+				out[i].SpeedupVsStock = o.Seconds / out[i].Seconds
+			}
+			if out[i].Mode == "qat" && o.Mode == "float" && o.Ops == out[i].Ops {
+				out[i].QATOverhead = out[i].Seconds/o.Seconds - 1
+			}
+		}
 	}
 	return out, nil
+}
+
+// resetPeakRSS returns freed memory to the OS and resets the process's peak RSS (VmHWM) to
+// its current RSS, so that the next PeakRSSMiB measures what follows; it reports whether
+// the reset worked (Linux 4.0+ with /proc mounted).
+func resetPeakRSS() bool {
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 }
 
 // PeakRSSMiB returns the process's peak resident set size (VmHWM) in MiB, or 0 where

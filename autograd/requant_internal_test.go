@@ -1,0 +1,104 @@
+package autograd
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
+
+func TestMulByQuantizedMultiplierNonPos(t *testing.T) {
+	// Edge accumulators and multipliers, every exponent, and seeded random values, ties of
+	// both rounding steps included: the inlined form gives fakequant's result exactly.
+	accs := []int32{0, 1, -1, 2, -2, 3, -3, math.MaxInt32, math.MinInt32, math.MaxInt32 - 1, math.MinInt32 + 1, 1 << 30, -1 << 30}
+	mults := []int32{0, 1, 1 << 30, 1<<30 + 1, math.MaxInt32, 1610612736}
+	rng := rand.New(rand.NewPCG(61, 62))
+	check := func(acc, mult int32, e int) {
+		want := fakequant.MultiplyByQuantizedMultiplier(acc, mult, -e)
+		if got := mulByQuantizedMultiplierNonPos(acc, mult, uint(e), int32(int64(1)<<e-1)); got != want {
+			t.Fatalf("acc %d mult %d shift %d: %d, want %d", acc, mult, -e, got, want)
+		}
+	}
+	for e := 0; e <= 31; e++ {
+		for _, acc := range accs {
+			for _, m := range mults {
+				check(acc, m, e)
+			}
+		}
+		for range 5000 {
+			m := int32(1<<30 + rng.Int64N(1<<30))
+			check(int32(rng.Uint32()), m, e)
+			check(int32(rng.Int64N(1<<16)-1<<15), m, e)
+			// acc * 2^30: the high mul is exact, so only the second step rounds (ties too).
+			check(int32(rng.Int64N(1<<20)-1<<19), 1<<30, e)
+		}
+	}
+}
+
+func TestRequantRow(t *testing.T) {
+	// Edge values (ties of the rounding, the saturation bounds, huge values, NaN, Inf, zeros)
+	// and seeded random ones: requantRow gives the codes of fakequant's composition.
+	ys := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+		math.Nextafter(0.5, 1), math.Nextafter(1.5, 0), math.Nextafter(-1.5, 0), 2147483646.5, 2147483647, 2147483647.4999998,
+		2147483647.5, -2147483647.5, -2147483648, -2147483648.5, 1<<32 - 0.5, -(1<<32 - 0.5), 1 << 32, -(1 << 32), 1 << 52,
+		1<<52 - 0.5, 1e300, -1e300, math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN()}
+	rng := rand.New(rand.NewPCG(63, 64))
+	for range 100000 {
+		ys = append(ys, rng.NormFloat64()*math.Pow(2, float64(rng.IntN(70)-20)), float64(rng.Int64N(1<<34)-1<<33)/2)
+	}
+	for _, s := range []float64{1, 0.75, 3e-5} {
+		x := make([]float32, 0, len(ys))
+		for _, y := range ys {
+			x = append(x, float32(y*s))
+		}
+		for _, c := range []struct {
+			mult         int32
+			shift        int
+			zero, lo, hi int32
+		}{{1 << 30, 0, 0, 0, 255}, {1610612736, -9, 10, 0, 255}, {1<<30 + 12345, -31, -3, -128, 127}, {2147483647, -4, 0, 0, 6}} {
+			value := make([]float32, c.hi-c.lo+1)
+			for i := range value {
+				value[i] = float32(i)
+			}
+			zero := value[fakequant.Requantize(0, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
+			d := make([]float32, len(x))
+			requantRow(d, x, s, c.mult, uint(-c.shift), c.lo-c.zero, c.hi-c.zero, c.zero-c.lo, value, zero)
+			for i, v := range x {
+				acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), c.shift)
+				want := value[fakequant.Requantize(acc, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
+				if d[i] != want {
+					t.Fatalf("s %g %+v: x %v: code %v, want %v", s, c, v, d[i], want)
+				}
+			}
+		}
+	}
+}
+
+func TestFakeQuantizeRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(65, 66))
+	for _, p := range []fakequant.Params{
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(3, fakequant.Scheme{Bits: 4, Signed: true}),
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+	} {
+		x := []float32{0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.NaN())}
+		for k := -300; k <= 300; k++ {
+			// Ties and their neighbours.
+			v := float32((float64(k) + 0.5) * p.Scale)
+			x = append(x, v, math.Nextafter32(v, 0), math.Nextafter32(v, 1e30), -v)
+		}
+		for range 50000 {
+			x = append(x, float32(rng.NormFloat64()*p.Scale*float64(rng.IntN(300))))
+		}
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		fakeQuantizeRow(got, x, p)
+		fakequant.FakeQuantizeSlice(want, x, p)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("%v: FQ(%v) = %v, want %v", p, x[i], got[i], want[i])
+			}
+		}
+	}
+}
