@@ -199,3 +199,43 @@ func TestSensitivity(t *testing.T) {
 		t.Error("sparsity 1: no error")
 	}
 }
+
+// A checkpoint's masks and codebooks are checked before they are installed.
+func TestRestoreCompressionRejectsBadState(t *testing.T) {
+	m, err := nn.New("lenet5", nn.DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := m.Quantized()[0].Weights() // conv1.w, 500 weights, all nonzero
+	mask := func(v uint8) []uint8 {
+		s := make([]uint8, w.Size())
+		for i := range s {
+			s[i] = 1
+		}
+		s[3] = v
+		return s
+	}
+	assign := make([]int32, w.Size())
+	for name, cs := range map[string][]CompressionState{
+		"unknown tensor":          {{Param: "conv9.w", Mask: mask(1)}},
+		"short mask":              {{Param: w.Name, Mask: []uint8{1, 0}}},
+		"mask value 2":            {{Param: w.Name, Mask: mask(2)}},
+		"pruned but nonzero":      {{Param: w.Name, Mask: mask(0)}},
+		"assignment out of range": {{Param: w.Name, Centroids: []float32{0.1}, Assign: append([]int32{1}, assign[1:]...)}},
+		"short assignment":        {{Param: w.Name, Centroids: []float32{0.1}, Assign: assign[:10]}},
+		"NaN centroid":            {{Param: w.Name, Centroids: []float32{float32(math.NaN())}, Assign: assign}},
+	} {
+		if err := RestoreCompression(m, cs); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	// Pruning can only remove weights.
+	keep := make([]bool, w.Size())
+	if err := w.Prune(keep); err != nil {
+		t.Fatal(err)
+	}
+	keep[0] = true
+	if err := w.Prune(keep); err == nil {
+		t.Error("reviving a pruned weight: no error")
+	}
+}

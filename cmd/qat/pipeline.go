@@ -35,6 +35,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.Prune.Target, "target", cfg.Prune.Target, "pruned fraction")
 	fs.StringVar(&cfg.Prune.Policy, "policy", cfg.Prune.Policy, "pruning policy: global, layer or quality")
 	fs.Var(layerValues[float64]{&cfg.Prune.LayerTargets, parseFloat}, "layer-target", "per-layer pruned fractions, e.g. conv1=0.5")
+	fs.StringVar(&cfg.Prune.Schedule, "prune-schedule", cfg.Prune.Schedule, "cycles or gradual (Zhu-Gupta cubic during one training)")
 	fs.IntVar(&cfg.Prune.Cycles, "cycles", cfg.Prune.Cycles, "prune-retrain cycles")
 	fs.IntVar(&cfg.Prune.RetrainEpochs, "retrain-epochs", cfg.Prune.RetrainEpochs, "retraining epochs per cycle")
 	fs.Float64Var(&cfg.Prune.Train.LR, "prune-lr", cfg.Prune.Train.LR, "retraining learning rate")
