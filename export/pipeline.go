@@ -76,6 +76,32 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Refuse a pipeline that would fail at a later stage before spending epochs on it.
+	pc, cc := cfg.Prune, cfg.Cluster
+	pc.Train.From, cc.Train.From = cfg.From, cfg.From
+	if !cfg.SkipPrune {
+		if err := pc.Validate(); err != nil {
+			return nil, fmt.Errorf("pruning: %w", err)
+		}
+	}
+	if !cfg.SkipCluster {
+		if err := cc.Validate(); err != nil {
+			return nil, fmt.Errorf("clustering: %w", err)
+		}
+		if arch := cc.Train.Arch; arch == "lenet5-bn" {
+			return nil, fmt.Errorf("clustering: %s has batch norm, which breaks shared weights: compress a model without it", arch)
+		}
+	}
+	lastMode := ck.Config.Mode
+	if !cfg.SkipPrune {
+		lastMode = pc.Train.Mode
+	}
+	if !cfg.SkipCluster {
+		lastMode = cc.Train.Mode
+	}
+	if lastMode == "float" {
+		return nil, errors.New("the last training stage runs in float, so the model to export has no activation ranges: use QAT for it")
+	}
 	logf := func(format string, args ...any) {
 		if opt.Log != nil {
 			fmt.Fprintf(opt.Log, format+"\n", args...)
@@ -140,7 +166,7 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 			return nil, err
 		}
 		last := res.Stages[len(res.Stages)-1]
-		noHuff := Stage{Name: "same model, sparse 8-bit values (no codebook, no Huffman)", Accuracy: last.Accuracy, Sparsity: last.Sparsity,
+		noHuff := Stage{Name: fmt.Sprintf("same model, sparse %d-bit values (no codebook, no Huffman)", cfg.Cluster.Train.Quant.WBits), Accuracy: last.Accuracy, Sparsity: last.Sparsity,
 			Bytes: int64(st.FileBytes), Ratio: float64(f32) / float64(st.FileBytes), Measured: "same model as the final file (storage size)"}
 		res.Stages = append(res.Stages[:len(res.Stages)-1], noHuff, last)
 	}

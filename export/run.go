@@ -85,6 +85,10 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What pruning and clustering built must be in the model before anything is written.
+	if _, err := CheckCompression(m, qm); err != nil {
+		return nil, err
+	}
 	opt := qnet.EncodeOptions{Encoding: enc}
 	storage, err := qnet.Storage(qm, opt)
 	if err != nil {
@@ -102,7 +106,7 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What pruning and clustering built must be in the file as read back.
+	// And in the file as read back.
 	comp, err := CheckCompression(m, qm)
 	if err != nil {
 		return nil, err

@@ -126,11 +126,12 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if l.BN != nil {
 		return l.buildBN(b, x)
 	}
-	bias := b.param(l.B)
+	// The weight first: graph parameter order (and so optimizer state order) is W, B.
 	w, err := b.weight(l.W)
 	if err != nil {
 		return nil, err
 	}
+	bias := b.param(l.B)
 	if l.FoldNorm {
 		if l.Pad != 0 {
 			return nil, fmt.Errorf("nn: %s: folding the input normalization needs Pad == 0", l.LayerName)
@@ -159,11 +160,11 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if l.FoldNorm {
 		return nil, fmt.Errorf("nn: %s: batch norm and input-normalization folding do not combine", l.LayerName)
 	}
-	gamma, beta := b.param(l.BN.Gamma), b.param(l.BN.Beta)
 	w, err := b.weight(l.W)
 	if err != nil {
 		return nil, err
 	}
+	gamma, beta := b.param(l.BN.Gamma), b.param(l.BN.Beta)
 	conv := func(w *gorgonia.Node) (*gorgonia.Node, error) {
 		y, err := b.conv2d(x, w, l.K, l.Stride, l.Pad)
 		if err != nil {
@@ -252,11 +253,12 @@ func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Shape().Dims() != 2 {
 		return nil, fmt.Errorf("nn: %s: input must be flat (N, %d), got %v: add a Flatten", l.LayerName, l.In, x.Shape())
 	}
-	bias := b.param(l.B)
+	// The weight first: graph parameter order (and so optimizer state order) is W, B.
 	w, err := b.weight(l.W)
 	if err != nil {
 		return nil, err
 	}
+	bias := b.param(l.B)
 	wq, err := autograd.FakeQuant(w, l.Q.W)
 	if err != nil {
 		return nil, err

@@ -21,13 +21,16 @@ import (
 //
 //	offset  size  field
 //	0       8     magic "QATGOCKP"
-//	8       2     version (1)
+//	8       2     version (2; version 1 files, which have no masks or codebooks, still load)
 //	10      8     payload length L
 //	18      L     payload: encoding/gob of Checkpoint
 //	18+L    4     CRC-32 (IEEE) of bytes [0, 18+L)
 const (
-	ckptMagic   = "QATGOCKP"
-	ckptVersion = 1
+	ckptMagic = "QATGOCKP"
+	// ckptVersion 2 added pruning masks and codebooks: a reader of version 1 would drop them
+	// and train pruned weights back, so it must refuse version 2 files. Version 1 files still
+	// load (they hold dense models).
+	ckptVersion = 2
 	// MaxCheckpointBytes bounds what LoadCheckpoint reads.
 	MaxCheckpointBytes = 1 << 30
 )
@@ -48,6 +51,8 @@ type Checkpoint struct {
 	Metrics     []EpochMetrics
 	Seconds     float64 // training seconds so far
 	Finished    bool
+	// Stage is "prune" or "cluster" for the checkpoints of those drivers ("" for training).
+	Stage string
 }
 
 // ParamState is a parameter's values.
@@ -209,7 +214,7 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 	if len(b) < head+4 || string(b[:8]) != ckptMagic {
 		return nil, fmt.Errorf("%w: not a qatgo checkpoint (magic)", ErrCheckpoint)
 	}
-	if v := binary.LittleEndian.Uint16(b[8:]); v != ckptVersion {
+	if v := binary.LittleEndian.Uint16(b[8:]); v != ckptVersion && v != 1 {
 		return nil, fmt.Errorf("%w: unsupported version %d", ErrCheckpoint, v)
 	}
 	n := binary.LittleEndian.Uint64(b[10:])

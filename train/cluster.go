@@ -3,7 +3,9 @@ package train
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/qatgo/qatgo/nn"
@@ -56,6 +58,12 @@ func (c *ClusterConfig) Validate() error {
 	if c.Train.Mode != "qat" && c.Train.Mode != "float" {
 		return fmt.Errorf("clustering fine-tunes in mode qat or float, not %q", c.Train.Mode)
 	}
+	if c.Train.Resume || c.Train.StopAfter != 0 {
+		return errors.New("a clustering run cannot be resumed or stopped early (--resume, --stop-after): run it again")
+	}
+	if c.Train.Epochs < 0 {
+		return fmt.Errorf("fine-tuning epochs %d must be >= 0", c.Train.Epochs)
+	}
 	if c.K < 1 || c.K > 256 {
 		return fmt.Errorf("k = %d: need 1..256 centroids", c.K)
 	}
@@ -90,9 +98,13 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 	tc := cfg.Train
 	tc.Resume, tc.StopAfter = false, 0
 	tc.Quant.PerChannel = false
+	layers := map[string]nn.LayerQ{}
 	for name, q := range tc.Quant.Layers {
 		q.PerChannel = false
-		tc.Quant.Layers[name] = q
+		layers[name] = q
+	}
+	if tc.Quant.Layers != nil {
+		tc.Quant.Layers = layers
 	}
 	fineTune := tc.Epochs > 0
 	if !fineTune {
@@ -103,7 +115,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 		if len(m.BatchNorms()) > 0 {
 			return fmt.Errorf("%s: batch norm folds a different scale into every channel, which breaks shared weights: cluster a model without batch norm", m.Arch)
 		}
-		for name := range cfg.LayerK {
+		for _, name := range slices.Sorted(maps.Keys(cfg.LayerK)) {
 			found := false
 			for _, l := range m.Quantized() {
 				found = found || l.Name() == name
@@ -156,6 +168,10 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 		return nil, err
 	}
 	defer r.close()
+	r.ck.Stage = "cluster"
+	if !fineTune && tc.Mode == "qat" && !r.keepRanges {
+		return nil, fmt.Errorf("%s has no activation ranges for these bit widths: fine-tune at least one epoch, or cluster a QAT checkpoint with the same activation bits", tc.From)
+	}
 	res.Checkpoint = r.ckptPath
 	if res.ClusteredAcc, err = r.evaluate(); err != nil {
 		return nil, err

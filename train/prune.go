@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -28,7 +29,8 @@ type PruneConfig struct {
 	// Policy picks the weights to prune:
 	//   - "global": one magnitude threshold over every layer not named in LayerTargets;
 	//   - "layer": each layer pruned to its own target by magnitude;
-	//   - "quality": per layer, |w| <= Quality * std(w) (Han et al.), std of the dense layer.
+	//   - "quality": per layer, |w| <= Quality * std(w) (Han et al.), std of the layer's
+	//     nonzero weights at the start.
 	Policy       string
 	Quality      float64
 	LayerTargets map[string]float64
@@ -56,6 +58,9 @@ func (c *PruneConfig) Validate() error {
 	}
 	if c.Train.Mode != "qat" && c.Train.Mode != "float" {
 		return fmt.Errorf("pruning retrains in mode qat or float, not %q", c.Train.Mode)
+	}
+	if c.Train.Resume || c.Train.StopAfter != 0 {
+		return errors.New("a pruning run cannot be resumed or stopped early (--resume, --stop-after): run it again")
 	}
 	switch c.Policy {
 	case "global", "layer":
@@ -139,6 +144,7 @@ func Prune(cfg PruneConfig, opt Options) (*PruneResult, error) {
 	}
 	defer r.close()
 	p.r = r
+	r.ck.Stage = "prune"
 	res := &PruneResult{Checkpoint: r.ckptPath}
 	acc, err := r.evaluate()
 	if err != nil {
@@ -184,25 +190,29 @@ func (p *pruner) init(m *nn.Model) error {
 				return err
 			}
 		}
-		p.std = append(p.std, stddev(w.Data))
+		p.std = append(p.std, stddevNonzero(w.Data))
 	}
-	if p.cfg.Policy == "layer" || p.cfg.Policy == "global" {
-		for name := range p.cfg.LayerTargets {
-			if !slices.ContainsFunc(p.layers, func(l nn.Quantized) bool { return l.Name() == name }) {
-				return fmt.Errorf("%s has no layer %q to prune", m.Arch, name)
-			}
+	for _, name := range slices.Sorted(maps.Keys(p.cfg.LayerTargets)) {
+		if !slices.ContainsFunc(p.layers, func(l nn.Quantized) bool { return l.Name() == name }) {
+			return fmt.Errorf("%s has no layer %q to prune", m.Arch, name)
 		}
 	}
 	return nil
 }
 
-func stddev(v []float32) float64 {
-	var s, s2 float64
+// stddevNonzero is the standard deviation of the nonzero values of v (0 if there are none).
+func stddevNonzero(v []float32) float64 {
+	var s, s2, n float64
 	for _, x := range v {
-		s += float64(x)
-		s2 += float64(x) * float64(x)
+		if x != 0 {
+			s += float64(x)
+			s2 += float64(x) * float64(x)
+			n++
+		}
 	}
-	n := float64(len(v))
+	if n == 0 {
+		return 0
+	}
 	return math.Sqrt(max(s2/n-(s/n)*(s/n), 0))
 }
 
@@ -215,7 +225,7 @@ func (p *pruner) apply(frac float64) error {
 		w := l.Weights()
 		target, named := p.cfg.LayerTargets[l.Name()]
 		switch {
-		case p.cfg.Policy == "quality":
+		case p.cfg.Policy == "quality" && !named:
 			thr := float32(p.cfg.Quality * frac * p.std[i])
 			keeps[i] = make([]bool, w.Size())
 			for j, v := range w.Data {
@@ -309,6 +319,7 @@ func (p *pruner) cycles(res *PruneResult) error {
 		r.logf("prune: cycle %d/%d: sparsity %.2f%%, accuracy before retraining %.2f%%", c, p.cfg.Cycles, 100*nn.TotalSparsity(r.model.Sparsity()), 100*pruned)
 		// Each cycle retrains with a fresh learning-rate schedule; quantization ranges carry on.
 		r.ck.Epoch, r.ck.Finished = 0, false
+		r.epochBase, r.cycle = (c-1)*p.cfg.RetrainEpochs, c
 		r.keepRanges = r.keepRanges || c > 1
 		start := time.Now()
 		out, err := r.loop()

@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/qatgo/qatgo/nn"
@@ -64,6 +65,21 @@ func TestPruneCyclesReachTargetAndOnlyGrow(t *testing.T) {
 				}
 			}
 			last := res.Cycles[3]
+			// Cycles continue the data order: the metrics count epochs across cycles.
+			ck := loadParams(t, cfg.Train.Out)
+			for i, m := range ck.Metrics {
+				if m.Epoch != i+1 || m.Cycle != i+1 {
+					t.Fatalf("metrics row %d: epoch %d cycle %d, want %d and %d", i, m.Epoch, m.Cycle, i+1, i+1)
+				}
+			}
+			if ck.Stage != "prune" {
+				t.Fatalf("checkpoint stage %q", ck.Stage)
+			}
+			q := tinyConfig(t)
+			q.Out, q.Resume = cfg.Train.Out, true
+			if _, err := Run(q, Options{}); err == nil || !strings.Contains(err.Error(), "pruning run") {
+				t.Fatalf("qat train --resume of a pruning run: err = %v", err)
+			}
 			counts, m := nonzero(t, cfg.Train.Out)
 			for _, l := range last.Layers {
 				if counts[l.Layer] != l.Nonzero {
@@ -237,5 +253,37 @@ func TestRestoreCompressionRejectsBadState(t *testing.T) {
 	keep[0] = true
 	if err := w.Prune(keep); err == nil {
 		t.Error("reviving a pruned weight: no error")
+	}
+}
+
+// Per-layer targets override every policy, also quality.
+func TestPruneQualityWithLayerTarget(t *testing.T) {
+	cfg := tinyPrune(t, trained(t))
+	cfg.Policy, cfg.Quality, cfg.Cycles = "quality", 1, 1
+	cfg.LayerTargets = map[string]float64{"conv1": 0}
+	res, err := Prune(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range res.Cycles[1].Layers {
+		switch {
+		case l.Layer == "conv1" && l.Nonzero != l.Weights:
+			t.Errorf("conv1 has %d of %d weights with target 0", l.Nonzero, l.Weights)
+		case l.Layer != "conv1" && (l.Kept() > 0.5 || l.Kept() < 0.2):
+			// |w| > std keeps about a third of a bell-shaped layer.
+			t.Errorf("%s keeps %.3f with quality 1", l.Layer, l.Kept())
+		}
+	}
+}
+
+func TestSensitivityTolerance(t *testing.T) {
+	from := trained(t)
+	_, rows, err := Sensitivity(SensitivityConfig{From: from, Sparsities: []float64{0, 0.99}, Tolerance: 0, TestLimit: 200}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pruning 99% of conv1 (5 weights left) costs accuracy: no suggestion beyond 0.
+	if rows[0].Layer != "conv1" || rows[0].Suggest != 0 || rows[0].Accuracy[1] >= rows[0].Accuracy[0] {
+		t.Errorf("conv1: %+v", rows[0])
 	}
 }

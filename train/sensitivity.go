@@ -16,8 +16,8 @@ type SensitivityRow struct {
 	Weights  int       `json:"weights"`
 	Sparsity []float64 `json:"sparsity"`
 	Accuracy []float64 `json:"accuracy"`
-	// Suggest is the largest swept sparsity whose accuracy stays within the tolerance of the
-	// unpruned model (0 if none does).
+	// Suggest is the largest swept sparsity up to which every swept sparsity (in the order
+	// given) stays within the tolerance of the unpruned model (0 if the first does not).
 	Suggest float64 `json:"suggest"`
 }
 
@@ -98,6 +98,7 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 				mask[i] = 1
 			}
 		}
+		failed := false
 		for _, s := range cfg.Sparsities {
 			keep := keepLargest([][]float32{w.Data}, [][]float32{mask}, int(s*float64(w.Size())+0.5))[0]
 			for i, k := range keep {
@@ -112,8 +113,11 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 			}
 			row.Sparsity = append(row.Sparsity, s)
 			row.Accuracy = append(row.Accuracy, acc)
-			if acc >= base-cfg.Tolerance && s > row.Suggest {
+			// The largest sparsity up to which every swept level stays within the tolerance.
+			if acc >= base-cfg.Tolerance && s > row.Suggest && !failed {
 				row.Suggest = s
+			} else if acc < base-cfg.Tolerance {
+				failed = true
 			}
 			if bar != nil {
 				bar.Add(1)

@@ -118,6 +118,7 @@ type EpochMetrics struct {
 	LR           float64 `json:"lr"`
 	Seconds      float64 `json:"seconds"`
 	Images       int     `json:"images"`
+	Cycle        int     `json:"cycle,omitempty"` // prune cycle (qat prune with cycles)
 }
 
 // Result summarizes a run.
@@ -151,6 +152,9 @@ func Run(cfg Config, opt Options) (*Result, error) {
 		ck, err := LoadCheckpoint(filepath.Join(cfg.Out, CheckpointFile))
 		if err != nil {
 			return nil, fmt.Errorf("cannot resume: %w", err)
+		}
+		if ck.Stage == "prune" {
+			return nil, fmt.Errorf("cannot resume: %s holds a pruning run, which qat train would continue without pruning; run qat prune again", cfg.Out)
 		}
 		saved := ck.Config
 		saved.Out, saved.Resume, saved.StopAfter = cfg.Out, true, cfg.StopAfter
@@ -218,6 +222,10 @@ type runner struct {
 	inherit    bool                    // see hooks.inheritRanges
 	beforeStep func(global int) error  // before each training step (gradual pruning)
 	keepRanges bool                    // continue with the activation ranges the model has
+	// epochBase is added to the run's epoch for the data order, the augmentation and the
+	// metrics: prune cycles restart the learning-rate schedule, not the data.
+	epochBase int
+	cycle     int // the prune cycle being retrained (0 outside cycles)
 }
 
 func (r *runner) setup(resume *Checkpoint) error {
@@ -455,7 +463,7 @@ func (r *runner) loop() (*Result, error) {
 	}
 	for epoch := r.ck.Epoch; epoch < last; epoch++ {
 		start := time.Now()
-		perm := b.Epoch(epoch)
+		perm := b.Epoch(r.epochBase + epoch)
 		r.model.SetMode(mode)
 		r.model.SetTraining(true)
 		var bar *progressbar.ProgressBar
@@ -480,7 +488,7 @@ func (r *runner) loop() (*Result, error) {
 			}
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			if cfg.Augment > 0 {
-				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, epoch, i, tmp)
+				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, r.epochBase+epoch, i, tmp)
 			}
 			loss, err := gr.Run()
 			// gorgonia flattens op errors into strings, so match the message too.
@@ -517,7 +525,7 @@ func (r *runner) loop() (*Result, error) {
 		if acc, err = r.evaluate(); err != nil {
 			return nil, err
 		}
-		m := EpochMetrics{Epoch: epoch + 1, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen}
+		m := EpochMetrics{Epoch: r.epochBase + epoch + 1, Cycle: r.cycle, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen}
 		r.ck.Metrics = append(r.ck.Metrics, m)
 		r.ck.Epoch = epoch + 1
 		r.ck.Seconds += secs

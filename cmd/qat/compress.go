@@ -77,6 +77,15 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "epochs" {
+			bad = fmt.Errorf("--epochs does not apply to pruning: use --cycles and --retrain-epochs")
+		}
+	})
+	if bad != nil {
+		return bad
+	}
 	inheritPerChannel(&cfg.Train.Quant)
 	res, err := train.Prune(cfg, options(*quiet, stdout, stderr))
 	if err != nil {

@@ -111,3 +111,55 @@ func TestCompressBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Values of a --config file survive unless a flag is given; unknown keys are errors.
+func TestCompressConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.json")
+	cfg := `{"Cluster": {"K": 8, "Train": {"Augment": 0, "Seed": 7, "Quant": {"WBits": 4}}}, "Prune": {"Target": 0.9, "Train": {"TestLimit": 500}}}`
+	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	print := func(args ...string) map[string]any {
+		var out, errb bytes.Buffer
+		if err := run(append([]string{"compress", "--config", file, "--print-config"}, args...), &out, &errb); err != nil {
+			t.Fatal(err, errb.String())
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	get := func(m map[string]any, path ...string) any {
+		var v any = m
+		for _, k := range path {
+			v = v.(map[string]any)[k]
+		}
+		return v
+	}
+	m := print()
+	for _, c := range []struct {
+		path []string
+		want float64
+	}{
+		{[]string{"Cluster", "K"}, 8}, {[]string{"Cluster", "Train", "Augment"}, 0}, {[]string{"Cluster", "Train", "Seed"}, 7},
+		{[]string{"Cluster", "Train", "Quant", "WBits"}, 4}, {[]string{"Prune", "Target"}, 0.9}, {[]string{"Prune", "Train", "TestLimit"}, 500},
+		{[]string{"Prune", "Train", "Augment"}, 2}, {[]string{"Prune", "Train", "Quant", "WBits"}, 8},
+	} {
+		if got := get(m, c.path...); got != c.want {
+			t.Errorf("%v = %v, want %v", c.path, got, c.want)
+		}
+	}
+	m = print("--augment", "1", "--k", "32")
+	if get(m, "Cluster", "Train", "Augment") != 1.0 || get(m, "Prune", "Train", "Augment") != 1.0 || get(m, "Cluster", "K") != 32.0 {
+		t.Errorf("flags do not override the file: %v", m)
+	}
+	if err := os.WriteFile(file, []byte(`{"Clustr": {"K": 8}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := run([]string{"compress", "--config", file, "--print-config"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "Clustr") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+}

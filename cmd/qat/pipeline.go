@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 
 	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/train"
 )
 
 // cmdCompress is the whole Deep Compression pipeline: prune -> cluster -> export.
@@ -23,7 +25,9 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(b, &cfg); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
 			return fmt.Errorf("%s: %v", *file, err)
 		}
 	}
@@ -61,12 +65,35 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	// Settings shared by both training stages.
-	p, c := &cfg.Prune.Train, &cfg.Cluster.Train
-	for _, tc := range []*trainShared{{&p.Arch, &p.Quant.WBits, &p.Quant.ABits, &p.Augment, &p.Seed, &p.DataDir, &p.TestLimit, &p.TrainLimit},
-		{&c.Arch, &c.Quant.WBits, &c.Quant.ABits, &c.Augment, &c.Seed, &c.DataDir, &c.TestLimit, &c.TrainLimit}} {
-		*tc.arch, *tc.wbits, *tc.abits, *tc.augment, *tc.seed = *arch, *wbits, *abits, *augment, *seed
-		*tc.data, *tc.testLimit, *tc.trainLimit = cfg.DataDir, cfg.TestLimit, *trainLimit
+	// Settings shared by both training stages: a flag given sets both; otherwise each stage
+	// keeps its own value (from the defaults or the --config file).
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, t := range []*train.Config{&cfg.Prune.Train, &cfg.Cluster.Train} {
+		if set["model"] {
+			t.Arch = *arch
+		}
+		if set["wbits"] {
+			t.Quant.WBits = *wbits
+		}
+		if set["abits"] {
+			t.Quant.ABits = *abits
+		}
+		if set["augment"] {
+			t.Augment = *augment
+		}
+		if set["seed"] {
+			t.Seed = *seed
+		}
+		if set["train-limit"] {
+			t.TrainLimit = *trainLimit
+		}
+		if set["data"] {
+			t.DataDir = cfg.DataDir
+		}
+		if set["test-limit"] {
+			t.TestLimit = cfg.TestLimit
+		}
 	}
 	if *printConfig {
 		b, err := json.MarshalIndent(cfg, "", "  ")
@@ -93,14 +120,6 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 		return printJSON(stdout, res)
 	}
 	return nil
-}
-
-type trainShared struct {
-	arch                  *string
-	wbits, abits, augment *int
-	seed                  *uint64
-	data                  *string
-	testLimit, trainLimit *int
 }
 
 // deepCompression are Deep Compression's totals (REFERENCES §4) to print beside ours.
