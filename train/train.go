@@ -421,6 +421,14 @@ func step(gr *nn.Graph, opt Optimizer, params, grads [][]float32, lr float64) er
 	return gr.ZeroGrad()
 }
 
+// cyclePrefix names the prune cycle in epoch log lines ("" outside cycles).
+func (r *runner) cyclePrefix() string {
+	if r.cycle == 0 {
+		return ""
+	}
+	return fmt.Sprintf("cycle %d ", r.cycle)
+}
+
 func (r *runner) logf(format string, args ...any) {
 	if r.opt.Log != nil {
 		fmt.Fprintf(r.opt.Log, format+"\n", args...)
@@ -533,7 +541,7 @@ func (r *runner) loop() (*Result, error) {
 		if err := r.save(); err != nil {
 			return nil, err
 		}
-		r.logf("epoch %d/%d: loss %.4f train %.2f%% test %.2f%% (%.1f s)", m.Epoch, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, secs)
+		r.logf("%sepoch %d/%d: loss %.4f train %.2f%% test %.2f%% (%.1f s)", r.cyclePrefix(), epoch+1, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, secs)
 	}
 	return r.result(acc), nil
 }
