@@ -35,6 +35,11 @@
 //   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
 //     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
 //     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
+//   - ReLU, BiasReLU (relu.go): gorgonia.Rectify's arithmetic, y = x * [x >= 0] and dx = dy *
+//     [x >= 0] (so -0s, NaNs and signed zero gradients are Rectify's), in one pass with no
+//     allocation; BiasReLU fuses BiasAdd in front (db summed in BiasAdd's order in the same
+//     pass as dpre). Both find the range of their output as they write it, and a FakeQuant fed
+//     directly by one gives that range to its ActQuantizer instead of a pass of rangeOf.
 //   - Sgemm (gemm.go): row-major float32 GEMM; gemm_ref.go is the reference loop, the fast path
 //     packs blocks for a 6x16 micro-kernel in AVX2+FMA assembly (amd64, !purego) or pure Go.
 //

@@ -15,6 +15,9 @@ import (
 // theirs, for quantizers that read the state of others (BiasQuantizer).
 func FakeQuant(x *gorgonia.Node, q Quantizer, deps ...*gorgonia.Node) (*gorgonia.Node, error) {
 	op := &fakeQuantOp{opBase: newOpBase("FakeQuant"), q: q, arity: 1 + len(deps)}
+	if r, ok := x.Op().(*reluOp); ok {
+		op.src = r
+	}
 	return gorgonia.ApplyOp(op, append([]*gorgonia.Node{x}, deps...)...)
 }
 
@@ -22,7 +25,10 @@ type fakeQuantOp struct {
 	opBase
 	q     Quantizer
 	arity int
-	y     outBuf
+	// src is x's op when that is a ReLU or BiasReLU: it finds the range of its output while
+	// writing it, which spares an activation quantizer its own pass over the data.
+	src *reluOp
+	y   outBuf
 }
 
 func (op *fakeQuantOp) Arity() int { return op.arity }
@@ -51,7 +57,16 @@ func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out, y := op.y.data(shape)
-	if err := op.q.Forward(y, x, shape); err != nil {
+	if aq, ok := op.q.(*ActQuantizer); ok && op.src != nil {
+		if r, ok := op.src.rangeOf(x); ok {
+			err = aq.forward(y, x, shape, &r)
+		} else {
+			err = aq.Forward(y, x, shape)
+		}
+	} else {
+		err = op.q.Forward(y, x, shape)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -240,6 +240,15 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
 		w := min(gemmNR, nc-js)
 		strip := dst[(js/gemmNR)*kc*gemmNR:][:kc*gemmNR]
 		if !transB {
+			if w == gemmNR {
+				// A full strip: each row is a 64-byte array copy through a local, which the
+				// compiler inlines as vector moves, where copy calls memmove for every 16 values.
+				for p := 0; p < kc; p++ {
+					row := *(*[gemmNR]float32)(b[(pc+p)*ldb+jc+js:])
+					*(*[gemmNR]float32)(strip[p*gemmNR:]) = row
+				}
+				continue
+			}
 			for p := 0; p < kc; p++ {
 				d := strip[p*gemmNR : p*gemmNR+gemmNR]
 				copy(d, b[(pc+p)*ldb+jc+js:][:w])

@@ -109,11 +109,24 @@ func (q *ActQuantizer) Reset() { q.Min, q.Max, q.Seen, q.Steps = 0, 0, false, 0 
 // ErrDiverged is returned when an observed range is not finite.
 var ErrDiverged = errors.New("values are not finite (NaN or Inf): training diverged")
 
-func (q *ActQuantizer) observe(x []float32) error {
+// batchRange is rangeOf of a tensor, found by the op that wrote it.
+type batchRange struct {
+	lo, hi float32
+	nan    bool
+}
+
+// observe updates the tracked range with batch x, whose rangeOf is r if r is not nil.
+func (q *ActQuantizer) observe(x []float32, r *batchRange) error {
 	if q.Fixed {
 		return nil
 	}
-	lo, hi, nan := rangeOf(x)
+	var lo, hi float32
+	var nan bool
+	if r != nil {
+		lo, hi, nan = r.lo, r.hi, r.nan
+	} else {
+		lo, hi, nan = rangeOf(x)
+	}
 	if nan || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
 		return ErrDiverged
 	}
@@ -139,8 +152,13 @@ func (q *ActQuantizer) observe(x []float32) error {
 }
 
 func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
+	return q.forward(dst, src, shape, nil)
+}
+
+// forward is Forward with src's rangeOf given (r != nil) by the op that wrote src.
+func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) error {
 	if m := q.Ctx.Mode; m == ModeTrain || m == ModeCalibrate {
-		if err := q.observe(src); err != nil {
+		if err := q.observe(src, r); err != nil {
 			return err
 		}
 	}

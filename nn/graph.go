@@ -12,7 +12,7 @@ import (
 type builder struct {
 	g      *gorgonia.ExprGraph
 	folded bool // batch norm folded into the weights (quantized graphs)
-	stock  bool // gorgonia's own Conv2d and MaxPool2D instead of qatgo's
+	stock  bool // gorgonia's own Conv2d, MaxPool2D, Mul and Rectify instead of qatgo's
 	// dataInput is true while the current activation depends on no parameter (the model
 	// input): a conv there needs no input gradient.
 	dataInput bool

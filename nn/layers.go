@@ -151,7 +151,7 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
 	}
-	return finish(&l.Q, x, wq, bias, y)
+	return b.finish(&l.Q, x, wq, bias, y)
 }
 
 // buildBN builds conv -> batch norm -> act for float graphs, and the folded form conv(x,
@@ -180,7 +180,7 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if y, err = autograd.BatchNorm(y, gamma, beta, l.BN.State); err != nil {
 			return nil, err
 		}
-		if y, err = activate(l.Q.Act, y); err != nil {
+		if y, err = b.activate(l.Q.Act, y); err != nil {
 			return nil, err
 		}
 		return autograd.FakeQuant(y, l.Q.Out)
@@ -201,29 +201,37 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(&l.Q, x, wq, bf, y)
+	return b.finish(&l.Q, x, wq, bf, y)
 }
 
-func activate(a Activation, y *gorgonia.Node) (*gorgonia.Node, error) {
+// activate adds the activation a: ReLU is gorgonia's Rectify with stock ops, autograd.ReLU
+// (the same arithmetic, one pass, no allocation) with qatgo's.
+func (b *builder) activate(a Activation, y *gorgonia.Node) (*gorgonia.Node, error) {
 	switch a {
 	case ActReLU:
-		return gorgonia.Rectify(y)
+		if b.stock {
+			return gorgonia.Rectify(y)
+		}
+		return autograd.ReLU(y)
 	case ActReLU6:
 		return autograd.ReLU6(y)
 	}
 	return y, nil
 }
 
-// finish adds the quantized bias, the activation and the output quantizer.
-func finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error) {
+// finish adds the quantized bias, the activation and the output quantizer. With qatgo's ops a
+// ReLU is fused with the bias add (autograd.BiasReLU: the same values in one pass).
+func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error) {
 	bq, err := autograd.FakeQuant(bias, q.B, x, wq)
 	if err != nil {
 		return nil, err
 	}
-	if y, err = autograd.BiasAdd(y, bq); err != nil {
-		return nil, err
+	if q.Act == ActReLU && !b.stock {
+		y, err = autograd.BiasReLU(y, bq)
+	} else if y, err = autograd.BiasAdd(y, bq); err == nil {
+		y, err = b.activate(q.Act, y)
 	}
-	if y, err = activate(q.Act, y); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return autograd.FakeQuant(y, q.Out)
@@ -267,7 +275,7 @@ func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
 	}
-	return finish(&l.Q, x, wq, bias, y)
+	return b.finish(&l.Q, x, wq, bias, y)
 }
 
 // MaxPool2D takes the maximum over K x K windows with the given stride, no padding.
