@@ -141,7 +141,7 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 		}
 		from = pc.Train.Out
 		if pc.Train.Mode != "float" {
-			if _, err := exportStage("pruned + quantized (sparse)", from, filepath.Join(from, "model.qat"), "auto"); err != nil {
+			if _, err := exportStage("pruned + quantized (no clustering)", from, filepath.Join(from, "model.qat"), "auto"); err != nil {
 				return nil, err
 			}
 		}
