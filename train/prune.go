@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/nn"
 )
@@ -337,7 +338,7 @@ func (p *pruner) cycles(res *PruneResult) error {
 
 func (p *pruner) gradual(res *PruneResult) error {
 	r := p.r
-	nb := (r.train.N / r.cfg.BatchSize)
+	nb := data.NewBatcher(r.train, r.cfg.BatchSize, true, r.cfg.Seed).NumBatches() // the loop's count
 	total := nb * r.cfg.Epochs
 	end := total * 2 / 3
 	r.beforeStep = func(global int) error {

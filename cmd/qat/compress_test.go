@@ -163,3 +163,20 @@ func TestCompressConfigFile(t *testing.T) {
 		t.Errorf("unknown key: err = %v", err)
 	}
 }
+
+func TestFilterFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--k", "4", "--config", "a.json"}, "--config a.json"},
+		{[]string{"-config=b.json", "--k", "4"}, "-config=b.json"},
+		{[]string{"--config=c.json"}, "--config=c.json"},
+		{[]string{"--configx", "d"}, ""},
+		{[]string{"--config"}, ""},
+	} {
+		if got := strings.Join(filterFlag(c.args, "config"), " "); got != c.want {
+			t.Errorf("filterFlag(%v) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}

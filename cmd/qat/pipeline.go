@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/train"
@@ -141,13 +142,13 @@ func printStages(w io.Writer, arch string, res *export.PipelineResult) {
 // filterFlag returns the -name/--name flag (and its value) from args, for a first parse.
 func filterFlag(args []string, name string) []string {
 	for i, a := range args {
-		switch a {
-		case "-" + name, "--" + name:
+		if a == "-"+name || a == "--"+name {
 			if i+1 < len(args) {
 				return []string{a, args[i+1]}
 			}
+			return nil
 		}
-		if len(a) > len(name)+2 && (a[:len(name)+2] == "-"+name+"=" || (len(a) > len(name)+3 && a[:len(name)+3] == "--"+name+"=")) {
+		if strings.HasPrefix(a, "-"+name+"=") || strings.HasPrefix(a, "--"+name+"=") {
 			return []string{a}
 		}
 	}
