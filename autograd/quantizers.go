@@ -182,6 +182,7 @@ type requantTables struct {
 	value []float32 // value[code-QMin]: the real value of each code
 	mult  []int32
 	shift []int
+	vec   [2]requantConsts // the vector kernel's operands, one per worker
 }
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
@@ -221,7 +222,8 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
 	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
 	block := channels * inner
-	splitRows(len(src)/block, block, func(r0, r1 int) {
+	splitRowsW(len(src)/block, block, func(w, r0, r1 int) {
+		k := &t.vec[w]
 		for base := r0 * block; base < r1*block; base += block {
 			for c, s := range accScales {
 				mult, shift := mults[c], shifts[c]
@@ -237,7 +239,8 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 				// The usual case, written without data-dependent branches (half the values
 				// are ReLU zeros, in no predictable order): fakequant.Requantize with the
 				// multiply inlined and the clamp as min/max.
-				requantRow(d, x, s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
+				k.set(s, mult, uint(-shift), vlo, vhi, p.Scale)
+				requantRowVec(d, x, k, s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
 	})

@@ -102,3 +102,49 @@ func TestFakeQuantizeRow(t *testing.T) {
 		}
 	}
 }
+
+// TestRequantRowVec: the vector kernel (where the CPU has it) writes requantRow's bits, for
+// every exponent, edge and random accumulators, values that take requantRow's slow path in
+// any lane of a group (NaN, Inf, |x/s| >= 2^32) and lengths that leave a tail.
+func TestRequantRowVec(t *testing.T) {
+	t.Logf("vector kernel: %v", useAsmRequant)
+	edges := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
+		math.Nextafter(0.5, 1), math.Nextafter(1.5, 0), math.Nextafter(-1.5, 0), 2147483646.5, 2147483647, 2147483647.5,
+		-2147483647.5, -2147483648, -2147483648.5, 1<<32 - 0.5, -(1<<32 - 0.5), 1 << 32, -(1 << 32), 1e300, math.Inf(1),
+		math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
+	rng := rand.New(rand.NewPCG(67, 68))
+	var k requantConsts
+	for e := 0; e <= 31; e++ {
+		for _, c := range []struct {
+			mult         int32
+			zero, lo, hi int32
+			s, scale     float64
+		}{{1 << 30, 0, 0, 255, 1, 0.02}, {1610612736, 10, 0, 255, 0.75, 0.3}, {1<<30 + 12345, -3, -128, 127, 3e-5, 1e-3},
+			{2147483647, 0, 0, 6, 1e-3, 1}, {0, 5, 0, 15, 2, 0.5}, {int32(1<<30 + rng.Int64N(1<<30)), 128, 0, 255, 7e-4, 0.05}} {
+			ys := append([]float64(nil), edges...)
+			for range 2000 {
+				ys = append(ys, rng.NormFloat64()*math.Pow(2, float64(rng.IntN(40)-8)), float64(rng.Int64N(1<<34)-1<<33)/2,
+					float64(rng.IntN(1<<12)-1<<11)+0.5)
+			}
+			x := make([]float32, len(ys)+int(rng.IntN(4)))
+			for i := range x {
+				x[i] = float32(ys[i%len(ys)] * c.s)
+			}
+			vlo, vhi, zoff := c.lo-c.zero, c.hi-c.zero, c.zero-c.lo
+			value := make([]float32, c.hi-c.lo+1)
+			for i := range value {
+				value[i] = float32(float64(int32(i)+vlo) * c.scale)
+			}
+			zero := value[min(max(0, vlo), vhi)+zoff]
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			requantRow(want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
+			requantRowVec(got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+			for i := range x {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+				}
+			}
+		}
+	}
+}

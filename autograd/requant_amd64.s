@@ -1,0 +1,85 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func requantAsm(d, x *float32, groups int, k *requantConsts) int
+//
+// For each group of four float32 x (requantRow, lane by lane; k's offsets are requantConsts'):
+//
+//	y    = float64(x) / s                    VCVTPS2PD, VDIVPD
+//	       stop unless |y| < 2^32 in all four lanes (NaN fails the compare)
+//	t    = trunc(y) + trunc(2 (y - trunc(y)))  round half away from zero, exact for |y| < 2^32:
+//	                                         the fraction f is exact and trunc(2f) is 1 for
+//	                                         f >= 1/2, -1 for f <= -1/2, else 0
+//	acc  = int32(clamp(t, -MaxInt32, MaxInt32))
+//	ab   = int64(acc) * int64(mult)           VPMULDQ
+//	x1   = int32((ab + nudge) / 2^31)          nudge = 2^30, or 1 - 2^30 for ab < 0; the division
+//	                                         truncates: add 2^31 - 1 to a negative sum, then
+//	                                         shift; the low 32 bits of a logical shift right by
+//	                                         31 are those of the arithmetic one
+//	r    = x1 >> e + (x1 & mask > mask>>1 + (x1 < 0))    RoundingDivideByPOT
+//	out  = float32(float64(clamp(r, vlo, vhi)) * scale)
+TEXT ·requantAsm(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ groups+16(FP), CX
+	MOVQ k+24(FP), R9
+	XORQ AX, AX
+	TESTQ CX, CX
+	JLE done
+	VMOVQ 352(R9), X15      // shift count
+	VPXOR Y14, Y14, Y14     // zero
+	VMOVDQU 224(R9), Y13    // 2^31 - 1
+	VMOVUPD 0(R9), Y12      // s
+
+loop:
+	VCVTPS2PD (SI), Y0
+	VDIVPD Y12, Y0, Y0      // y
+	VANDPD 32(R9), Y0, Y1
+	VCMPPD $0x11, 64(R9), Y1, Y1 // |y| < 2^32 (ordered: false for NaN)
+	VMOVMSKPD Y1, DX
+	CMPQ DX, $15
+	JNE done
+	VROUNDPD $3, Y0, Y1     // trunc(y)
+	VSUBPD Y1, Y0, Y2       // f = y - trunc(y)
+	VADDPD Y2, Y2, Y2
+	VROUNDPD $3, Y2, Y2     // trunc(2f)
+	VADDPD Y2, Y1, Y1
+	VMINPD 96(R9), Y1, Y1
+	VMAXPD 128(R9), Y1, Y1
+	VCVTTPD2DQY Y1, X1      // acc
+	VPMOVSXDQ X1, Y1
+	VPMULDQ 160(R9), Y1, Y1 // ab
+	VPCMPGTQ Y1, Y14, Y2    // ab < 0
+	VPAND Y13, Y2, Y2
+	VMOVDQU 192(R9), Y3
+	VPSUBQ Y2, Y3, Y3       // nudge
+	VPADDQ Y3, Y1, Y1       // ab + nudge
+	VPCMPGTQ Y1, Y14, Y2    // sum < 0
+	VPAND Y13, Y2, Y2
+	VPADDQ Y2, Y1, Y1
+	VPSRLQ $31, Y1, Y1
+	VPSHUFD $0x08, Y1, Y1   // low dwords of each lane to the bottom of each half
+	VPERMQ $0x08, Y1, Y1    // ... and both halves to X1
+	VPAND 256(R9), X1, X2   // x1 & mask
+	VPSRLD $31, X1, X3      // x1 < 0
+	VPADDD 272(R9), X3, X3  // threshold
+	VPCMPGTD X3, X2, X2     // -1 where x1 & mask > threshold
+	VPSRAD X15, X1, X1
+	VPSUBD X2, X1, X1
+	VPMAXSD 288(R9), X1, X1
+	VPMINSD 304(R9), X1, X1
+	VCVTDQ2PD X1, Y1
+	VMULPD 320(R9), Y1, Y1
+	VCVTPD2PSY Y1, X1
+	VMOVUPS X1, (DI)
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $4, AX
+	DECQ CX
+	JNZ loop
+
+done:
+	VZEROUPPER
+	MOVQ AX, ret+32(FP)
+	RET

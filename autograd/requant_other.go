@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package autograd
+
+// useAsmRequant is false: there is no vector requantization kernel for this build.
+const useAsmRequant = false
+
+func requantAsm(d, x *float32, groups int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}

@@ -1,0 +1,56 @@
+package autograd
+
+// requantConsts are the operands of the vector requantization kernel (requant_amd64.s), each
+// repeated for the four float64 or int64 (or int32) lanes it works on, so that the kernel can
+// use them as memory operands. The offsets in the assembly follow this layout.
+type requantConsts struct {
+	s       [4]float64 // 0: the accumulator scale S_in S_w[c]
+	absMask [4]uint64  // 32: 0x7fff...: |y|
+	lim     [4]float64 // 64: 2^32, the bound of the exact rounding
+	maxAcc  [4]float64 // 96: MaxInt32
+	minAcc  [4]float64 // 128: -MaxInt32
+	mult    [4]int64   // 160: the quantized multiplier (>= 0)
+	nudge   [4]int64   // 192: 2^30
+	low31   [4]int64   // 224: 2^31 - 1
+	mask    [4]int32   // 256: 2^exponent - 1
+	half    [4]int32   // 272: mask >> 1
+	vlo     [4]int32   // 288: QMin - Z
+	vhi     [4]int32   // 304: hi - Z
+	scale   [4]float64 // 320: the output scale S
+	exp     uint64     // 352: the exponent (the right shift)
+}
+
+// set fills k for one channel and one output range: requantRowVec(d, x, k) then writes what
+// requantRow(d, x, s, mult, exponent, vlo, vhi, ...) writes when requantRow's value table is
+// value[v - vlo] = float32(float64(v) * scale).
+func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+	mask := int32(int64(1)<<exponent - 1)
+	for i := range 4 {
+		k.s[i], k.absMask[i], k.lim[i] = s, 1<<63-1, 0x1p32
+		k.maxAcc[i], k.minAcc[i] = 2147483647, -2147483647
+		k.mult[i], k.nudge[i], k.low31[i] = int64(mult), 1<<30, 1<<31-1
+		k.mask[i], k.half[i], k.vlo[i], k.vhi[i] = mask, mask>>1, vlo, vhi
+		k.scale[i] = scale
+	}
+	k.exp = uint64(exponent)
+}
+
+// requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
+// the vector kernel where the CPU has one: groups of four values go through the kernel, and a
+// group holding a value that takes requantRow's slow path (|x/s| >= 2^32, NaN) goes through
+// requantRow, as does the tail. TestRequantRowVec checks it against requantRow.
+func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	d = d[:len(x)]
+	i := 0
+	if useAsmRequant {
+		for len(x)-i >= 4 {
+			i += requantAsm(&d[i], &x[i], (len(x)-i)/4, k)
+			if len(x)-i < 4 {
+				break
+			}
+			requantRow(d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
+			i += 4
+		}
+	}
+	requantRow(d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
+}
