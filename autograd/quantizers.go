@@ -172,7 +172,7 @@ func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) e
 		q.requantize(dst, src, shape, accScales)
 		return nil
 	}
-	splitRows(len(src), 1, func(lo, hi int) { fakeQuantizeRow(dst[lo:hi], src[lo:hi], q.last) })
+	splitRows(len(src), 1, func(lo, hi int) { fakeQuantizeRowVec(dst[lo:hi], src[lo:hi], q.last) })
 	return nil
 }
 
@@ -182,7 +182,7 @@ type requantTables struct {
 	value []float32 // value[code-QMin]: the real value of each code
 	mult  []int32
 	shift []int
-	vec   [2]requantConsts // the vector kernel's operands, one per worker
+	vec   []requantConsts // the vector kernel's operands for each channel
 }
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
@@ -209,21 +209,27 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	for code := p.QMin; code <= p.QMax; code++ {
 		t.value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
 	}
+	// Requantize's clamp, relative to the zero point: code = clamp(v, vlo, vhi) + Z.
+	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
 	t.mult = make32(t.mult, channels)
 	if cap(t.shift) < channels {
 		t.shift = make([]int, channels)
 	}
 	t.shift = t.shift[:channels]
+	if cap(t.vec) < channels {
+		t.vec = make([]requantConsts, channels)
+	}
+	t.vec = t.vec[:channels]
 	for c, s := range accScales {
 		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
+		if t.shift[c] <= 0 {
+			t.vec[c].set(s, t.mult[c], uint(-t.shift[c]), vlo, vhi, p.Scale)
+		}
 	}
 	value, mults, shifts := t.value, t.mult, t.shift
-	// Requantize's clamp, relative to the zero point: code = clamp(v, vlo, vhi) + Z.
-	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
 	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
 	block := channels * inner
-	splitRowsW(len(src)/block, block, func(w, r0, r1 int) {
-		k := &t.vec[w]
+	splitRows(len(src)/block, block, func(r0, r1 int) {
 		for base := r0 * block; base < r1*block; base += block {
 			for c, s := range accScales {
 				mult, shift := mults[c], shifts[c]
@@ -236,11 +242,9 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 					}
 					continue
 				}
-				// The usual case, written without data-dependent branches (half the values
-				// are ReLU zeros, in no predictable order): fakequant.Requantize with the
-				// multiply inlined and the clamp as min/max.
-				k.set(s, mult, uint(-shift), vlo, vhi, p.Scale)
-				requantRowVec(d, x, k, s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
+				// The usual case: fakequant.Requantize with the multiply inlined and the
+				// clamp as min/max, four values at a time where the CPU allows.
+				requantRowVec(d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
 	})
@@ -333,7 +337,7 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	blk := len(src) / q.Channels
 	splitRows(q.Channels, blk, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			fakeQuantizeRow(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
+			fakeQuantizeRowVec(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
 		}
 	})
 	return nil

@@ -148,3 +148,37 @@ func TestRequantRowVec(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeQuantizeRowVec: the vector kernel (where the CPU has it) writes fakeQuantizeRow's
+// bits (signs of zero included) for ties, small negatives that round to zero, values that take
+// the slow path in any lane of a group, and lengths that leave a tail.
+func TestFakeQuantizeRowVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(69, 70))
+	for _, p := range []fakequant.Params{
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(3, fakequant.Scheme{Bits: 4, Signed: true}),
+		fakequant.SymmetricParams(1.2, fakequant.Scheme{Bits: 2, Signed: true, Narrow: true}),
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.ChooseParams(0, 6, fakequant.Scheme{Bits: 4}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+	} {
+		x := []float32{0, float32(math.Copysign(0, -1)), math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.NaN()),
+			float32(-0.3 * p.Scale), float32(0.3 * p.Scale), float32(-0.5 * p.Scale), float32(-1e-3 * p.Scale)}
+		for k := -300; k <= 300; k++ {
+			v := float32((float64(k) + 0.5) * p.Scale)
+			x = append(x, v, math.Nextafter32(v, 0), math.Nextafter32(v, 1e30), -v)
+		}
+		for range 50000 {
+			x = append(x, float32(rng.NormFloat64()*p.Scale*float64(rng.IntN(300))))
+		}
+		x = x[:len(x)-rng.IntN(4)]
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		fakeQuantizeRowVec(got, x, p)
+		fakeQuantizeRow(want, x, p)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: x[%d] = %v: %v, want %v", p, i, x[i], got[i], want[i])
+			}
+		}
+	}
+}

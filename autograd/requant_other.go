@@ -8,3 +8,7 @@ const useAsmRequant = false
 func requantAsm(d, x *float32, groups int, k *requantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
+
+func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
+	panic("autograd: no assembly fake-quantization kernel")
+}
