@@ -183,6 +183,17 @@ type requantTables struct {
 	mult  []int32
 	shift []int
 	vec   []requantConsts // the vector kernel's operands for each channel
+	cols  []requantCols   // ... and for each group of four channels of a fully connected output
+}
+
+// requantCols are the operands of requantColumns4 for four adjacent channels; ok is false if
+// one of them has a positive shift (requantRow does not handle those).
+type requantCols struct {
+	k    requantConsts
+	s    [4]float64
+	mult [4]int32
+	exp  [4]uint
+	ok   bool
 }
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
@@ -228,10 +239,39 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	}
 	value, mults, shifts := t.value, t.mult, t.shift
 	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
+	// Fully connected outputs (inner == 1) go four channels at a time down the batch, where
+	// the four have shift <= 0 (cols[g] set for channels 4g..4g+3).
+	colGroups := 0
+	if inner == 1 && useAsmRequant {
+		colGroups = channels / 4
+		if cap(t.cols) < colGroups {
+			t.cols = make([]requantCols, colGroups)
+		}
+		t.cols = t.cols[:colGroups]
+		for g := range t.cols {
+			cg := &t.cols[g]
+			cg.ok = true
+			for i := range 4 {
+				c := 4*g + i
+				cg.ok = cg.ok && shifts[c] <= 0
+				cg.s[i], cg.mult[i], cg.exp[i] = accScales[c], mults[c], uint(-shifts[c])
+				cg.k.setLane(i, accScales[c], mults[c], uint(-shifts[c]), vlo, vhi, p.Scale)
+			}
+		}
+	}
 	block := channels * inner
 	splitRows(len(src)/block, block, func(r0, r1 int) {
+		for g := range colGroups {
+			if cg := &t.cols[g]; cg.ok && r0 < r1 {
+				off := r0*block + 4*g
+				requantColumns4(dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
+			}
+		}
 		for base := r0 * block; base < r1*block; base += block {
 			for c, s := range accScales {
+				if c < 4*colGroups && t.cols[c/4].ok {
+					continue // done above
+				}
 				mult, shift := mults[c], shifts[c]
 				off := base + c*inner
 				d, x := dst[off:off+inner], src[off:off+inner]
@@ -255,7 +295,7 @@ func (q *ActQuantizer) Backward(dx, x, dy []float32) {
 		copy(dx, dy)
 		return
 	}
-	splitRows(len(x), 1, func(lo, hi int) { steBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
+	splitRows(len(x), 1, func(lo, hi int) { steBackwardVec(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
 }
 
 // WeightQuantizer quantizes weights symmetrically (zero point 0, narrow signed range), per
@@ -317,7 +357,7 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	var bad [2]bool
 	splitRowsW(channels, per, func(w, lo, hi int) {
 		for c := lo; c < hi; c++ {
-			m, nan := absMaxOf(src[c*per : (c+1)*per])
+			m, nan := absMaxVec(src[c*per : (c+1)*per])
 			absMax[c] = m
 			if nan || math.IsInf(float64(m), 0) {
 				bad[w] = true
@@ -376,7 +416,7 @@ func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
 	per := len(x) / len(q.last)
 	for c, p := range q.last {
 		lo, hi := c*per, (c+1)*per
-		steBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], p)
+		steBackwardVec(dx[lo:hi], x[lo:hi], dy[lo:hi], p)
 	}
 }
 

@@ -7,13 +7,14 @@ import "golang.org/x/sys/cpu"
 // useAsmRequant selects the AVX2 requantization kernel of requant_amd64.s.
 var useAsmRequant = cpu.X86.HasAVX2
 
-// requantAsm requantizes up to groups groups of four values from x into d with the constants
-// in k (requantRow's arithmetic, four lanes at a time; see requant_amd64.s) and returns how
-// many values it wrote: 4*groups, or fewer if it stopped before a group in which some
-// |x/s| >= 2^32 or is NaN, which it leaves to requantRow.
+// requantAsm requantizes up to groups groups of four values, stride values apart, from x into
+// d with the constants in k (requantRow's arithmetic, four lanes at a time, lane i with k's
+// lane-i constants; see requant_amd64.s) and returns four times the number of groups it
+// wrote: groups, or fewer if it stopped before a group in which some |x/s| >= 2^32 or is
+// NaN, which it leaves to requantRow.
 //
 //go:noescape
-func requantAsm(d, x *float32, groups int, k *requantConsts) int
+func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and
@@ -22,3 +23,15 @@ func requantAsm(d, x *float32, groups int, k *requantConsts) int
 //
 //go:noescape
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int
+
+// steAsm writes dx = dy where lo <= x <= hi, else 0, for groups groups of eight values (see
+// ste_amd64.s), and returns 8*groups.
+//
+//go:noescape
+func steAsm(dx, x, dy *float32, groups int, lo, hi float32) int
+
+// absMaxAsm returns max |w| over groups groups of eight values ignoring NaNs (0 for none), and
+// whether they hold a NaN (see ste_amd64.s).
+//
+//go:noescape
+func absMaxAsm(w *float32, groups int) (float32, bool)

@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 
-// func requantAsm(d, x *float32, groups int, k *requantConsts) int
+// func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
 //
-// For each group of four float32 x (requantRow, lane by lane; k's offsets are requantConsts'):
+// For each group of four float32 x (requantRow, lane by lane, each lane with its own s, mult and
+// exponent; k's offsets are requantConsts'), groups stride values apart:
 //
 //	y    = float64(x) / s                    VCVTPS2PD, VDIVPD
 //	       stop unless |y| < 2^32 in all four lanes (NaN fails the compare)
@@ -17,17 +18,19 @@
 //	                                         truncates: add 2^31 - 1 to a negative sum, then
 //	                                         shift; the low 32 bits of a logical shift right by
 //	                                         31 are those of the arithmetic one
-//	r    = x1 >> e + (x1 & mask > mask>>1 + (x1 < 0))    RoundingDivideByPOT
+//	r    = x1 >> e + (x1 & mask > mask>>1 + (x1 < 0))    RoundingDivideByPOT (VPSRAVD: per lane)
 //	out  = float32(float64(clamp(r, vlo, vhi)) * scale)
-TEXT ·requantAsm(SB), NOSPLIT, $0-40
+TEXT ·requantAsm(SB), NOSPLIT, $0-48
 	MOVQ d+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ groups+16(FP), CX
-	MOVQ k+24(FP), R9
+	MOVQ stride+24(FP), R8
+	SHLQ $2, R8             // bytes between groups
+	MOVQ k+32(FP), R9
 	XORQ AX, AX
 	TESTQ CX, CX
 	JLE done
-	VMOVQ 352(R9), X15      // shift count
+	VMOVDQU 352(R9), X15    // shift counts
 	VPXOR Y14, Y14, Y14     // zero
 	VMOVDQU 224(R9), Y13    // 2^31 - 1
 	VMOVUPD 0(R9), Y12      // s
@@ -65,7 +68,7 @@ loop:
 	VPSRLD $31, X1, X3      // x1 < 0
 	VPADDD 272(R9), X3, X3  // threshold
 	VPCMPGTD X3, X2, X2     // -1 where x1 & mask > threshold
-	VPSRAD X15, X1, X1
+	VPSRAVD X15, X1, X1
 	VPSUBD X2, X1, X1
 	VPMAXSD 288(R9), X1, X1
 	VPMINSD 304(R9), X1, X1
@@ -73,13 +76,13 @@ loop:
 	VMULPD 320(R9), Y1, Y1
 	VCVTPD2PSY Y1, X1
 	VMOVUPS X1, (DI)
-	ADDQ $16, SI
-	ADDQ $16, DI
+	ADDQ R8, SI
+	ADDQ R8, DI
 	ADDQ $4, AX
 	DECQ CX
 	JNZ loop
 
 done:
 	VZEROUPPER
-	MOVQ AX, ret+32(FP)
+	MOVQ AX, ret+40(FP)
 	RET

@@ -182,3 +182,112 @@ func TestFakeQuantizeRowVec(t *testing.T) {
 		}
 	}
 }
+
+// TestSTEBackwardVec: steBackwardVec's float32 bounds and vector kernel pass exactly the
+// gradients steBackward passes, at the range edges and their float32 neighbours, for NaN and
+// Inf inputs, and with lengths that leave a tail.
+func TestSTEBackwardVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, p := range []fakequant.Params{
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.ChooseParams(0, 6, fakequant.Scheme{Bits: 4}),
+		fakequant.ChooseParams(-1e-3, 7.77, fakequant.Scheme{Bits: 2}),
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(1e38, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+	} {
+		lo, hi := p.NudgedRange()
+		x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+			math.MaxFloat32, -math.MaxFloat32}
+		for _, e := range []float64{lo, hi} {
+			v := float32(e)
+			x = append(x, v, math.Nextafter32(v, 1e38), math.Nextafter32(v, -1e38))
+		}
+		for range 5000 {
+			x = append(x, float32(lo+(hi-lo)*(rng.Float64()*1.2-0.1)))
+		}
+		x = x[:len(x)-rng.IntN(8)]
+		dy := make([]float32, len(x))
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
+		}
+		got, want := make([]float32, len(x)), make([]float32, len(x))
+		steBackwardVec(got, x, dy, p)
+		steBackward(want, x, dy, p)
+		for i := range x {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: x[%d] = %v (range %v..%v): %v, want %v", p, i, x[i], lo, hi, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestAbsMaxVec: absMaxVec gives absMaxOf's maximum and NaN flag, with NaNs and infinities at
+// every lane position and lengths that leave a tail.
+func TestAbsMaxVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(73, 74))
+	for n := 0; n < 70; n++ {
+		for _, special := range []float32{0, float32(math.NaN()), float32(math.Inf(-1)), -3e38} {
+			w := make([]float32, n)
+			for i := range w {
+				w[i] = float32(rng.NormFloat64())
+			}
+			if n > 0 && special != 0 {
+				w[rng.IntN(n)] = special
+			}
+			gm, gn := absMaxVec(w)
+			wm, wn := absMaxOf(w)
+			if math.Float32bits(gm) != math.Float32bits(wm) || gn != wn {
+				t.Fatalf("n %d special %v: (%v, %v), want (%v, %v)", n, special, gm, gn, wm, wn)
+			}
+		}
+	}
+}
+
+// TestRequantColumns4: four channels with their own scale, multiplier and exponent, strided
+// down a batch, give requantRow's bits per element, rows with slow-path values included.
+func TestRequantColumns4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(75, 76))
+	const rows, stride, col = 45, 7, 2
+	vlo, vhi, zoff := int32(-10), int32(245), int32(10)
+	const scale = 0.03
+	value := make([]float32, vhi-vlo+1)
+	for i := range value {
+		value[i] = float32(float64(int32(i)+vlo) * scale)
+	}
+	zero := value[zoff]
+	for trial := range 50 {
+		var k requantConsts
+		var s [4]float64
+		var mult [4]int32
+		var exp [4]uint
+		for i := range 4 {
+			s[i] = math.Pow(2, -float64(rng.IntN(20))) * (0.5 + rng.Float64())
+			mult[i] = int32(1<<30 + rng.Int64N(1<<30))
+			exp[i] = uint(rng.IntN(32))
+			k.setLane(i, s[i], mult[i], exp[i], vlo, vhi, scale)
+		}
+		x := make([]float32, rows*stride)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * s[i%4] * math.Pow(2, float64(rng.IntN(30))))
+		}
+		if trial%2 == 1 {
+			x[rng.IntN(len(x))] = float32(math.NaN())
+			x[rng.IntN(len(x))] = float32(1e30)
+		}
+		got := make([]float32, len(x))
+		want := make([]float32, len(x))
+		requantColumns4(got[col:], x[col:], rows, stride, &k, &s, &mult, &exp, vlo, vhi, zoff, value, zero)
+		for r := range rows {
+			for i := range 4 {
+				j := r*stride + col + i
+				requantRow(want[j:j+1], x[j:j+1], s[i], mult[i], exp[i], vlo, vhi, zoff, value, zero)
+			}
+		}
+		for j := range x {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("trial %d: x[%d] = %v: %v, want %v", trial, j, x[j], got[j], want[j])
+			}
+		}
+	}
+}

@@ -1,8 +1,9 @@
 package autograd
 
-// requantConsts are the operands of the vector requantization kernel (requant_amd64.s), each
-// repeated for the four float64 or int64 (or int32) lanes it works on, so that the kernel can
-// use them as memory operands. The offsets in the assembly follow this layout.
+// requantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
+// per lane of the four float64 or int64 (or int32) lanes it works on, so that the kernel can
+// use them as memory operands. The offsets in the assembly follow this layout. Lanes may
+// differ in s, mult and exponent (four channels side by side); the rest is per tensor.
 type requantConsts struct {
 	s       [4]float64 // 0: the accumulator scale S_in S_w[c]
 	absMask [4]uint64  // 32: 0x7fff...: |y|
@@ -17,22 +18,26 @@ type requantConsts struct {
 	vlo     [4]int32   // 288: QMin - Z
 	vhi     [4]int32   // 304: hi - Z
 	scale   [4]float64 // 320: the output scale S
-	exp     uint64     // 352: the exponent (the right shift)
+	exp     [4]uint32  // 352: the exponent (the right shift), 0..31
 }
 
-// set fills k for one channel and one output range: requantRowVec(d, x, k) then writes what
+// set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
 // requantRow(d, x, s, mult, exponent, vlo, vhi, ...) writes when requantRow's value table is
 // value[v - vlo] = float32(float64(v) * scale).
 func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
-	mask := int32(int64(1)<<exponent - 1)
 	for i := range 4 {
-		k.s[i], k.absMask[i], k.lim[i] = s, 1<<63-1, 0x1p32
-		k.maxAcc[i], k.minAcc[i] = 2147483647, -2147483647
-		k.mult[i], k.nudge[i], k.low31[i] = int64(mult), 1<<30, 1<<31-1
-		k.mask[i], k.half[i], k.vlo[i], k.vhi[i] = mask, mask>>1, vlo, vhi
-		k.scale[i] = scale
+		k.setLane(i, s, mult, exponent, vlo, vhi, scale)
 	}
-	k.exp = uint64(exponent)
+}
+
+// setLane fills lane i of k.
+func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+	mask := int32(int64(1)<<exponent - 1)
+	k.s[i], k.absMask[i], k.lim[i] = s, 1<<63-1, 0x1p32
+	k.maxAcc[i], k.minAcc[i] = 2147483647, -2147483647
+	k.mult[i], k.nudge[i], k.low31[i] = int64(mult), 1<<30, 1<<31-1
+	k.mask[i], k.half[i], k.vlo[i], k.vhi[i] = mask, mask>>1, vlo, vhi
+	k.scale[i], k.exp[i] = scale, uint32(exponent)
 }
 
 // requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
@@ -44,7 +49,7 @@ func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, expo
 	i := 0
 	if useAsmRequant {
 		for len(x)-i >= 4 {
-			i += requantAsm(&d[i], &x[i], (len(x)-i)/4, k)
+			i += requantAsm(&d[i], &x[i], (len(x)-i)/4, 4, k)
 			if len(x)-i < 4 {
 				break
 			}
@@ -53,4 +58,30 @@ func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, expo
 		}
 	}
 	requantRow(d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
+}
+
+// requantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
+// matrix of fully connected outputs (one value per channel per row): d[r*stride+c+i] is
+// requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and exponent[i], k holding
+// those in its lanes. Rows with a value on requantRow's slow path go through requantRow.
+// TestRequantColumns4 checks it against requantRow.
+func requantColumns4(d, x []float32, rows, stride int, k *requantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	if rows == 0 {
+		return
+	}
+	_, _ = d[(rows-1)*stride+3], x[(rows-1)*stride+3] // the kernel reads and writes these
+	r := 0
+	for r < rows {
+		if useAsmRequant {
+			r += requantAsm(&d[r*stride], &x[r*stride], rows-r, stride, k) / 4
+			if r == rows {
+				return
+			}
+		}
+		row := r * stride
+		for i := range 4 {
+			requantRow(d[row+i:row+i+1], x[row+i:row+i+1], s[i], mult[i], exponent[i], vlo, vhi, zoff, value, zero)
+		}
+		r++
+	}
 }

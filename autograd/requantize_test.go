@@ -12,16 +12,18 @@ import (
 // The output quantizer of a layer recovers each int32 accumulator from the float output and
 // requantizes it with the integer engine's arithmetic (fakequant.Requantize): its codes are
 // the engine's codes exactly, even for values a float rounding would put on the other side of
-// a tie.
+// a tie. Convolution outputs (N, C, H*W) and fully connected ones (N, C), whose channels the
+// vector path takes four at a time, with a channel count that leaves a remainder.
 func TestActQuantizerRequantizesAccumulator(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, c := range []struct {
-		bits  int
-		relu6 bool
-	}{{8, false}, {4, false}, {8, true}, {3, false}} {
+		bits      int
+		relu6     bool
+		n, ch, hw int
+	}{{8, false, 2, 3, 50}, {4, false, 2, 3, 50}, {8, true, 2, 3, 50}, {3, false, 2, 3, 50}, {8, false, 37, 11, 1}, {4, true, 37, 11, 1}} {
+		n, ch, hw := c.n, c.ch, c.hw
 		ctx := &autograd.Context{Mode: autograd.ModeEval}
 		in := &autograd.ActQuantizer{Ctx: ctx, Scheme: fakequant.Scheme{Bits: 8}, Fixed: true, Min: 0, Max: 1, Seen: true}
-		const n, ch, hw = 2, 3, 50
 		in.Forward(make([]float32, 4), []float32{0, 0.2, 0.5, 1}, []int{1, 1, 2, 2})
 		w := &autograd.WeightQuantizer{Ctx: ctx, Scheme: fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}, PerChannel: true, Channels: ch}
 		weights := make([]float32, ch*8)
@@ -30,7 +32,11 @@ func TestActQuantizerRequantizesAccumulator(t *testing.T) {
 		}
 		w.Forward(make([]float32, len(weights)), weights, []int{ch, 8})
 		b := &autograd.BiasQuantizer{In: in, W: w}
-		b.Forward(make([]float32, ch), []float32{0.1, -0.2, 0.3}, []int{ch})
+		bias := make([]float32, ch)
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64() * 0.2)
+		}
+		b.Forward(make([]float32, ch), bias, []int{ch})
 		out := &autograd.ActQuantizer{Ctx: ctx, Scheme: fakequant.Scheme{Bits: c.bits}, Min: -1, Max: 7, Seen: true, Acc: b, ReLU6: c.relu6}
 		p := out.Params()
 
@@ -50,7 +56,11 @@ func TestActQuantizerRequantizesAccumulator(t *testing.T) {
 			want[i] = fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)
 		}
 		dst := make([]float32, len(src))
-		if err := out.Forward(dst, src, []int{n, ch, hw}); err != nil {
+		shape := []int{n, ch, hw}
+		if hw == 1 {
+			shape = shape[:2]
+		}
+		if err := out.Forward(dst, src, shape); err != nil {
 			t.Fatal(err)
 		}
 		for i, v := range dst {
