@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Optimizer updates parameters in place from their gradients. Its state is exported (State)
@@ -70,14 +72,14 @@ type SGD struct {
 
 func (o *SGD) Step(params, grads [][]float32, lr float64) {
 	mu, wd, eta := float32(o.Momentum), float32(o.WeightDecay), float32(lr)
-	for i, w := range params {
-		g, v := grads[i], o.st.Slots[0][i]
+	splitParams(params, func(i, lo, hi int) {
+		w, g, v := params[i][lo:hi], grads[i][lo:hi], o.st.Slots[0][i][lo:hi]
 		for j := range w {
 			d := g[j] + wd*w[j]
 			v[j] = mu*v[j] + d
 			w[j] -= eta * v[j]
 		}
-	}
+	})
 	o.st.Steps++
 }
 func (o *SGD) State() OptState           { return o.st }
@@ -98,17 +100,52 @@ func (o *Adam) Step(params, grads [][]float32, lr float64) {
 	step := float32(lr * math.Sqrt(c2) / c1)
 	eps := float32(o.Eps * math.Sqrt(c2))
 	decay := float32(1 - lr*o.WeightDecay)
-	for i, w := range params {
-		g, m, v := grads[i], o.st.Slots[0][i], o.st.Slots[1][i]
+	splitParams(params, func(i, lo, hi int) {
+		w, g, m, v := params[i][lo:hi], grads[i][lo:hi], o.st.Slots[0][i][lo:hi], o.st.Slots[1][i][lo:hi]
 		for j := range w {
 			m[j] = b1*m[j] + (1-b1)*g[j]
 			v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
 			w[j] = w[j]*decay - step*m[j]/(float32(math.Sqrt(float64(v[j])))+eps)
 		}
-	}
+	})
 }
 func (o *Adam) State() OptState           { return o.st }
 func (o *Adam) SetState(s OptState) error { return setState(&o.st, s) }
+
+// splitParamsMin is the number of parameters from which the optimizers use two goroutines.
+const splitParamsMin = 1 << 15
+
+// splitParams calls f(i, lo, hi) for element ranges [lo, hi) of params[i] that together cover
+// every element once. With at least splitParamsMin elements they are split in two halves by
+// count (across tensor boundaries) run on two goroutines; the updates are elementwise, so the
+// split changes no result.
+func splitParams(params [][]float32, f func(i, lo, hi int)) {
+	total := 0
+	for _, p := range params {
+		total += len(p)
+	}
+	run := func(from, to int) {
+		off := 0
+		for i, p := range params {
+			if lo, hi := max(from-off, 0), min(to-off, len(p)); lo < hi {
+				f(i, lo, hi)
+			}
+			off += len(p)
+		}
+	}
+	if total < splitParamsMin || runtime.GOMAXPROCS(0) < 2 {
+		run(0, total)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		run(total/2, total)
+	}()
+	run(0, total/2)
+	wg.Wait()
+}
 
 // LR returns the learning rate at global step `step` of `total` under the schedule:
 // "const"; "cosine" (base * (1 + cos(pi step/total)) / 2, floor 1% of base); "step" (x0.1 at

@@ -3,9 +3,11 @@ package train
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/qatgo/qatgo/nn"
@@ -256,5 +258,87 @@ func TestCheckpointKeepsOps(t *testing.T) {
 	cfg.Ops = "cudnn"
 	if _, err := Run(cfg, Options{}); err == nil || !strings.Contains(err.Error(), `unknown ops "cudnn"`) {
 		t.Fatalf("unknown ops: %v", err)
+	}
+}
+
+// splitParams covers every element of every parameter exactly once, whether it splits or not.
+func TestSplitParams(t *testing.T) {
+	for _, sizes := range [][]int{{}, {0}, {5, 0, 7}, {splitParamsMin, 3}, {1, splitParamsMin * 3, 2, 9}} {
+		params := make([][]float32, len(sizes))
+		for i, n := range sizes {
+			params[i] = make([]float32, n)
+		}
+		var mu sync.Mutex
+		splitParams(params, func(i, lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			for j := lo; j < hi; j++ {
+				params[i][j]++
+			}
+		})
+		for i, p := range params {
+			for j, v := range p {
+				if v != 1 {
+					t.Fatalf("sizes %v: params[%d][%d] visited %v times", sizes, i, j, v)
+				}
+			}
+		}
+	}
+}
+
+// The optimizers' two-goroutine update gives the bits of the serial loop (and is race-free:
+// .ci/run runs it under -race).
+func TestOptimizerSplitMatchesSerial(t *testing.T) {
+	sizes := []int{3, splitParamsMin + 5, 17, splitParamsMin}
+	for _, kind := range []string{"adam", "sgd"} {
+		opt, err := NewOptimizer(kind, 0.9, 1e-4, sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		params, grads, want := make([][]float32, len(sizes)), make([][]float32, len(sizes)), make([][]float32, len(sizes))
+		slots := [2][][]float32{make([][]float32, len(sizes)), make([][]float32, len(sizes))}
+		for i, n := range sizes {
+			params[i], grads[i], want[i] = make([]float32, n), make([]float32, n), make([]float32, n)
+			slots[0][i], slots[1][i] = make([]float32, n), make([]float32, n)
+			for j := range n {
+				params[i][j] = float32(j%97) * 0.01
+				want[i][j] = params[i][j]
+			}
+		}
+		const lr = 1e-3
+		for step := 1; step <= 3; step++ {
+			for i := range grads {
+				for j := range grads[i] {
+					grads[i][j] = float32((j*step)%13-6) * 0.1
+				}
+			}
+			opt.Step(params, grads, lr)
+			// The serial loops of Step, written out.
+			for i, w := range want {
+				g := grads[i]
+				for j := range w {
+					if kind == "sgd" {
+						v := slots[0][i]
+						d := g[j] + float32(1e-4)*w[j]
+						v[j] = float32(0.9)*v[j] + d
+						w[j] -= float32(lr) * v[j]
+						continue
+					}
+					c1, c2 := 1-math.Pow(0.9, float64(step)), 1-math.Pow(0.999, float64(step))
+					m, v := slots[0][i], slots[1][i]
+					b1, b2 := float32(0.9), float32(0.999)
+					m[j] = b1*m[j] + (1-b1)*g[j]
+					v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
+					w[j] = w[j]*float32(1-lr*1e-4) - float32(lr*math.Sqrt(c2)/c1)*m[j]/(float32(math.Sqrt(float64(v[j])))+float32(1e-8*math.Sqrt(c2)))
+				}
+			}
+		}
+		for i := range want {
+			for j := range want[i] {
+				if math.Float32bits(params[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("%s: params[%d][%d] = %v, want %v", kind, i, j, params[i][j], want[i][j])
+				}
+			}
+		}
 	}
 }
