@@ -27,7 +27,7 @@ func (k *fqConsts) set(p fakequant.Params) {
 func fakeQuantizeRowVec(dst, src []float32, p fakequant.Params) {
 	dst = dst[:len(src)]
 	i := 0
-	if useAsmRequant && len(src) >= 4 {
+	if useAVX2 && len(src) >= 4 {
 		var k fqConsts
 		k.set(p)
 		for len(src)-i >= 4 {

@@ -242,7 +242,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	// Fully connected outputs (inner == 1) go four channels at a time down the batch, where
 	// the four have shift <= 0 (cols[g] set for channels 4g..4g+3).
 	colGroups := 0
-	if inner == 1 && useAsmRequant {
+	if inner == 1 && useAVX2 {
 		colGroups = channels / 4
 		if cap(t.cols) < colGroups {
 			t.cols = make([]requantCols, colGroups)

@@ -140,18 +140,42 @@ func reluRow(y []float32, mask []uint8, x []float32) (hi float32, nan bool) {
 // max made that loop six times slower on an AMD EPYC (BenchmarkBiasReLURow), apparently one
 // dependency chain through the whole loop body.
 func reluTop(y []float32) (hi float32, nan bool) {
+	return reluRange(reluTopBits(y))
+}
+
+// reluTopBits is reluTop's integer maximum: max over y of bits(v) &^ sign.
+func reluTopBits(y []float32) uint32 {
 	var top uint32
 	for _, r := range y {
 		top = max(top, math.Float32bits(r)&^(1<<31))
 	}
+	return top
+}
+
+// reluRange turns reluTopBits' maximum into reluTop's result.
+func reluRange(top uint32) (hi float32, nan bool) {
 	if top > 0x7f800000 {
 		return 0, true
 	}
 	return math.Float32frombits(top), false
 }
 
-// biasReLURow is reluRow of pre = x[k] + b. (It is not reluRow with b = 0: -0 + 0 is +0.)
+// biasReLURow is reluRow of pre = x[k] + b. (It is not reluRow with b = 0: -0 + 0 is +0.) Groups
+// of eight go through the vector kernel where the CPU has one (TestBiasReLURowVec checks it
+// against biasReLURowRef, the loop below).
 func biasReLURow(y []float32, mask []uint8, x []float32, b float32) (hi float32, nan bool) {
+	y, mask = y[:len(x)], mask[:len(x)]
+	if !useAVX2 || len(x) < 8 {
+		return biasReLURowRef(y, mask, x, b)
+	}
+	n := len(x) / 8 * 8
+	top := biasReLUAsm(&y[0], &mask[0], &x[0], n/8, b)
+	biasReLURowRef(y[n:], mask[n:], x[n:], b)
+	return reluRange(max(top, reluTopBits(y[n:])))
+}
+
+// biasReLURowRef is biasReLURow's reference loop.
+func biasReLURowRef(y []float32, mask []uint8, x []float32, b float32) (hi float32, nan bool) {
 	y, mask = y[:len(x)], mask[:len(x)]
 	for k, v := range x {
 		pre := v + b

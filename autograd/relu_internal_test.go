@@ -103,3 +103,41 @@ func biasReLURowNoRange(y []float32, mask []uint8, x []float32, b float32) {
 		mask[k] = uint8(m)
 	}
 }
+
+// TestBiasReLURowVec: biasReLURow (vector kernel where the CPU has one) writes the bits and
+// mask of biasReLURowRef and finds the same range, for NaN, infinities, signed zeros, values
+// that cancel the bias, and every length up to a few groups.
+func TestBiasReLURowVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(77, 78))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), math.MaxFloat32}
+	for n := 0; n < 40; n++ {
+		for _, b := range []float32{0, float32(math.Copysign(0, -1)), 0.25, -0.25, float32(math.Inf(1))} {
+			for trial := range 4 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+					switch rng.IntN(6) {
+					case 0:
+						x[i] = -b // pre = +0 (or NaN for an infinite b)
+					case 1:
+						if trial > 0 {
+							x[i] = specials[rng.IntN(len(specials))]
+						}
+					}
+				}
+				gy, wy := make([]float32, n), make([]float32, n)
+				gm, wm := make([]uint8, n), make([]uint8, n)
+				gh, gn := biasReLURow(gy, gm, x, b)
+				wh, wn := biasReLURowRef(wy, wm, x, b)
+				if math.Float32bits(gh) != math.Float32bits(wh) || gn != wn {
+					t.Fatalf("n %d b %v: range (%v, %v), want (%v, %v)", n, b, gh, gn, wh, wn)
+				}
+				for i := range x {
+					if math.Float32bits(gy[i]) != math.Float32bits(wy[i]) || gm[i] != wm[i] {
+						t.Fatalf("n %d b %v: x[%d] = %v: y %v mask %d, want %v %d", n, b, i, x[i], gy[i], gm[i], wy[i], wm[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -4,8 +4,9 @@ package autograd
 
 import "golang.org/x/sys/cpu"
 
-// useAsmRequant selects the AVX2 requantization kernel of requant_amd64.s.
-var useAsmRequant = cpu.X86.HasAVX2
+// useAVX2 selects the AVX2 kernels of fake quantization and ReLU (requant_amd64.s,
+// fqrow_amd64.s, ste_amd64.s, relu_amd64.s).
+var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
 // d with the constants in k (requantRow's arithmetic, four lanes at a time, lane i with k's
@@ -35,3 +36,9 @@ func steAsm(dx, x, dy *float32, groups int, lo, hi float32) int
 //
 //go:noescape
 func absMaxAsm(w *float32, groups int) (float32, bool)
+
+// biasReLUAsm is biasReLURow's loop for groups groups of eight values (see relu_amd64.s); it
+// returns the largest bit pattern of |y| over them, which reluTop turns into the range.
+//
+//go:noescape
+func biasReLUAsm(y *float32, mask *uint8, x *float32, groups int, b float32) uint32

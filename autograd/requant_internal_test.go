@@ -107,7 +107,7 @@ func TestFakeQuantizeRow(t *testing.T) {
 // every exponent, edge and random accumulators, values that take requantRow's slow path in
 // any lane of a group (NaN, Inf, |x/s| >= 2^32) and lengths that leave a tail.
 func TestRequantRowVec(t *testing.T) {
-	t.Logf("vector kernel: %v", useAsmRequant)
+	t.Logf("vector kernel: %v", useAVX2)
 	edges := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
 		math.Nextafter(0.5, 1), math.Nextafter(1.5, 0), math.Nextafter(-1.5, 0), 2147483646.5, 2147483647, 2147483647.5,
 		-2147483647.5, -2147483648, -2147483648.5, 1<<32 - 0.5, -(1<<32 - 0.5), 1 << 32, -(1 << 32), 1e300, math.Inf(1),

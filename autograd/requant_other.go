@@ -2,8 +2,8 @@
 
 package autograd
 
-// useAsmRequant is false: there is no vector requantization kernel for this build.
-const useAsmRequant = false
+// useAVX2 is false: there are no vector kernels for this build.
+const useAVX2 = false
 
 func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int {
 	panic("autograd: no assembly requantization kernel")
@@ -19,4 +19,8 @@ func steAsm(dx, x, dy *float32, groups int, lo, hi float32) int {
 
 func absMaxAsm(w *float32, groups int) (float32, bool) {
 	panic("autograd: no assembly abs-max kernel")
+}
+
+func biasReLUAsm(y *float32, mask *uint8, x *float32, groups int, b float32) uint32 {
+	panic("autograd: no assembly ReLU kernel")
 }

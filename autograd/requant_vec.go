@@ -47,7 +47,7 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	d = d[:len(x)]
 	i := 0
-	if useAsmRequant {
+	if useAVX2 {
 		for len(x)-i >= 4 {
 			i += requantAsm(&d[i], &x[i], (len(x)-i)/4, 4, k)
 			if len(x)-i < 4 {
@@ -72,7 +72,7 @@ func requantColumns4(d, x []float32, rows, stride int, k *requantConsts, s *[4]f
 	_, _ = d[(rows-1)*stride+3], x[(rows-1)*stride+3] // the kernel reads and writes these
 	r := 0
 	for r < rows {
-		if useAsmRequant {
+		if useAVX2 {
 			r += requantAsm(&d[r*stride], &x[r*stride], rows-r, stride, k) / 4
 			if r == rows {
 				return

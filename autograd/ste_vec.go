@@ -28,7 +28,7 @@ func steBackwardVec(dx, x, dy []float32, p fakequant.Params) {
 	dy = dy[:len(x)]
 	dx = dx[:len(x)]
 	i := 0
-	if useAsmRequant && len(x) >= 8 {
+	if useAVX2 && len(x) >= 8 {
 		i = steAsm(&dx[0], &x[0], &dy[0], len(x)/8, lo, hi)
 	}
 	for ; i < len(x); i++ {
@@ -44,7 +44,7 @@ func steBackwardVec(dx, x, dy []float32, p fakequant.Params) {
 // so the order of the lanes does not matter). TestAbsMaxVec checks it against absMaxOf.
 func absMaxVec(w []float32) (m float32, nan bool) {
 	i := 0
-	if useAsmRequant && len(w) >= 8 {
+	if useAVX2 && len(w) >= 8 {
 		var n bool
 		m, n = absMaxAsm(&w[0], len(w)/8)
 		i = len(w) / 8 * 8
