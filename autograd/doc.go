@@ -42,6 +42,14 @@
 //     directly by one gives that range to its ActQuantizer instead of a pass of rangeOf.
 //   - Sgemm (gemm.go): row-major float32 GEMM; gemm_ref.go is the reference loop, the fast path
 //     packs blocks for a 6x16 micro-kernel in AVX2+FMA assembly (amd64, !purego) or pure Go.
+//   - Vector kernels for the elementwise passes of QAT, AVX2 assembly on amd64 (without the
+//     purego tag) chosen at run time, each producing the bits of the Go loop it replaces, which
+//     stays as its reference and as the code of other builds (tests compare the two bit for
+//     bit): the accumulator recovery and requantization of an activation (requant_amd64.s,
+//     four lanes, per-lane multipliers and shifts so fully connected outputs go four channels
+//     at a time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
+//     backward and the weights' abs-max (ste_amd64.s), and BiasReLU's forward with its mask and
+//     output range (relu_amd64.s).
 //
 // The custom ops keep their output and gradient tensors across runs (outBuf in op.go), so a
 // training step in steady state allocates no large tensor of its own; a value read from one of
