@@ -112,3 +112,46 @@ func checkPoolVec(t *testing.T, g *poolGeom, x []float32, rng *rand.Rand, what s
 		}
 	}
 }
+
+// BenchmarkMaxPoolKernels times forwardRef, forward2x2Vec, backwardRef and backward2x2Vec on
+// one goroutine over a whole batch of LeNet-5's two pooling shapes, in ns per output.
+func BenchmarkMaxPoolKernels(b *testing.B) {
+	for _, sh := range []struct {
+		name       string
+		n, c, h, w int
+	}{{"pool1", 64, 20, 24, 24}, {"pool2", 64, 50, 8, 8}} {
+		g := poolGeom{n: sh.n, c: sh.c, h: sh.h, w: sh.w, k: 2, stride: 2, oh: sh.h / 2, ow: sh.w / 2}
+		rng := rand.New(rand.NewPCG(73, 74))
+		x, dx := make([]float32, g.n*g.c*g.h*g.w), make([]float32, g.n*g.c*g.h*g.w)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		ny := g.n * g.c * g.oh * g.ow
+		y, am, dy := make([]float32, ny), make([]int32, ny), make([]float32, ny)
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
+		}
+		planes := g.n * g.c
+		g.forwardRef(y, am, x, 0, planes)
+		for _, c := range []struct {
+			name string
+			run  func()
+			vec  bool
+		}{
+			{"forward/ref", func() { g.forwardRef(y, am, x, 0, planes) }, false},
+			{"forward/vec", func() { g.forward2x2Vec(y, am, x, 0, planes) }, true},
+			{"backward/ref", func() { g.backwardRef(dx, dy, am, 0, planes) }, false},
+			{"backward/vec", func() { g.backward2x2Vec(dx, dy, am, 0, planes) }, true},
+		} {
+			b.Run(sh.name+"/"+c.name, func(b *testing.B) {
+				if c.vec && !useAsmPool {
+					b.Skip("no vector max-pool kernel in this build")
+				}
+				for b.Loop() {
+					c.run()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(ny), "ns/output")
+			})
+		}
+	}
+}
