@@ -81,8 +81,18 @@ func (op *maxPoolOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return out, nil
 }
 
-// forward pools the planes (n*C + c) in [lo, hi) of x into y, recording argmax in am.
+// forward pools the planes (n*C + c) in [lo, hi) of x into y, recording argmax in am: with
+// the vector kernel for 2x2 windows at stride 2 where the CPU has one, else with forwardRef.
 func (g *poolGeom) forward(y []float32, am []int32, x []float32, lo, hi int) {
+	if g.vec2x2() {
+		g.forward2x2Vec(y, am, x, lo, hi)
+		return
+	}
+	g.forwardRef(y, am, x, lo, hi)
+}
+
+// forwardRef is forward in plain Go, and the specification of the vector kernel.
+func (g *poolGeom) forwardRef(y []float32, am []int32, x []float32, lo, hi int) {
 	k, s, w, oh, ow := g.k, g.stride, g.w, g.oh, g.ow
 	hw, ohw := g.h*w, oh*ow
 	for plane := lo; plane < hi; plane++ {
@@ -186,13 +196,23 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
 	out, dx := op.dx.data(g.xShape())
-	per := g.c * g.oh * g.ow
 	splitBatch(g.n, func(_, lo, hi int) {
 		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
-		clear(dx[lo*g.c*g.h*g.w : hi*g.c*g.h*g.w])
-		for o := lo * per; o < hi*per; o++ {
-			dx[am[o]] += dy[o]
+		if g.vec2x2() {
+			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c)
+			return
 		}
+		g.backwardRef(dx, dy, am, lo*g.c, hi*g.c)
 	})
 	return out, nil
+}
+
+// backwardRef sets the planes [lo, hi) of dx to zero and then adds each dy of those planes'
+// outputs at its argmax: dx[am[o]] += dy[o]. It is the specification of backward2x2Vec.
+func (g *poolGeom) backwardRef(dx, dy []float32, am []int32, lo, hi int) {
+	per := g.oh * g.ow
+	clear(dx[lo*g.h*g.w : hi*g.h*g.w])
+	for o := lo * per; o < hi*per; o++ {
+		dx[am[o]] += dy[o]
+	}
 }
