@@ -253,22 +253,61 @@ func (op *reluGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	// The split and the order of the sums are biasGradOp's.
 	splitRowsW(n, c*inner, func(w, lo, hi int) {
-		part := op.partials[w]
-		for i := lo; i < hi; i++ {
-			for ch := 0; ch < c; ch++ {
-				off := (i*c + ch) * inner
-				d, m := dx[off:off+inner], mask[off:off+inner]
-				var s float32
-				for k, v := range dy[off : off+inner] {
-					g := v * float32(m[k])
-					d[k] = g
-					s += g
-				}
-				part[ch] += s
-			}
-		}
+		reluBiasGradRows(dx, dy, mask, op.partials[w], lo, hi, c, inner)
 	})
 	return out, nil
+}
+
+// reluBiasGradRows writes dpre = dy * mask for the images [lo, hi) of a (N, c, inner) tensor
+// and adds each image's channel sums of dpre to part: part[ch] += s, with s summed over the
+// channel's inner values in order. Four channels go side by side (four independent sums, each
+// in its own order, so the same bits as one channel at a time: reluBiasGradRowsRef), which
+// hides the latency of the float adds.
+func reluBiasGradRows(dx, dy []float32, mask []uint8, part []float32, lo, hi, c, inner int) {
+	for i := lo; i < hi; i++ {
+		ch := 0
+		for ; ch+4 <= c; ch += 4 {
+			off := (i*c + ch) * inner
+			d0, d1, d2, d3 := dx[off:][:inner], dx[off+inner:][:inner], dx[off+2*inner:][:inner], dx[off+3*inner:][:inner]
+			y0, y1, y2, y3 := dy[off:][:inner], dy[off+inner:][:inner], dy[off+2*inner:][:inner], dy[off+3*inner:][:inner]
+			m0, m1, m2, m3 := mask[off:][:inner], mask[off+inner:][:inner], mask[off+2*inner:][:inner], mask[off+3*inner:][:inner]
+			var s0, s1, s2, s3 float32
+			for k := range d0 {
+				g0, g1, g2, g3 := y0[k]*float32(m0[k]), y1[k]*float32(m1[k]), y2[k]*float32(m2[k]), y3[k]*float32(m3[k])
+				d0[k], d1[k], d2[k], d3[k] = g0, g1, g2, g3
+				s0, s1, s2, s3 = s0+g0, s1+g1, s2+g2, s3+g3
+			}
+			part[ch] += s0
+			part[ch+1] += s1
+			part[ch+2] += s2
+			part[ch+3] += s3
+		}
+		for ; ch < c; ch++ {
+			off := (i*c + ch) * inner
+			part[ch] += reluGradSum(dx[off:off+inner], dy[off:off+inner], mask[off:off+inner])
+		}
+	}
+}
+
+// reluGradSum writes d = dy * mask and returns the sum of d in order.
+func reluGradSum(d, dy []float32, m []uint8) float32 {
+	var s float32
+	for k, v := range dy {
+		g := v * float32(m[k])
+		d[k] = g
+		s += g
+	}
+	return s
+}
+
+// reluBiasGradRowsRef is reluBiasGradRows one channel at a time, the reference.
+func reluBiasGradRowsRef(dx, dy []float32, mask []uint8, part []float32, lo, hi, c, inner int) {
+	for i := lo; i < hi; i++ {
+		for ch := 0; ch < c; ch++ {
+			off := (i*c + ch) * inner
+			part[ch] += reluGradSum(dx[off:off+inner], dy[off:off+inner], mask[off:off+inner])
+		}
+	}
 }
 
 // reluBiasGradOp: dpre -> db = partial(first half) + partial(second half), from the sums its

@@ -141,3 +141,36 @@ func TestBiasReLURowVec(t *testing.T) {
 		}
 	}
 }
+
+// TestReluBiasGradRows: four channels side by side give the reference's dpre and channel sums
+// bit for bit (each sum keeps its order), for channel counts with and without a remainder.
+func TestReluBiasGradRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(79, 80))
+	for _, sh := range [][3]int{{3, 20, 576}, {2, 50, 64}, {5, 7, 3}, {4, 500, 1}, {1, 3, 9}} {
+		n, c, inner := sh[0], sh[1], sh[2]
+		dy := make([]float32, n*c*inner)
+		mask := make([]uint8, len(dy))
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(20)-10)))
+			mask[i] = uint8(rng.IntN(2))
+		}
+		got, want := make([]float32, len(dy)), make([]float32, len(dy))
+		gp, wp := make([]float32, c), make([]float32, c)
+		for i := range gp {
+			gp[i] = float32(i) * 0.1
+			wp[i] = gp[i]
+		}
+		reluBiasGradRows(got, dy, mask, gp, 0, n, c, inner)
+		reluBiasGradRowsRef(want, dy, mask, wp, 0, n, c, inner)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: dpre[%d] = %v, want %v", sh, i, got[i], want[i])
+			}
+		}
+		for i := range gp {
+			if math.Float32bits(gp[i]) != math.Float32bits(wp[i]) {
+				t.Fatalf("%v: sum[%d] = %v, want %v", sh, i, gp[i], wp[i])
+			}
+		}
+	}
+}
