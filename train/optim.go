@@ -100,14 +100,41 @@ func (o *Adam) Step(params, grads [][]float32, lr float64) {
 	step := float32(lr * math.Sqrt(c2) / c1)
 	eps := float32(o.Eps * math.Sqrt(c2))
 	decay := float32(1 - lr*o.WeightDecay)
+	k := adamConsts{b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2, step: step, eps: eps, decay: decay}
 	splitParams(params, func(i, lo, hi int) {
-		w, g, m, v := params[i][lo:hi], grads[i][lo:hi], o.st.Slots[0][i][lo:hi], o.st.Slots[1][i][lo:hi]
-		for j := range w {
-			m[j] = b1*m[j] + (1-b1)*g[j]
-			v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
-			w[j] = w[j]*decay - step*m[j]/(float32(math.Sqrt(float64(v[j])))+eps)
-		}
+		adamRow(params[i][lo:hi], grads[i][lo:hi], o.st.Slots[0][i][lo:hi], o.st.Slots[1][i][lo:hi], &k)
 	})
+}
+
+// adamConsts are the per-step constants of adamRow, laid out for adam_amd64.s.
+type adamConsts struct {
+	b1, c1, b2, c2, step, eps, decay float32 // c1 = 1 - b1, c2 = 1 - b2
+}
+
+// adamRow is Adam's update of weights w with gradients g and moments m, v:
+//
+//	m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  w = w decay - step m / (sqrt(v) + eps)
+//
+// in float32, eight at a time with AVX2 where the CPU has it (the same roundings: see
+// adam_amd64.s), the rest in adamRowRef. TestAdamRow checks the two give the same bits.
+func adamRow(w, g, m, v []float32, k *adamConsts) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	n := 0
+	if useAdamAsm && len(w) >= 8 {
+		n = len(w) / 8 * 8
+		adamAsm(&w[0], &g[0], &m[0], &v[0], n/8, k)
+	}
+	adamRowRef(w[n:], g[n:], m[n:], v[n:], k)
+}
+
+// adamRowRef is adamRow's reference loop.
+func adamRowRef(w, g, m, v []float32, k *adamConsts) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for j := range w {
+		m[j] = k.b1*m[j] + k.c1*g[j]
+		v[j] = k.b2*v[j] + k.c2*g[j]*g[j]
+		w[j] = w[j]*k.decay - k.step*m[j]/(float32(math.Sqrt(float64(v[j])))+k.eps)
+	}
 }
 func (o *Adam) State() OptState           { return o.st }
 func (o *Adam) SetState(s OptState) error { return setState(&o.st, s) }
