@@ -24,10 +24,12 @@ import (
 // buffer and, for dW, its own partial sum; dW = partial(first half) + partial(second half), so
 // results are bit-identical run to run and do not depend on GOMAXPROCS (they do depend on the
 // GEMM kernel: the AVX2 kernel fuses multiply-adds, the purego one does not). W (and W^T for dX)
-// is packed once per run for the GEMM. Once the gradient is built, the forward keeps every
-// image's patches (N*C*K*K*OH*OW floats: 8 MB for LeNet-5's conv2 at batch 64) for the dW op,
-// which recomputes them if they were made from another x. All buffers live in the ops and are
-// reused across runs: a graph must not be run by two machines at once.
+// is packed once per run for the GEMM. With stride 1 and no padding (LeNet-5's convolutions)
+// the patches never form a matrix: the GEMMs of the forward and of dW pack them straight from
+// x (convPatches). Otherwise, once the gradient is built, the forward keeps every image's
+// im2col matrix (N*C*K*K*OH*OW floats) for the dW op, which recomputes it if it was made from
+// another x. All buffers live in the ops and are reused across runs: a graph must not be run
+// by two machines at once.
 func Conv2D(x, w *gorgonia.Node, stride, pad int) (*gorgonia.Node, error) {
 	return conv2D(x, w, stride, pad, true)
 }
@@ -55,8 +57,9 @@ type convGeom struct {
 	n, c, h, w   int // input (N, C, H, W)
 	o, k         int // weights (O, C, K, K)
 	stride, pad  int
-	oh, ow       int // output (N, O, OH, OW)
-	ckk, ohw, hw int // C*K*K, OH*OW, H*W
+	oh, ow       int   // output (N, O, OH, OW)
+	ckk, ohw, hw int   // C*K*K, OH*OW, H*W
+	off, base    []int // convPatches' tables (stride 1, no padding), made by patchTables
 }
 
 func newConvGeom(xs, ws tensor.Shape, stride, pad int) (convGeom, error) {
@@ -183,6 +186,7 @@ type conv2DOp struct {
 	keepCols bool
 	colAll   []float32
 	colsOf   *float32
+	patches  [2]convPatches // per-worker patch packers, when the patches are packed from x
 	y        outBuf
 }
 
@@ -222,6 +226,20 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	op.wp.pack(false, g.o, g.ckk, 1, w, g.ckk)
 	size := g.ckk * g.ohw
 	op.colsOf = nil
+	direct := g.patchesDirect()
+	if direct {
+		// The GEMM packs the patches from x (convPatches) and the dW op does the same: no
+		// im2col matrix.
+		g.patchTables()
+		splitBatch(g.n, func(wk, lo, hi int) {
+			pk := &op.patches[wk]
+			for n := lo; n < hi; n++ {
+				*pk = convPatches{g: g, x: x[n*g.c*g.hw:][:g.c*g.hw]}
+				sgemmPackedAB(&op.wp, pk, g.ohw, 0, y[n*g.o*g.ohw:], g.ohw)
+			}
+		})
+		return out, nil
+	}
 	if op.keepCols {
 		op.colAll = grow(op.colAll, g.n*size)
 	}
@@ -317,6 +335,7 @@ type conv2DGradWOp struct {
 	opBase
 	fwd      *conv2DOp
 	cols     [2][]float32
+	patches  [2]convPatches
 	partials [2][]float32 // per-worker sums of dY_n * col_n^T
 	dw       outBuf
 }
@@ -338,11 +357,24 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, dy := in[0], in[1]
 	size, csize := g.o*g.ckk, g.ckk*g.ohw
 	cached := op.fwd.colsOf == &x[0] && len(op.fwd.colAll) == g.n*csize
+	direct := g.patchesDirect()
+	if direct {
+		g.patchTables()
+	}
 	splitBatch(g.n, func(wk, lo, hi int) {
 		part := grow(op.partials[wk], size)
 		op.partials[wk] = part
 		clear(part)
 		if lo == hi {
+			return
+		}
+		if direct {
+			pk := &op.patches[wk]
+			for n := lo; n < hi; n++ {
+				*pk = convPatches{g: g, x: x[n*g.c*g.hw:][:g.c*g.hw], t: true}
+				// part (O x CKK) += dY_n (O x OHW) * col_n^T (OHW x CKK), col_n^T packed from x
+				sgemmSerialB(g.o, g.ckk, g.ohw, dy[n*g.o*g.ohw:], g.ohw, pk, 1, part, g.ckk)
+			}
 			return
 		}
 		var col []float32

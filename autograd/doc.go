@@ -27,7 +27,8 @@
 // The fast path of training, used by nn unless a model asks for gorgonia's stock ops:
 //
 //   - Conv2D, Conv2DNoInputGrad (conv2d_op.go): NCHW convolution as W (O x CKK) times
-//     im2col(x) per image, written straight into NCHW (no transposes), the batch split over two
+//     im2col(x) per image (for stride 1 without padding, packed for the GEMM straight from x:
+//     conv_patches.go), written straight into NCHW (no transposes), the batch split over two
 //     goroutines with dW partials summed in a fixed order (deterministic); backward dW = sum_n
 //     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
 //   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the

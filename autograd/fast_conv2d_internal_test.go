@@ -87,3 +87,52 @@ func TestIm2colCol2imAdjoint(t *testing.T) {
 		}
 	}
 }
+
+// TestConvPatchesMatchPackB: for convolutions of stride 1 without padding, the patches packed
+// straight from the image are the values packB makes from im2col's matrix, for the forward's
+// op(B) = col and the dW op's op(B) = col^T, over the depth and column blocks a GEMM asks for
+// (blocks that cross output rows, partial strips, depths past gemmKC). The GEMM reads nothing
+// else, so both paths give the same bits.
+func TestConvPatchesMatchPackB(t *testing.T) {
+	rng := rand.New(rand.NewPCG(83, 84))
+	for _, sh := range [][4]int{{1, 28, 28, 5}, {20, 12, 12, 5}, {3, 9, 13, 3}, {2, 5, 5, 5}, {12, 10, 30, 3}, {1, 6, 7, 2}} {
+		c, h, w, k := sh[0], sh[1], sh[2], sh[3]
+		g, err := newConvGeom(tensor.Shape{1, c, h, w}, tensor.Shape{4, c, k, k}, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.patchesDirect() {
+			t.Fatalf("%v: stride 1, no padding, not direct", sh)
+		}
+		g.patchTables()
+		x := randMat(rng, 1, c*h*w)
+		col := make([]float32, g.ckk*g.ohw)
+		g.im2col(col, x)
+		for _, tr := range []bool{false, true} {
+			rows, cols := g.ckk, g.ohw // op(B) is rows x cols
+			if tr {
+				rows, cols = cols, rows
+			}
+			for trial := range 40 {
+				pc, jc := rng.IntN(rows), rng.IntN(cols)
+				kc, nc := 1+rng.IntN(min(gemmKC, rows-pc)), 1+rng.IntN(cols-jc)
+				if trial == 0 {
+					pc, jc, kc, nc = 0, 0, min(gemmKC, rows), cols
+				}
+				size := roundUp(nc, gemmNR) * kc
+				want, got := make([]float32, size), make([]float32, size)
+				for i := range got {
+					got[i] = float32(math.NaN()) // every position must be written
+				}
+				packB(want, tr, col, g.ohw, pc, kc, jc, nc)
+				p := convPatches{g: &g, x: x, t: tr}
+				p.packB(got, pc, kc, jc, nc)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v transposed %v block pc %d kc %d jc %d nc %d: packed[%d] = %v, want %v", sh, tr, pc, kc, jc, nc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -167,12 +167,21 @@ func grow(s []float32, n int) []float32 {
 
 // gemmBlocked computes C += alpha * op(A) * op(B) for m, n, k > 0.
 func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmBlockedA(nil, transA, m, n, k, alpha, a, lda, transB, b, ldb, c, ldc)
+	gemmBlockedA(nil, nil, transA, m, n, k, alpha, a, lda, transB, b, ldb, c, ldc)
+}
+
+// bPacker writes op(B)[pc:pc+kc, jc:jc+nc] into dst in packB's layout (strips of gemmNR
+// columns, zero past column nc): the right factor of a GEMM made on the fly instead of read
+// from a matrix (a convolution's patches, straight from the image).
+type bPacker interface {
+	packB(dst []float32, pc, kc, jc, nc int)
 }
 
 // gemmBlockedA is gemmBlocked with A either packed on the fly (pa == nil) or taken from pa,
-// which must hold alpha * op(A) for these m and k (transA, alpha, a and lda are then unused).
-func gemmBlockedA(pa *packedA, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+// which must hold alpha * op(A) for these m and k (transA, alpha, a and lda are then unused),
+// and B either packed from b or, if pb is not nil, by pb (transB, b and ldb are then unused).
+// The same packed values give the same bits whichever way they were packed.
+func gemmBlockedA(pa *packedA, pb bPacker, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
 	buf := gemmBufs.Get().(*gemmBuf)
 	defer gemmBufs.Put(buf)
 	for jc := 0; jc < n; jc += gemmNC {
@@ -180,7 +189,11 @@ func gemmBlockedA(pa *packedA, transA bool, m, n, k int, alpha float32, a []floa
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
 			buf.b = grow(buf.b, roundUp(nc, gemmNR)*kc)
-			packB(buf.b, transB, b, ldb, pc, kc, jc, nc)
+			if pb != nil {
+				pb.packB(buf.b, pc, kc, jc, nc)
+			} else {
+				packB(buf.b, transB, b, ldb, pc, kc, jc, nc)
+			}
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				var ap []float32
@@ -230,7 +243,32 @@ func sgemmPackedA(pa *packedA, transB bool, n int, b []float32, ldb int, beta fl
 	if pa.k == 0 {
 		return
 	}
-	gemmBlockedA(pa, false, pa.m, n, pa.k, 0, nil, 0, transB, b, ldb, c, ldc)
+	gemmBlockedA(pa, nil, false, pa.m, n, pa.k, 0, nil, 0, transB, b, ldb, c, ldc)
+}
+
+// sgemmPackedAB is sgemmPackedA with op(B) (pa.k x n) packed by pb: C = pa * op(B) + beta * C.
+func sgemmPackedAB(pa *packedA, pb bPacker, n int, beta float32, c []float32, ldc int) {
+	if pa.m == 0 || n == 0 {
+		return
+	}
+	scaleC(pa.m, n, beta, c, ldc)
+	if pa.k == 0 {
+		return
+	}
+	gemmBlockedA(pa, pb, false, pa.m, n, pa.k, 0, nil, 0, false, nil, 0, c, ldc)
+}
+
+// sgemmSerialB is sgemmSerial(false, ., m, n, k, 1, a, lda, ., ., beta, c, ldc) with op(B)
+// (k x n) packed by pb.
+func sgemmSerialB(m, n, k int, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	scaleC(m, n, beta, c, ldc)
+	if k == 0 {
+		return
+	}
+	gemmBlockedA(nil, pb, false, m, n, k, 1, a, lda, false, nil, 0, c, ldc)
 }
 
 // packB copies op(B)[pc:pc+kc, jc:jc+nc] into strips of gemmNR columns: strip s holds
