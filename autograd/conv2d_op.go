@@ -142,6 +142,14 @@ func (g *convGeom) col2im(dx, col []float32) {
 			for kw := 0; kw < g.k; kw++ {
 				row := col[((c*g.k+kh)*g.k+kw)*g.ohw:][:g.ohw]
 				xlo, xhi := g.outRange(kw, g.w, g.ow)
+				if n8 := (xhi - xlo) &^ 7; g.stride == 1 && useAVX2 && n8 > 0 && yhi > ylo {
+					// The runs' first n8 values, eight at a time (same adds, same order), then
+					// the rest below.
+					d0 := (ylo-g.pad+kh)*g.w + xlo - g.pad + kw
+					_, _ = plane[d0+(yhi-ylo-1)*g.w+n8-1], row[ylo*g.ow+xlo+(yhi-ylo-1)*g.ow+n8-1]
+					addRowsAsm(&plane[d0], &row[ylo*g.ow+xlo], yhi-ylo, n8, g.w, g.ow)
+					xlo += n8
+				}
 				for oy := ylo; oy < yhi; oy++ {
 					src := row[oy*g.ow:][:g.ow]
 					dst := plane[(oy*g.stride-g.pad+kh)*g.w:][:g.w]

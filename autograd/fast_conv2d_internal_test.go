@@ -136,3 +136,45 @@ func TestConvPatchesMatchPackB(t *testing.T) {
 		}
 	}
 }
+
+// TestCol2imBits: col2im (with its vector row adds where the CPU has them) gives the bits of
+// the plain scatter-add in the same order (c, kh, kw, oy, ox), for strides, padding, widths
+// that leave a remainder past the groups of eight, and NaNs with payloads.
+func TestCol2imBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(85, 86))
+	for _, sh := range [][6]int{{20, 12, 12, 5, 1, 0}, {1, 28, 28, 5, 1, 0}, {3, 13, 19, 3, 1, 1}, {2, 11, 10, 3, 2, 1}, {4, 30, 33, 5, 1, 2}, {2, 9, 9, 2, 1, 0}} {
+		c, h, w, k, stride, pad := sh[0], sh[1], sh[2], sh[3], sh[4], sh[5]
+		g, err := newConvGeom(tensor.Shape{1, c, h, w}, tensor.Shape{3, c, k, k}, stride, pad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := randMat(rng, 1, g.ckk*g.ohw)
+		for i := range col {
+			if rng.IntN(200) == 0 {
+				col[i] = math.Float32frombits(0x7fc00000 | uint32(rng.IntN(1<<20)))
+			}
+		}
+		got, want := make([]float32, c*h*w), make([]float32, c*h*w)
+		g.col2im(got, col)
+		for cc := 0; cc < c; cc++ {
+			for kh := 0; kh < k; kh++ {
+				for kw := 0; kw < k; kw++ {
+					r := (cc*k+kh)*k + kw
+					for oy := 0; oy < g.oh; oy++ {
+						for ox := 0; ox < g.ow; ox++ {
+							iy, ix := oy*stride-pad+kh, ox*stride-pad+kw
+							if iy >= 0 && iy < h && ix >= 0 && ix < w {
+								want[cc*h*w+iy*w+ix] += col[r*g.ohw+oy*g.ow+ox]
+							}
+						}
+					}
+				}
+			}
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: dx[%d] = %v (%#x), want %v (%#x)", sh, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}

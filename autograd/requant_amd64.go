@@ -42,3 +42,8 @@ func absMaxAsm(w *float32, groups int) (float32, bool)
 //
 //go:noescape
 func biasReLUAsm(y *float32, mask *uint8, x *float32, groups int, b float32) uint32
+
+// addRowsAsm adds rows of src to rows of dst, eight lanes at a time (see col2im_amd64.s).
+//
+//go:noescape
+func addRowsAsm(dst, src *float32, rows, width, dstStride, srcStride int)

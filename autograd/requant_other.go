@@ -24,3 +24,7 @@ func absMaxAsm(w *float32, groups int) (float32, bool) {
 func biasReLUAsm(y *float32, mask *uint8, x *float32, groups int, b float32) uint32 {
 	panic("autograd: no assembly ReLU kernel")
 }
+
+func addRowsAsm(dst, src *float32, rows, width, dstStride, srcStride int) {
+	panic("autograd: no assembly row add")
+}
