@@ -93,18 +93,6 @@ const (
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
-// parallel2 runs f and g concurrently and returns when both are done.
-func parallel2(f, g func()) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		g()
-	}()
-	f()
-	wg.Wait()
-}
-
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("autograd: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
