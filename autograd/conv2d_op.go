@@ -57,9 +57,10 @@ type convGeom struct {
 	n, c, h, w   int // input (N, C, H, W)
 	o, k         int // weights (O, C, K, K)
 	stride, pad  int
-	oh, ow       int   // output (N, O, OH, OW)
-	ckk, ohw, hw int   // C*K*K, OH*OW, H*W
-	off, base    []int // convPatches' tables (stride 1, no padding), made by patchTables
+	oh, ow       int       // output (N, O, OH, OW)
+	ckk, ohw, hw int       // C*K*K, OH*OW, H*W
+	off, base    []int     // convPatches' tables (stride 1, no padding), made by patchTables
+	zeros        []float32 // ... and a zero plane (H*W) for columns past the last
 }
 
 func newConvGeom(xs, ws tensor.Shape, stride, pad int) (convGeom, error) {

@@ -20,11 +20,12 @@ type convPatches struct {
 // patchesDirect reports whether convPatches applies to g.
 func (g *convGeom) patchesDirect() bool { return g.stride == 1 && g.pad == 0 }
 
-// patchTables fills g.off and g.base (once).
+// patchTables fills g.off, g.base and g.zeros (once).
 func (g *convGeom) patchTables() {
 	if len(g.off) == g.ckk && len(g.base) == g.ohw {
 		return
 	}
+	g.zeros = make([]float32, g.hw)
 	g.off = make([]int, 0, g.ckk)
 	for c := 0; c < g.c; c++ {
 		for kh := 0; kh < g.k; kh++ {
@@ -87,7 +88,8 @@ func (p *convPatches) packB(dst []float32, pc, kc, jc, nc int) {
 }
 
 // packTransposed packs op(B) = col^T: strip s, row pp holds col[jc+s*NR+j][pc+pp] =
-// x[off[jc+s*NR+j] + base[pc+pp]] for j < NR, zero past column nc.
+// x[off[jc+s*NR+j] + base[pc+pp]] for j < NR; columns past nc read g.zeros, a zero plane, so
+// every strip takes the same unrolled loop.
 func (p *convPatches) packTransposed(dst []float32, pc, kc, jc, nc int) {
 	g, x := p.g, p.x
 	base := g.base[pc : pc+kc]
@@ -99,21 +101,11 @@ func (p *convPatches) packTransposed(dst []float32, pc, kc, jc, nc int) {
 			if j < w {
 				rows[j] = x[g.off[jc+js+j]:]
 			} else {
-				rows[j] = zeroPatch[:]
+				rows[j] = g.zeros
 			}
 		}
 		for pp, b := range base {
 			d := (*[gemmNR]float32)(strip[pp*gemmNR:])
-			if w < gemmNR {
-				for j := range d {
-					if j < w {
-						d[j] = rows[j][b]
-					} else {
-						d[j] = 0
-					}
-				}
-				continue
-			}
 			d[0], d[1], d[2], d[3] = rows[0][b], rows[1][b], rows[2][b], rows[3][b]
 			d[4], d[5], d[6], d[7] = rows[4][b], rows[5][b], rows[6][b], rows[7][b]
 			d[8], d[9], d[10], d[11] = rows[8][b], rows[9][b], rows[10][b], rows[11][b]
@@ -121,7 +113,3 @@ func (p *convPatches) packTransposed(dst []float32, pc, kc, jc, nc int) {
 		}
 	}
 }
-
-// zeroPatch is read by nothing (columns past nc are written as zeros); it gives rows an
-// in-bounds slice.
-var zeroPatch [1]float32

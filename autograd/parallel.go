@@ -90,3 +90,7 @@ func startHelper() {
 		}
 	}()
 }
+
+// Parallel2 is the two-way split the ops use (see parallel2), for other code of a training
+// step that splits its work in two fixed halves (train's optimizer update).
+func Parallel2(f, g func()) { parallel2(f, g) }

@@ -3,8 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
+
+	"github.com/qatgo/qatgo/autograd"
 )
 
 // Optimizer updates parameters in place from their gradients. Its state is exported (State)
@@ -144,8 +144,8 @@ const splitParamsMin = 1 << 15
 
 // splitParams calls f(i, lo, hi) for element ranges [lo, hi) of params[i] that together cover
 // every element once. With at least splitParamsMin elements they are split in two halves by
-// count (across tensor boundaries) run on two goroutines; the updates are elementwise, so the
-// split changes no result.
+// count (across tensor boundaries) run on two cores (autograd.Parallel2); the updates are
+// elementwise, so the split changes no result.
 func splitParams(params [][]float32, f func(i, lo, hi int)) {
 	total := 0
 	for _, p := range params {
@@ -160,18 +160,11 @@ func splitParams(params [][]float32, f func(i, lo, hi int)) {
 			off += len(p)
 		}
 	}
-	if total < splitParamsMin || runtime.GOMAXPROCS(0) < 2 {
+	if total < splitParamsMin {
 		run(0, total)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		run(total/2, total)
-	}()
-	run(0, total/2)
-	wg.Wait()
+	autograd.Parallel2(func() { run(0, total/2) }, func() { run(total/2, total) })
 }
 
 // LR returns the learning rate at global step `step` of `total` under the schedule:
