@@ -45,8 +45,8 @@ func parallel2(f, g func()) {
 	}
 	f()
 	for i := 0; !helper.done.Load(); i++ {
-		if i&15 == 15 {
-			runtime.Gosched()
+		if i&1023 == 1023 {
+			runtime.Gosched() // in case the helper waits for a P
 		}
 	}
 	helper.busy.Store(false)
@@ -78,7 +78,7 @@ func startHelper() {
 			// with the helper asleep.
 			start := time.Now()
 			for i := 1; helper.job.Load() == nil; i++ {
-				if i&63 == 0 && time.Since(start) > helperSpin {
+				if i&255 == 0 && time.Since(start) > helperSpin {
 					helper.sleeping.Store(true)
 					if helper.job.Load() == nil {
 						<-helper.wake
