@@ -313,6 +313,18 @@ func packA(dst []float32, transA bool, alpha float32, a []float32, lda, ic, mc, 
 	for is := 0; is < mc; is += gemmMR {
 		h := min(gemmMR, mc-is)
 		strip := dst[(is/gemmMR)*kc*gemmMR:][:kc*gemmMR]
+		if !transA && h == gemmMR {
+			// A full strip: read its six rows side by side and write each packed column of
+			// six at once (sequential writes instead of six interleaved stride-6 streams).
+			r0, r1, r2 := a[(ic+is)*lda+pc:][:kc], a[(ic+is+1)*lda+pc:][:kc], a[(ic+is+2)*lda+pc:][:kc]
+			r3, r4, r5 := a[(ic+is+3)*lda+pc:][:kc], a[(ic+is+4)*lda+pc:][:kc], a[(ic+is+5)*lda+pc:][:kc]
+			for p := range r0 {
+				d := (*[gemmMR]float32)(strip[p*gemmMR:])
+				d[0], d[1], d[2] = alpha*r0[p], alpha*r1[p], alpha*r2[p]
+				d[3], d[4], d[5] = alpha*r3[p], alpha*r4[p], alpha*r5[p]
+			}
+			continue
+		}
 		if !transA {
 			for i := 0; i < h; i++ {
 				row := a[(ic+is+i)*lda+pc:][:kc]
