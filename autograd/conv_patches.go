@@ -67,15 +67,18 @@ func (p *convPatches) packB(dst []float32, pc, kc, jc, nc int) {
 			d := strip[pp*gemmNR:][:gemmNR]
 			xs := x[g.off[pc+pp]:]
 			if w == gemmNR && runs == 1 {
-				// One run of 16: a 64-byte array copy (vector moves).
-				*(*[gemmNR]float32)(d) = *(*[gemmNR]float32)(xs[g.base[q0]:])
+				// One run of 16: a 64-byte array copy through a local (vector moves; a
+				// pointer-to-pointer array copy compiles to a memmove call).
+				run := *(*[gemmNR]float32)(xs[g.base[q0]:])
+				*(*[gemmNR]float32)(d) = run
 				continue
 			}
 			for i := 0; i < runs; i++ {
 				a, b := starts[i], starts[i+1]
 				src := xs[g.base[q0+a]:][:b-a]
 				if b-a == 8 {
-					*(*[8]float32)(d[a:]) = *(*[8]float32)(src)
+					run := *(*[8]float32)(src)
+					*(*[8]float32)(d[a:]) = run
 					continue
 				}
 				for k, v := range src {
