@@ -73,13 +73,7 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 			return nil, fmt.Errorf("bench: fewer than %d images", batch)
 		}
 		perm := b.Epoch(0)
-		sizes := make([]int, len(gr.Params))
-		params := make([][]float32, len(gr.Params))
-		grads := make([][]float32, len(gr.Params))
-		for i, p := range gr.Params {
-			sizes[i], params[i] = p.Size(), p.Data
-		}
-		opt, _ := NewOptimizer("adam", 0, 0, sizes)
+		opt, params, grads := adamFor(gr)
 		m.SetMode(mode)
 		peak = max(peak, PeakRSSMiB())
 		hwmReset := resetPeakRSS()
@@ -123,6 +117,18 @@ func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, se
 		}
 	}
 	return out, nil
+}
+
+// adamFor returns a fresh Adam optimizer for gr's parameters, the parameter slices and room
+// for their gradients: what step needs, for the benchmarks.
+func adamFor(gr *nn.Graph) (Optimizer, [][]float32, [][]float32) {
+	sizes := make([]int, len(gr.Params))
+	params := make([][]float32, len(gr.Params))
+	for i, p := range gr.Params {
+		sizes[i], params[i] = p.Size(), p.Data
+	}
+	opt, _ := NewOptimizer("adam", 0, 0, sizes)
+	return opt, params, make([][]float32, len(gr.Params))
 }
 
 // resetPeakRSS returns freed memory to the OS and resets the process's peak RSS (VmHWM) to

@@ -30,13 +30,7 @@ func BenchmarkTrainStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer gr.Close()
-			sizes := make([]int, len(gr.Params))
-			params := make([][]float32, len(gr.Params))
-			grads := make([][]float32, len(gr.Params))
-			for i, p := range gr.Params {
-				sizes[i], params[i] = p.Size(), p.Data
-			}
-			opt, _ := NewOptimizer("adam", 0, 0, sizes)
+			opt, params, grads := adamFor(gr)
 			m.SetMode(mode)
 			bt := data.NewBatcher(set, 64, true, 1)
 			perm := bt.Epoch(0)
