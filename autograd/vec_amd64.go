@@ -4,8 +4,8 @@ package autograd
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the AVX2 kernels of fake quantization and ReLU (requant_amd64.s,
-// fqrow_amd64.s, ste_amd64.s, relu_amd64.s).
+// useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
+// fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
