@@ -46,9 +46,10 @@
 //   - Vector kernels for the elementwise passes of QAT, AVX2 assembly on amd64 (without the
 //     purego tag) chosen at run time, each producing the bits of the Go loop it replaces, which
 //     stays as its reference and as the code of other builds (tests compare the two bit for
-//     bit): the accumulator recovery and requantization of an activation (requant_amd64.s,
-//     four lanes, per-lane multipliers and shifts so fully connected outputs go four channels
-//     at a time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
+//     bit): the accumulator recovery and requantization of an activation (requant8_amd64.s,
+//     eight values of a channel at a time with the accumulator recovered in float32 where an
+//     error bound proves it exact; requant_amd64.s, four lanes in float64 for the rest, with
+//     per-lane multipliers and shifts so fully connected outputs go four channels at a time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
 //     backward and the weights' abs-max (ste_amd64.s), and BiasReLU's forward with its mask and
 //     output range (relu_amd64.s).
 //

@@ -103,6 +103,29 @@ func TestFakeQuantizeRow(t *testing.T) {
 	}
 }
 
+// requantCase is a requantization for the kernel tests: multiplier, zero point, code range
+// [lo, hi], accumulator scale s and output scale.
+type requantCase struct {
+	mult         int32
+	zero, lo, hi int32
+	s, scale     float64
+}
+
+func requantCases(rng *rand.Rand) []requantCase {
+	return []requantCase{{1 << 30, 0, 0, 255, 1, 0.02}, {1610612736, 10, 0, 255, 0.75, 0.3}, {1<<30 + 12345, -3, -128, 127, 3e-5, 1e-3},
+		{2147483647, 0, 0, 6, 1e-3, 1}, {0, 5, 0, 15, 2, 0.5}, {int32(1<<30 + rng.Int64N(1<<30)), 128, 0, 255, 7e-4, 0.05}}
+}
+
+// table is requantize's clamp bounds relative to the zero point, value table and Requantize(0).
+func (c requantCase) table() (vlo, vhi, zoff int32, value []float32, zero float32) {
+	vlo, vhi, zoff = c.lo-c.zero, c.hi-c.zero, c.zero-c.lo
+	value = make([]float32, c.hi-c.lo+1)
+	for i := range value {
+		value[i] = float32(float64(int32(i)+vlo) * c.scale)
+	}
+	return vlo, vhi, zoff, value, value[min(max(0, vlo), vhi)+zoff]
+}
+
 // TestRequantRowVec: the vector kernel (where the CPU has it) writes requantRow's bits, for
 // every exponent, edge and random accumulators, values that take requantRow's slow path in
 // any lane of a group (NaN, Inf, |x/s| >= 2^32) and lengths that leave a tail.
@@ -115,12 +138,7 @@ func TestRequantRowVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(67, 68))
 	var k requantConsts
 	for e := 0; e <= 31; e++ {
-		for _, c := range []struct {
-			mult         int32
-			zero, lo, hi int32
-			s, scale     float64
-		}{{1 << 30, 0, 0, 255, 1, 0.02}, {1610612736, 10, 0, 255, 0.75, 0.3}, {1<<30 + 12345, -3, -128, 127, 3e-5, 1e-3},
-			{2147483647, 0, 0, 6, 1e-3, 1}, {0, 5, 0, 15, 2, 0.5}, {int32(1<<30 + rng.Int64N(1<<30)), 128, 0, 255, 7e-4, 0.05}} {
+		for _, c := range requantCases(rng) {
 			ys := append([]float64(nil), edges...)
 			for range 2000 {
 				ys = append(ys, rng.NormFloat64()*math.Pow(2, float64(rng.IntN(40)-8)), float64(rng.Int64N(1<<34)-1<<33)/2,
@@ -130,12 +148,7 @@ func TestRequantRowVec(t *testing.T) {
 			for i := range x {
 				x[i] = float32(ys[i%len(ys)] * c.s)
 			}
-			vlo, vhi, zoff := c.lo-c.zero, c.hi-c.zero, c.zero-c.lo
-			value := make([]float32, c.hi-c.lo+1)
-			for i := range value {
-				value[i] = float32(float64(int32(i)+vlo) * c.scale)
-			}
-			zero := value[min(max(0, vlo), vhi)+zoff]
+			vlo, vhi, zoff, value, zero := c.table()
 			want, got := make([]float32, len(x)), make([]float32, len(x))
 			requantRow(want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
 			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
@@ -146,6 +159,85 @@ func TestRequantRowVec(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRequant8Asm: the eight-lane kernel, where it accepts a group, writes requantRow's bits,
+// and it accepts the groups it is for. Inputs are accumulators of a quantized layer
+// (integers times s, rounded to float32, some nudged by a few ulps) up to and past the 2^20
+// bound, with groups salted with values at its edges: near half-integers, at 1/8 from an
+// integer, at 2^20, zeros of both signs, NaN and Inf. Every exponent and several multipliers
+// and scales (including an s whose float32 reciprocal is not normal, which it must decline).
+func TestRequant8Asm(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(81, 82))
+	edges := []float64{0.5, -0.5, 1.5, -2.5, 0.125, -0.125, 0.12499, 0.37501, 1 << 20, -(1 << 20), 1<<20 - 1, 1<<20 - 0.5,
+		3.5 + 1e-7, 7.5 - 1e-7, math.Inf(1), math.NaN()}
+	accepted, total := 0, 0
+	for e := 0; e <= 31; e++ {
+		for _, c := range append(requantCases(rng), requantCase{1 << 30, 0, 0, 255, 1e-40, 0.02}) {
+			x := make([]float32, 8*400)
+			for i := range x {
+				acc := float64(rng.Int64N(1<<(4+rng.IntN(18))) - 1<<(3+rng.IntN(18)))
+				if rng.IntN(64) == 0 { // past the bound, off the integers
+					acc = float64(rng.Int64N(1<<25)-1<<24) + rng.Float64() - 0.5
+				}
+				v := float32(acc * c.s)
+				for range rng.IntN(4) {
+					v = math.Nextafter32(v, float32(math.Inf(rng.IntN(2)*2-1)))
+				}
+				switch u := rng.IntN(400); {
+				case u < len(edges):
+					v = float32(edges[u] * c.s)
+				case u == len(edges):
+					v = float32(math.Copysign(0, -1))
+				}
+				x[i] = v
+			}
+			vlo, vhi, zoff, value, zero := c.table()
+			want, got := make([]float32, len(x)), make([]float32, len(x))
+			requantRow(want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+			var k requantConsts
+			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
+			for g := 0; g < len(x); g += 8 {
+				total++
+				if requant8Asm(&got[g], &x[g], 1, &k) == 0 {
+					if c.s == 1e-40 {
+						continue
+					}
+					near := true
+					for _, v := range x[g : g+8] {
+						y := float64(v) / c.s
+						near = near && math.Abs(y) < 1<<19 && math.Abs(y-math.Round(y)) < 0.05 // |y - y'| < 0.07 here
+					}
+					if near {
+						t.Fatalf("exponent %d %+v: declined the group %v, whose x/s are all near integers", e, c, x[g:g+8])
+					}
+					continue
+				}
+				if c.s == 1e-40 {
+					t.Fatalf("accepted a group with s = %v (1/s is not a float32)", c.s)
+				}
+				accepted++
+				for i := g; i < g+8; i++ {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+					}
+				}
+			}
+			requantRowVec(got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+			for i := range x {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("requantRowVec, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d groups of eight accepted", accepted, total)
+	if accepted < total/10 {
+		t.Fatalf("only %d of %d groups accepted: the fast path is barely exercised", accepted, total)
 	}
 }
 

@@ -1,5 +1,7 @@
 package autograd
 
+import "math"
+
 // requantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
 // per lane of the four float64 or int64 (or int32) lanes it works on, so that the kernel can
 // use them as memory operands. The offsets in the assembly follow this layout. Lanes may
@@ -19,6 +21,19 @@ type requantConsts struct {
 	vhi     [4]int32   // 304: hi - Z
 	scale   [4]float64 // 320: the output scale S
 	exp     [4]uint32  // 352: the exponent (the right shift), 0..31
+
+	// The eight-lane kernel (requant8_amd64.s, one channel: set fills these, setLane does not).
+	recip  [8]float32 // 368: float32(1/s)
+	lim8   [8]float32 // 400: 2^20, the bound of its fast path on |x * recip|
+	guard  [8]float32 // 432: 1/8, the bound of its fast path on the distance to an integer
+	abs8   [8]uint32  // 464: 0x7fffffff
+	mult8  [8]int32   // 496: mult
+	nudge8 [4]int64   // 528: 2^30
+	mask8  [8]int32   // 560: mask
+	half8  [8]int32   // 592: mask >> 1
+	vlo8   [8]int32   // 624: vlo
+	vhi8   [8]int32   // 656: vhi
+	expq   uint64     // 688: the exponent, as a shift count
 }
 
 // set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
@@ -28,6 +43,18 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 	for i := range 4 {
 		k.setLane(i, s, mult, exponent, vlo, vhi, scale)
 	}
+	recip, lim := float32(1/s), float32(0x1p20)
+	if r := math.Abs(float64(recip)); r < 0x1p-126 || r > math.MaxFloat32 {
+		lim = 0 // the bound in requant8_amd64.s assumes a normal float32 1/s
+	}
+	for i := range 8 {
+		k.recip[i], k.lim8[i], k.guard[i], k.abs8[i] = recip, lim, 0.125, 1<<31-1
+		k.mult8[i], k.mask8[i], k.half8[i], k.vlo8[i], k.vhi8[i] = mult, k.mask[0], k.half[0], vlo, vhi
+	}
+	for i := range 4 {
+		k.nudge8[i] = 1 << 30
+	}
+	k.expq = uint64(exponent)
 }
 
 // setLane fills lane i of k.
@@ -41,21 +68,48 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 }
 
 // requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
-// the vector kernel where the CPU has one: groups of four values go through the kernel, and a
-// group holding a value that takes requantRow's slow path (|x/s| >= 2^32, NaN) goes through
-// requantRow, as does the tail. TestRequantRowVec checks it against requantRow.
+// the vector kernels where the CPU has them: groups of eight through requant8Asm, what it
+// declines through requant4 (groups of four through requantAsm, a group on requantRow's slow
+// path and the tail through requantRow). TestRequantRowVec and TestRequant8Asm check it
+// against requantRow.
 func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	d = d[:len(x)]
+	if !useAVX2 {
+		requantRow(d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
+		return
+	}
+	// Eight at a time where requant8_amd64.s's float32 shortcut is exact; where it declines a
+	// group, the next declineRun values go through the four-lane kernel before it tries again
+	// (values that are not accumulators of a quantized layer are declined group after group).
+	const declineRun = 64
 	i := 0
-	if useAVX2 {
-		for len(x)-i >= 4 {
-			i += requantAsm(&d[i], &x[i], (len(x)-i)/4, 4, k)
-			if len(x)-i < 4 {
-				break
-			}
-			requantRow(d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
-			i += 4
+	for len(x)-i >= 8 {
+		i += requant8Asm(&d[i], &x[i], (len(x)-i)/8, k)
+		if len(x)-i < 8 {
+			break
 		}
+		end := i + declineRun
+		if len(x)-end < 8 {
+			end = len(x)
+		}
+		requant4(d[i:end], x[i:end], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+		i = end
+	}
+	requant4(d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+}
+
+// requant4 is requantRowVec with the four-lane kernel (requant_amd64.s) only: groups of four
+// through requantAsm, a group holding a value on requantRow's slow path (|x/s| >= 2^32, NaN)
+// and the tail through requantRow.
+func requant4(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	i := 0
+	for len(x)-i >= 4 {
+		i += requantAsm(&d[i], &x[i], (len(x)-i)/4, 4, k)
+		if len(x)-i < 4 {
+			break
+		}
+		requantRow(d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
+		i += 4
 	}
 	requantRow(d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
 }

@@ -5,7 +5,7 @@ package autograd
 import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
-// fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s).
+// requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
@@ -16,6 +16,15 @@ var useAVX2 = cpu.X86.HasAVX2
 //
 //go:noescape
 func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
+
+// requant8Asm requantizes up to groups groups of eight consecutive values from x into d with
+// the one-channel constants in k (set, not setLane), by requant8_amd64.s's float32 shortcut,
+// and returns eight times the number of groups it wrote: groups, or fewer if it stopped
+// before a group in which the shortcut is not exact for some value (|x/s| near 2^20 or
+// above, x/s near a half-integer, NaN), which it leaves to requantAsm.
+//
+//go:noescape
+func requant8Asm(d, x *float32, groups int, k *requantConsts) int
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and

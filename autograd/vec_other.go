@@ -9,6 +9,10 @@ func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
+func requant8Asm(d, x *float32, groups int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}
+
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
