@@ -63,6 +63,19 @@ func (p *convPatches) packB(dst []float32, pc, kc, jc, nc int) {
 			}
 		}
 		starts[runs] = w
+		if w == gemmNR && useAVX2 && (runs == 1 || runs == 2 && starts[1] == 8) {
+			// Two halves of eight, from one run of 16 or two runs of 8 (every strip of
+			// LeNet-5's convolutions): patchrows_amd64.s, after checking the last row's reads.
+			s0 := g.base[q0]
+			s1 := s0 + 8
+			if runs == 2 {
+				s1 = g.base[q0+8]
+			}
+			if kc > 0 && g.off[pc+kc-1]+max(s0, s1)+8 <= len(x) {
+				patchRows16Asm(&strip[0], &x[0], &g.off[pc], kc, s0, s1)
+				continue
+			}
+		}
 		for pp := 0; pp < kc; pp++ {
 			d := strip[pp*gemmNR:][:gemmNR]
 			xs := x[g.off[pc+pp]:]

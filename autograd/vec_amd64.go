@@ -5,7 +5,8 @@ package autograd
 import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
-// requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s).
+// requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
+// patchrows_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
@@ -25,6 +26,12 @@ func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
 //
 //go:noescape
 func requant8Asm(d, x *float32, groups int, k *requantConsts) int
+
+// patchRows16Asm copies rows rows of two runs of eight floats each from x, at off[r]+s0 and
+// off[r]+s1, to the 16-float rows of dst (see patchrows_amd64.s). It does not check bounds.
+//
+//go:noescape
+func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int)
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and
