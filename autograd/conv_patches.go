@@ -109,6 +109,12 @@ func (p *convPatches) packB(dst []float32, pc, kc, jc, nc int) {
 func (p *convPatches) packTransposed(dst []float32, pc, kc, jc, nc int) {
 	g, x := p.g, p.x
 	base := g.base[pc : pc+kc]
+	// patchtrans_amd64.s takes the rows eight at a time where each eight are consecutive
+	// outputs along an output row (all of LeNet-5's), and reads up to base[kc-1] in each row.
+	blocks := useAVX2 && kc%8 == 0 && kc > 0
+	for b := 0; blocks && b < kc; b += 8 {
+		blocks = base[b+7] == base[b]+7
+	}
 	for js := 0; js < nc; js += gemmNR {
 		w := min(gemmNR, nc-js)
 		strip := dst[(js/gemmNR)*kc*gemmNR:][:kc*gemmNR]
@@ -119,6 +125,14 @@ func (p *convPatches) packTransposed(dst []float32, pc, kc, jc, nc int) {
 			} else {
 				rows[j] = g.zeros
 			}
+		}
+		if blocks && base[kc-1] < len(rows[w-1]) { // rows[w-1] is the shortest (off increases)
+			var ptrs [gemmNR]*float32
+			for j := range rows {
+				ptrs[j] = &rows[j][0]
+			}
+			patchTrans16Asm(&strip[0], &ptrs, &base[0], kc/8)
+			continue
 		}
 		for pp, b := range base {
 			d := (*[gemmNR]float32)(strip[pp*gemmNR:])

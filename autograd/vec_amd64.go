@@ -6,7 +6,7 @@ import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
 // requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
-// patchrows_amd64.s).
+// patchrows_amd64.s, patchtrans_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
@@ -32,6 +32,13 @@ func requant8Asm(d, x *float32, groups int, k *requantConsts) int
 //
 //go:noescape
 func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int)
+
+// patchTrans16Asm writes dst[16(8k+i)+j] = rows[j][base[8k]+i] for blocks blocks k, i < 8
+// and j < 16, where base[8k+i] = base[8k]+i (see patchtrans_amd64.s). It does not check
+// bounds.
+//
+//go:noescape
+func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int)
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and

@@ -17,6 +17,10 @@ func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int) {
 	panic("autograd: no assembly patch packing kernel")
 }
 
+func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int) {
+	panic("autograd: no assembly patch packing kernel")
+}
+
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
