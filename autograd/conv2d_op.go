@@ -134,8 +134,15 @@ func (g *convGeom) im2col(col, x []float32) {
 }
 
 // col2im adds the patch gradients col (CKK x OHW) back onto one image's gradient dx (C,H,W):
-// the adjoint of im2col. dx must be zeroed by the caller.
+// the adjoint of im2col. dx must be zeroed by the caller. Without stride or padding, for an
+// output width that is a multiple of 8 and once patchTables has run, col2imdirect_amd64.s
+// makes the same adds in the same order in one call.
 func (g *convGeom) col2im(dx, col []float32) {
+	if useAVX2 && g.patchesDirect() && g.ow%8 == 0 && len(g.off) == g.ckk && g.ckk > 0 && g.oh > 0 {
+		_, _ = dx[g.off[g.ckk-1]+(g.oh-1)*g.w+g.ow-1], col[g.ckk*g.ohw-1] // the last reads
+		col2imDirectAsm(&dx[0], &col[0], &g.off[0], g.ckk, g.oh, g.ow/8, g.w)
+		return
+	}
 	for c := 0; c < g.c; c++ {
 		plane := dx[c*g.hw:][:g.hw]
 		for kh := 0; kh < g.k; kh++ {
@@ -323,6 +330,9 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	out, dx := op.dx.data(g.xShape())
 	clear(dx) // col2im accumulates
 	op.wtp.pack(true, g.ckk, g.o, 1, w, g.ckk)
+	if g.patchesDirect() {
+		g.patchTables() // col2im's offsets
+	}
 	splitBatch(g.n, func(wk, lo, hi int) {
 		if lo == hi {
 			return

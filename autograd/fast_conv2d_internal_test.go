@@ -160,6 +160,11 @@ func TestCol2imBits(t *testing.T) {
 		}
 		got, want := make([]float32, c*h*w), make([]float32, c*h*w)
 		g.col2im(got, col)
+		direct := make([]float32, c*h*w) // with convPatches' tables (col2imdirect_amd64.s)
+		if g.patchesDirect() {
+			g.patchTables()
+			g.col2im(direct, col)
+		}
 		for cc := 0; cc < c; cc++ {
 			for kh := 0; kh < k; kh++ {
 				for kw := 0; kw < k; kw++ {
@@ -178,6 +183,9 @@ func TestCol2imBits(t *testing.T) {
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%v: dx[%d] = %v (%#x), want %v (%#x)", sh, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+			if g.patchesDirect() && math.Float32bits(direct[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v with tables: dx[%d] = %v (%#x), want %v (%#x)", sh, i, direct[i], math.Float32bits(direct[i]), want[i], math.Float32bits(want[i]))
 			}
 		}
 	}

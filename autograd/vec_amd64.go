@@ -6,7 +6,7 @@ import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
 // requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
-// patchrows_amd64.s, patchtrans_amd64.s).
+// patchrows_amd64.s, patchtrans_amd64.s, col2imdirect_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
@@ -39,6 +39,13 @@ func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int)
 //
 //go:noescape
 func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int)
+
+// col2imDirectAsm is convGeom.col2im for stride 1, no padding and an output width of
+// 8*groups, with convPatches' offset table (see col2imdirect_amd64.s). It does not check
+// bounds.
+//
+//go:noescape
+func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int)
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and

@@ -21,6 +21,10 @@ func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int) {
 	panic("autograd: no assembly patch packing kernel")
 }
 
+func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int) {
+	panic("autograd: no assembly col2im kernel")
+}
+
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
