@@ -286,7 +286,7 @@ func packARef(dst []float32, transA bool, alpha float32, a []float32, lda, ic, m
 
 func TestPackAMatchesRef(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 1))
-	for _, tc := range []struct{ m, k, ic, pc, pad int }{{50, 64, 0, 0, 0}, {20, 576, 0, 256, 1}, {13, 7, 1, 2, 3}, {6, 1, 0, 0, 0}, {97, 300, 0, 44, 2}} {
+	for _, tc := range []struct{ m, k, ic, pc, pad int }{{50, 64, 0, 0, 0}, {20, 576, 0, 256, 1}, {13, 7, 1, 2, 3}, {6, 1, 0, 0, 0}, {97, 300, 0, 44, 2}, {17, 30, 0, 3, 1}} {
 		for _, trans := range []bool{false, true} {
 			for _, alpha := range []float32{1, -0.7} {
 				rows, cols := stored(tc.m, tc.k, trans)

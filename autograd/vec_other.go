@@ -25,6 +25,10 @@ func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int) {
 	panic("autograd: no assembly col2im kernel")
 }
 
+func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int) {
+	panic("autograd: no assembly packing kernel")
+}
+
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
