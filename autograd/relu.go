@@ -262,10 +262,19 @@ func (op *reluGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 // and adds each image's channel sums of dpre to part: part[ch] += s, with s summed over the
 // channel's inner values in order. Four channels go side by side (four independent sums, each
 // in its own order, so the same bits as one channel at a time: reluBiasGradRowsRef), which
-// hides the latency of the float adds.
+// hides the latency of the float adds; where inner is a multiple of 8, eight channels go
+// through relugrad_amd64.s first.
 func reluBiasGradRows(dx, dy []float32, mask []uint8, part []float32, lo, hi, c, inner int) {
+	vec := useAVX2 && inner > 0 && inner%8 == 0
 	for i := lo; i < hi; i++ {
 		ch := 0
+		for ; vec && ch+8 <= c; ch += 8 {
+			// Eight channels in the lanes of relugrad_amd64.s, after checking its last reads.
+			off := (i*c + ch) * inner
+			end := off + 8*inner
+			_, _, _, _ = dx[end-1], dy[end-1], mask[end-1], part[ch+7]
+			reluBiasGrad8Asm(&dx[off], &dy[off], &mask[off], &part[ch], inner)
+		}
 		for ; ch+4 <= c; ch += 4 {
 			off := (i*c + ch) * inner
 			d0, d1, d2, d3 := dx[off:][:inner], dx[off+inner:][:inner], dx[off+2*inner:][:inner], dx[off+3*inner:][:inner]

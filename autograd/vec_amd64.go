@@ -7,7 +7,7 @@ import "golang.org/x/sys/cpu"
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
 // requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
 // patchrows_amd64.s, patchtrans_amd64.s, col2imdirect_amd64.s,
-// packa_amd64.s).
+// packa_amd64.s, relugrad_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
@@ -49,10 +49,16 @@ func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int)
 func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int)
 
 // packA6Asm writes dst[6p+i] = alpha * rows[i][p] for p < 8*blocks, i < 6 (packA's full
-// strip, see packa_amd64.s). It does not check bounds.
+// strip, see packa_amd64.s, relugrad_amd64.s). It does not check bounds.
 //
 //go:noescape
 func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int)
+
+// reluBiasGrad8Asm is reluBiasGradRows for eight channels of one image, inner a positive
+// multiple of 8 (see relugrad_amd64.s). It does not check bounds.
+//
+//go:noescape
+func reluBiasGrad8Asm(dx, dy *float32, mask *uint8, part *float32, inner int)
 
 // fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
 // constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and

@@ -29,6 +29,10 @@ func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int) {
 	panic("autograd: no assembly packing kernel")
 }
 
+func reluBiasGrad8Asm(dx, dy *float32, mask *uint8, part *float32, inner int) {
+	panic("autograd: no assembly ReLU gradient kernel")
+}
+
 func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
