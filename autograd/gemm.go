@@ -293,7 +293,18 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
 				rows[j] = zeroKC[:kc]
 			}
 		}
-		for p := 0; p < kc; p++ {
+		p0 := 0
+		if useAVX2 && kc >= 8 {
+			// 16 x 8 transposes (patchtrans_amd64.s with the rows' offsets 0, 1, 2, ...),
+			// the rest below.
+			var ptrs [gemmNR]*float32
+			for j := range rows {
+				ptrs[j] = &rows[j][0]
+			}
+			p0 = kc &^ 7
+			patchTrans16Asm(&strip[0], &ptrs, &iotaKC[0], p0/8)
+		}
+		for p := p0; p < kc; p++ {
 			d := (*[gemmNR]float32)(strip[p*gemmNR:])
 			d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
 			d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]
@@ -307,8 +318,13 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
 // column.
 var zeroKC [gemmKC]float32
 
-// packZeros is the zero row packA gives packa_amd64.s for the rows past a partial strip.
-var packZeros [gemmKC]float32
+// iotaKC[i] = i: the row offsets packB gives patchtrans_amd64.s.
+var iotaKC = func() (t [gemmKC]int) {
+	for i := range t {
+		t[i] = i
+	}
+	return t
+}()
 
 // packA copies alpha * op(A)[ic:ic+mc, pc:pc+kc] into strips of gemmMR rows: strip s holds
 // dst[s*kc*MR + p*MR + i] = alpha * op(A)[ic+s*MR+i, pc+p], zero past row mc.
@@ -339,7 +355,7 @@ func packA(dst []float32, transA bool, alpha float32, a []float32, lda, ic, mc, 
 			// clearing writes), eight columns at a time; the rest below.
 			var rows [gemmMR]*float32
 			for i := range rows {
-				rows[i] = &packZeros[0]
+				rows[i] = &zeroKC[0]
 				if i < h {
 					rows[i] = &a[(ic+is+i)*lda+pc:][:kc][0]
 				}

@@ -310,3 +310,50 @@ func TestPackAMatchesRef(t *testing.T) {
 		}
 	}
 }
+
+// packBRef is packB as a plain loop: dst[s*kc*NR + p*NR + j] = op(B)[pc+p, jc+s*NR+j], zero
+// past column nc.
+func packBRef(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, nc int) {
+	for s := 0; s*gemmNR < nc; s++ {
+		for p := 0; p < kc; p++ {
+			for j := 0; j < gemmNR; j++ {
+				v := float32(0)
+				if c := s*gemmNR + j; c < nc {
+					if transB {
+						v = b[(jc+c)*ldb+pc+p]
+					} else {
+						v = b[(pc+p)*ldb+jc+c]
+					}
+				}
+				dst[(s*kc+p)*gemmNR+j] = v
+			}
+		}
+	}
+}
+
+// TestPackBMatchesRef: packB (with its transposing kernel where the CPU has it) writes the
+// plain loop's bits, for full and partial strips and depths with a tail past the groups of 8.
+func TestPackBMatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 3))
+	for _, tc := range []struct{ k, n, pc, jc, pad int }{{800, 500, 0, 0, 0}, {64, 50, 0, 0, 1}, {30, 7, 3, 1, 2}, {7, 40, 0, 5, 0}, {300, 33, 44, 0, 3}} {
+		for _, trans := range []bool{false, true} {
+			rows, cols := stored(tc.k, tc.n, trans)
+			ld := cols + tc.pad
+			b := randMat(rng, rows, ld)
+			b[0] = float32(math.NaN())
+			kc, nc := min(gemmKC, tc.k-tc.pc), min(gemmNC, tc.n-tc.jc)
+			size := roundUp(nc, gemmNR) * kc
+			got, want := make([]float32, size), make([]float32, size)
+			for i := range got {
+				got[i] = float32(math.Inf(1)) // every position must be written
+			}
+			packB(got, trans, b, ld, tc.pc, kc, tc.jc, nc)
+			packBRef(want, trans, b, ld, tc.pc, kc, tc.jc, nc)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v trans=%v: [%d] = %g, want %g", tc, trans, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
