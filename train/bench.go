@@ -26,10 +26,10 @@ type SpeedResult struct {
 	// and it is less sensitive than wall time to other load on the machine. 0 where
 	// getrusage is not available.
 	EpochCPUSeconds float64 `json:"epoch_cpu_seconds"`
-	PeakRSSMiB      float64 `json:"peak_rss_mib"` // of the process so far
+	PeakRSSMiB      float64 `json:"peak_rss_mib"` // of the process over the whole benchmark
 	// RunPeakRSSMiB is the peak RSS during this run alone (the high-water mark is reset
-	// before it, after returning freed memory to the OS), 0 where Linux's clear_refs is not
-	// available.
+	// before each of its rounds, after returning freed memory to the OS; the largest of its
+	// rounds), 0 where Linux's clear_refs is not available.
 	RunPeakRSSMiB float64 `json:"run_peak_rss_mib"`
 	// TimeVsStockFloat is this run's time over the stock-ops float run's (the baseline).
 	TimeVsStockFloat float64 `json:"time_vs_stock_float"`
@@ -44,66 +44,87 @@ type SpeedResult struct {
 // gorgonia's stock conv and pool ops and with qatgo's, in one process, and reports images/s, the
 // extrapolated epoch time and each run's time relative to the stock float run.
 //
+// The four runs are interleaved in rounds so that a machine whose speed drifts over minutes
+// (a shared VM) does not bias one run against another: round r builds each run's graph
+// afresh (same seed), takes one untimed batch (buffers are allocated on the first), then
+// times batches [r*batches/rounds, (r+1)*batches/rounds) of the same batch order, and a
+// run's time is the sum over rounds. rounds < 1 counts as 1 (the runs one after another).
+//
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
-func BenchTraining(arch string, q nn.Config, batch, batches int, seed uint64, set *data.Set) ([]SpeedResult, error) {
+func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed uint64, set *data.Set) ([]SpeedResult, error) {
 	q.Delay = 0
-	var out []SpeedResult
-	peak := PeakRSSMiB() // of the process so far: clear_refs resets VmHWM before each run
+	rounds = max(1, min(rounds, batches))
 	type run struct {
 		ops  nn.Ops
 		mode autograd.Mode
 	}
-	for _, rc := range []run{{nn.OpsGorgonia, autograd.ModeFloat}, {nn.OpsGorgonia, autograd.ModeTrain}, {nn.OpsFast, autograd.ModeFloat}, {nn.OpsFast, autograd.ModeTrain}} {
-		mode := rc.mode
-		m, err := nn.New(arch, q, seed)
-		if err != nil {
-			return nil, err
-		}
-		m.Ops = rc.ops
-		if err := set.CheckShape(m.InH, m.InW); err != nil {
-			return nil, err
-		}
-		m.FoldBN = mode != autograd.ModeFloat
-		gr, err := m.NewGraph(batch, true)
-		if err != nil {
-			return nil, err
-		}
-		b := data.NewBatcher(set, batch, true, seed)
-		if b.NumBatches() == 0 {
-			return nil, fmt.Errorf("bench: fewer than %d images", batch)
-		}
-		perm := b.Epoch(0)
-		opt, params, grads := adamFor(gr)
-		m.SetMode(mode)
-		peak = max(peak, PeakRSSMiB())
-		hwmReset := resetPeakRSS()
-		cpu0 := cpuSeconds()
-		start := time.Now()
-		for i := 0; i < batches; i++ {
-			b.Fill(perm, i%b.NumBatches(), gr.Input(), gr.Targets(), nil)
-			if _, err := gr.Run(); err != nil {
+	runs := []run{{nn.OpsGorgonia, autograd.ModeFloat}, {nn.OpsGorgonia, autograd.ModeTrain}, {nn.OpsFast, autograd.ModeFloat}, {nn.OpsFast, autograd.ModeTrain}}
+	secs, cpu, runPeak := make([]float64, len(runs)), make([]float64, len(runs)), make([]float64, len(runs))
+	peak := PeakRSSMiB() // of the process so far: clear_refs resets VmHWM before each round
+	hwmReset := true
+	for r := range rounds {
+		lo, hi := r*batches/rounds, (r+1)*batches/rounds
+		for k, rc := range runs {
+			mode := rc.mode
+			m, err := nn.New(arch, q, seed)
+			if err != nil {
 				return nil, err
 			}
-			if err := step(gr, opt, params, grads, 1e-3); err != nil {
+			m.Ops = rc.ops
+			if err := set.CheckShape(m.InH, m.InW); err != nil {
 				return nil, err
 			}
+			m.FoldBN = mode != autograd.ModeFloat
+			gr, err := m.NewGraph(batch, true)
+			if err != nil {
+				return nil, err
+			}
+			b := data.NewBatcher(set, batch, true, seed)
+			if b.NumBatches() == 0 {
+				gr.Close()
+				return nil, fmt.Errorf("bench: fewer than %d images", batch)
+			}
+			perm := b.Epoch(0)
+			opt, params, grads := adamFor(gr)
+			m.SetMode(mode)
+			peak = max(peak, PeakRSSMiB())
+			hwmReset = resetPeakRSS() && hwmReset
+			train := func(i int) error {
+				b.Fill(perm, i%b.NumBatches(), gr.Input(), gr.Targets(), nil)
+				if _, err := gr.Run(); err != nil {
+					return err
+				}
+				return step(gr, opt, params, grads, 1e-3)
+			}
+			err = train(lo) // untimed: the first run of a graph allocates its buffers
+			cpu0 := cpuSeconds()
+			start := time.Now()
+			for i := lo; i < hi && err == nil; i++ {
+				err = train(i)
+			}
+			secs[k] += time.Since(start).Seconds()
+			cpu[k] += cpuSeconds() - cpu0
+			gr.Close()
+			if err != nil {
+				return nil, err
+			}
+			p := PeakRSSMiB()
+			runPeak[k] = max(runPeak[k], p)
+			peak = max(peak, p)
 		}
-		secs := time.Since(start).Seconds()
-		cpu := cpuSeconds() - cpu0
-		gr.Close()
+	}
+	out := make([]SpeedResult, len(runs))
+	for k, rc := range runs {
 		n := batches * batch
-		r := SpeedResult{Ops: string(rc.ops), Mode: mode.String(), Images: n, Seconds: secs, ImagesPerSec: float64(n) / secs,
-			EpochSeconds: 60000 * secs / float64(n), EpochCPUSeconds: 60000 * cpu / float64(n)}
-		runPeak := PeakRSSMiB()
-		peak = max(peak, runPeak)
-		r.PeakRSSMiB = peak
+		r := SpeedResult{Ops: string(rc.ops), Mode: rc.mode.String(), Images: n, Seconds: secs[k], ImagesPerSec: float64(n) / secs[k],
+			EpochSeconds: 60000 * secs[k] / float64(n), EpochCPUSeconds: 60000 * cpu[k] / float64(n), PeakRSSMiB: peak}
 		if hwmReset {
-			r.RunPeakRSSMiB = runPeak
+			r.RunPeakRSSMiB = runPeak[k]
 		}
-		if mode == autograd.ModeTrain {
+		if rc.mode == autograd.ModeTrain {
 			r.Mode = "qat"
 		}
-		out = append(out, r)
+		out[k] = r
 	}
 	for i := range out {
 		out[i].TimeVsStockFloat = out[i].Seconds / out[0].Seconds

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -340,5 +341,32 @@ func TestOptimizerSplitMatchesSerial(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBenchTrainingRounds: the interleaved benchmark times every run over all its batches and
+// its ratios are the ratios of those times (a smoke test of the bookkeeping, not of speed).
+func TestBenchTrainingRounds(t *testing.T) {
+	set, _, err := data.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := BenchTraining("lenet5", nn.DefaultConfig(), 16, 3, 2, 1, set.Subset(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 4 {
+		t.Fatalf("%d results, want 4", len(rs))
+	}
+	for _, r := range rs {
+		if r.Images != 48 || r.Seconds <= 0 || r.EpochSeconds != 60000*r.Seconds/48 {
+			t.Fatalf("%+v: want 48 images, a positive time and its extrapolation", r)
+		}
+		if r.TimeVsStockFloat != r.Seconds/rs[0].Seconds {
+			t.Fatalf("%+v: time ratio is not against the stock float run (%v s)", r, rs[0].Seconds)
+		}
+	}
+	if rs[3].Ops != "fast" || rs[3].Mode != "qat" || rs[3].QATOverhead != rs[3].Seconds/rs[2].Seconds-1 || rs[3].SpeedupVsStock != rs[1].Seconds/rs[3].Seconds {
+		t.Fatalf("fast qat %+v: overhead or speedup not from the fast float and stock qat runs", rs[3])
 	}
 }

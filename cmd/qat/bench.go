@@ -20,6 +20,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "training batch size")
 	batches := fs.Int("batches", 100, "training batches per run (0 = skip the training benchmark)")
+	rounds := fs.Int("rounds", 4, "rounds the four training runs are interleaved in (against drift in machine speed)")
 	from := fs.String("from", "", "checkpoint for the inference benchmark")
 	intModel := fs.String("int", "", "integer model file for the inference benchmark")
 	images := fs.Int("images", 2000, "test images for the inference benchmark")
@@ -37,13 +38,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	result := map[string]any{}
 	if *batches > 0 {
-		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, cfg.Seed, trainSet)
+		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, *rounds, cfg.Seed, trainSet)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "training %s, batch %d, %d batches per run, same batches and init:\n", cfg.Arch, cfg.BatchSize, *batches)
+		fmt.Fprintf(stdout, "training %s, batch %d, %d batches per run in %d interleaved rounds, same batches and init:\n", cfg.Arch, cfg.BatchSize, *batches, max(1, min(*rounds, *batches)))
 		for _, r := range rs {
-			fmt.Fprintf(stdout, "  %-8s %-5s %8.0f images/s  %6.1f s/epoch (60k, CPU %.1f s)  time x%.3f of stock float  x%.2f faster than stock %-5s  peak RSS %.0f MiB (run), %.0f MiB (so far)",
+			fmt.Fprintf(stdout, "  %-8s %-5s %8.0f images/s  %6.1f s/epoch (60k, CPU %.1f s)  time x%.3f of stock float  x%.2f faster than stock %-5s  peak RSS %.0f MiB (run), %.0f MiB (process)",
 				r.Ops, r.Mode, r.ImagesPerSec, r.EpochSeconds, r.EpochCPUSeconds, r.TimeVsStockFloat, r.SpeedupVsStock, r.Mode, r.RunPeakRSSMiB, r.PeakRSSMiB)
 			if r.Mode == "qat" {
 				fmt.Fprintf(stdout, "  fake-quant overhead %+.1f%% vs %s float", 100*r.QATOverhead, r.Ops)
