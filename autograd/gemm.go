@@ -31,10 +31,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	scaleC(m, n, beta, c, ldc)
 	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	// Each half scales its own part of C (elementwise, so the same bits as scaling it all).
 	if m*n*k >= gemmParallelMin && runtime.GOMAXPROCS(0) > 1 {
 		switch {
 		case n >= 2*gemmNR:
@@ -44,8 +45,14 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				bOff = j0 * ldb
 			}
 			parallel2(
-				func() { gemmBlocked(transA, transB, m, j0, k, alpha, a, lda, b, ldb, c, ldc) },
-				func() { gemmBlocked(transA, transB, m, n-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc) },
+				func() {
+					scaleC(m, j0, beta, c, ldc)
+					gemmBlocked(transA, transB, m, j0, k, alpha, a, lda, b, ldb, c, ldc)
+				},
+				func() {
+					scaleC(m, n-j0, beta, c[j0:], ldc)
+					gemmBlocked(transA, transB, m, n-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc)
+				},
 			)
 			return
 		case m >= 2*gemmMR:
@@ -55,12 +62,19 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				aOff = i0
 			}
 			parallel2(
-				func() { gemmBlocked(transA, transB, i0, n, k, alpha, a, lda, b, ldb, c, ldc) },
-				func() { gemmBlocked(transA, transB, m-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc) },
+				func() {
+					scaleC(i0, n, beta, c, ldc)
+					gemmBlocked(transA, transB, i0, n, k, alpha, a, lda, b, ldb, c, ldc)
+				},
+				func() {
+					scaleC(m-i0, n, beta, c[i0*ldc:], ldc)
+					gemmBlocked(transA, transB, m-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc)
+				},
 			)
 			return
 		}
 	}
+	scaleC(m, n, beta, c, ldc)
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
