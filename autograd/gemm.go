@@ -346,27 +346,9 @@ func packA(dst []float32, transA bool, alpha float32, a []float32, lda, ic, mc, 
 	for is := 0; is < mc; is += gemmMR {
 		h := min(gemmMR, mc-is)
 		strip := dst[(is/gemmMR)*kc*gemmMR:][:kc*gemmMR]
-		if !transA && h == gemmMR {
-			// A full strip: read its six rows side by side and write each packed column of
-			// six at once (sequential writes instead of six interleaved stride-6 streams).
-			r0, r1, r2 := a[(ic+is)*lda+pc:][:kc], a[(ic+is+1)*lda+pc:][:kc], a[(ic+is+2)*lda+pc:][:kc]
-			r3, r4, r5 := a[(ic+is+3)*lda+pc:][:kc], a[(ic+is+4)*lda+pc:][:kc], a[(ic+is+5)*lda+pc:][:kc]
-			p0 := 0
-			if useAVX2 && kc >= 8 {
-				// Eight columns at a time (packa_amd64.s), the rest below.
-				p0 = kc &^ 7
-				packA6Asm(&strip[0], &[gemmMR]*float32{&r0[0], &r1[0], &r2[0], &r3[0], &r4[0], &r5[0]}, alpha, p0/8)
-			}
-			for p := p0; p < kc; p++ {
-				d := (*[gemmMR]float32)(strip[p*gemmMR:])
-				d[0], d[1], d[2] = alpha*r0[p], alpha*r1[p], alpha*r2[p]
-				d[3], d[4], d[5] = alpha*r3[p], alpha*r4[p], alpha*r5[p]
-			}
-			continue
-		}
-		if !transA && alpha == 1 && useAVX2 && kc >= 8 {
-			// A partial strip: packa_amd64.s with zero rows past h (1 * +0 is the +0 that
-			// clearing writes), eight columns at a time; the rest below.
+		if !transA && useAVX2 && kc >= 8 && (h == gemmMR || alpha == 1) {
+			// Eight columns at a time (packa_amd64.s), the rest below. A partial strip reads
+			// zero rows past h: 1 * +0 is the +0 that clearing writes (any alpha could give -0).
 			var rows [gemmMR]*float32
 			for i := range rows {
 				rows[i] = &zeroKC[0]
@@ -375,7 +357,7 @@ func packA(dst []float32, transA bool, alpha float32, a []float32, lda, ic, mc, 
 				}
 			}
 			p0 := kc &^ 7
-			packA6Asm(&strip[0], &rows, 1, p0/8)
+			packA6Asm(&strip[0], &rows, alpha, p0/8)
 			for p := p0; p < kc; p++ {
 				for i := range gemmMR {
 					strip[p*gemmMR+i] = 0
@@ -383,6 +365,18 @@ func packA(dst []float32, transA bool, alpha float32, a []float32, lda, ic, mc, 
 						strip[p*gemmMR+i] = alpha * a[(ic+is+i)*lda+pc+p]
 					}
 				}
+			}
+			continue
+		}
+		if !transA && h == gemmMR {
+			// A full strip: read its six rows side by side and write each packed column of
+			// six at once (sequential writes instead of six interleaved stride-6 streams).
+			r0, r1, r2 := a[(ic+is)*lda+pc:][:kc], a[(ic+is+1)*lda+pc:][:kc], a[(ic+is+2)*lda+pc:][:kc]
+			r3, r4, r5 := a[(ic+is+3)*lda+pc:][:kc], a[(ic+is+4)*lda+pc:][:kc], a[(ic+is+5)*lda+pc:][:kc]
+			for p := range r0 {
+				d := (*[gemmMR]float32)(strip[p*gemmMR:])
+				d[0], d[1], d[2] = alpha*r0[p], alpha*r1[p], alpha*r2[p]
+				d[3], d[4], d[5] = alpha*r3[p], alpha*r4[p], alpha*r5[p]
 			}
 			continue
 		}
