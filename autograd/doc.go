@@ -49,9 +49,15 @@
 //     bit): the accumulator recovery and requantization of an activation (requant8_amd64.s,
 //     eight values of a channel at a time with the accumulator recovered in float32 where an
 //     error bound proves it exact; requant_amd64.s, four lanes in float64 for the rest, with
-//     per-lane multipliers and shifts so fully connected outputs go four channels at a time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
-//     backward and the weights' abs-max (ste_amd64.s), and BiasReLU's forward with its mask and
-//     output range (relu_amd64.s).
+//     per-lane multipliers and shifts so fully connected outputs go four channels at a
+//     time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
+//     backward and the weights' abs-max (ste_amd64.s), BiasReLU's forward with its mask and
+//     output range (relu_amd64.s) and its gradient with the bias sums (relugrad_amd64.s, 8x8
+//     transposes keep each channel's sum in order), col2im (col2im_amd64.s,
+//     col2imdirect_amd64.s), and the GEMM's packing: conv patches straight from the image
+//     (patchrows_amd64.s; patchtrans_amd64.s for dW's col^T, also W^T of fully connected
+//     layers) and six-row A strips (packa_amd64.s). The 8x8 transpose is one macro
+//     (transpose_amd64.h).
 //
 // The custom ops keep their output and gradient tensors across runs (outBuf in op.go), so a
 // training step in steady state allocates no large tensor of its own; a value read from one of
