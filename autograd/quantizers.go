@@ -164,7 +164,7 @@ func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) e
 	}
 	q.active = q.Active()
 	if !q.active {
-		copy(dst, src)
+		copyHalves(dst, src)
 		return nil
 	}
 	q.last = q.Params()
@@ -292,7 +292,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 
 func (q *ActQuantizer) Backward(dx, x, dy []float32) {
 	if !q.active {
-		copy(dx, dy)
+		copyHalves(dx, dy)
 		return
 	}
 	splitRows(len(x), 1, func(lo, hi int) { steBackwardVec(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
@@ -336,7 +336,7 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	m := q.Ctx.Mode
 	q.active = m == ModeTrain || m == ModeEval
 	if !q.active {
-		copy(dst, src)
+		copyHalves(dst, src)
 		return nil
 	}
 	channels := 1
@@ -410,9 +410,7 @@ func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
 // that weight's gradient for no reason). Unsigned schemes clip negative weights.
 func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
 	if !q.active || q.Scheme.Signed {
-		// The identity, copied in halves on two cores (fc1's 400,000 weights made this a
-		// serial 1.6 MB copy every step).
-		splitRows(len(dy), 1, func(lo, hi int) { copy(dx[lo:hi], dy[lo:hi]) })
+		copyHalves(dx, dy)
 		return
 	}
 	per := len(x) / len(q.last)
@@ -572,6 +570,13 @@ func absMaxOf(w []float32) (m float32, nan bool) {
 // elementwiseParallelMin is the number of elements from which the quantizers split their work
 // over two goroutines; below it the goroutine handoff costs more than it saves.
 const elementwiseParallelMin = 1 << 14
+
+// copyHalves is copy(dst, src) in two halves on two cores: the identity passes of inactive
+// quantizers (float training, the quant delay) and of signed weights' STE move whole
+// activation and weight tensors every step (fc1's 400,000 weights, conv1's 737,280 outputs).
+func copyHalves(dst, src []float32) {
+	splitRows(len(src), 1, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
+}
 
 // splitRows runs f over [0, rows) in two fixed halves on two goroutines when rows*width is
 // large enough, else on the calling goroutine.
