@@ -32,7 +32,11 @@
 //     goroutines with dW partials summed in a fixed order (deterministic); backward dW = sum_n
 //     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
 //   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the
-//     backward; ties go to the first maximum in row-major window order, as in gorgonia.
+//     backward; ties go to the first maximum in row-major window order, as in gorgonia. When
+//     its input is an activation FakeQuant whose output goes nowhere else, its gradient also
+//     applies that FakeQuant's STE (zeroing the argmax positions outside the range, the only
+//     ones that can be nonzero) and the FakeQuant's gradient passes it through: one pass over
+//     the activation fewer, the same bits (TestFusedSTEMatchesUnfused).
 //   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
 //     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
 //     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
