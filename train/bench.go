@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type SpeedResult struct {
 	// QATOverhead (QAT runs) is this run's time over the float run's with the same ops,
 	// minus 1: the cost of fake quantization.
 	QATOverhead float64 `json:"qat_overhead,omitempty"`
+	// QATOverheadMedian (QAT runs) is the median over rounds of the same ratio within each
+	// round, less sensitive than QATOverhead to a round the machine slowed down in.
+	QATOverheadMedian float64 `json:"qat_overhead_median,omitempty"`
 }
 
 // BenchTraining trains the same batches (same init, same order) in float and in QAT, with
@@ -60,10 +64,12 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 	}
 	runs := []run{{nn.OpsGorgonia, autograd.ModeFloat}, {nn.OpsGorgonia, autograd.ModeTrain}, {nn.OpsFast, autograd.ModeFloat}, {nn.OpsFast, autograd.ModeTrain}}
 	secs, cpu, runPeak := make([]float64, len(runs)), make([]float64, len(runs)), make([]float64, len(runs))
-	peak := PeakRSSMiB() // of the process so far: clear_refs resets VmHWM before each round
+	roundSecs := make([][]float64, rounds) // roundSecs[r][k]: run k's time in round r
+	peak := PeakRSSMiB()                   // of the process so far: clear_refs resets VmHWM before each round
 	hwmReset := true
 	for r := range rounds {
 		lo, hi := r*batches/rounds, (r+1)*batches/rounds
+		roundSecs[r] = make([]float64, len(runs))
 		for k, rc := range runs {
 			mode := rc.mode
 			m, err := nn.New(arch, q, seed)
@@ -102,7 +108,8 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 			for i := lo; i < hi && err == nil; i++ {
 				err = train(i)
 			}
-			secs[k] += time.Since(start).Seconds()
+			roundSecs[r][k] = time.Since(start).Seconds()
+			secs[k] += roundSecs[r][k]
 			cpu[k] += cpuSeconds() - cpu0
 			gr.Close()
 			if err != nil {
@@ -137,7 +144,25 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 			}
 		}
 	}
+	// Per-round overheads: runs 1 and 3 are QAT, 0 and 2 their float counterparts.
+	for _, k := range []int{1, 3} {
+		ratios := make([]float64, rounds)
+		for r := range rounds {
+			ratios[r] = roundSecs[r][k]/roundSecs[r][k-1] - 1
+		}
+		out[k].QATOverheadMedian = median(ratios)
+	}
 	return out, nil
+}
+
+// median returns the median of xs (the mean of the middle two for an even count); it sorts xs.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // adamFor returns a fresh Adam optimizer for gr's parameters, the parameter slices and room

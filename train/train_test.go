@@ -344,8 +344,9 @@ func TestOptimizerSplitMatchesSerial(t *testing.T) {
 	}
 }
 
-// TestBenchTrainingRounds: the interleaved benchmark times every run over all its batches and
-// its ratios are the ratios of those times (a smoke test of the bookkeeping, not of speed).
+// TestBenchTrainingRounds: the interleaved benchmark times every run over all its batches, its
+// ratios are the ratios of those times, and the QAT runs carry a per-round median (a smoke
+// test of the bookkeeping, not of speed).
 func TestBenchTrainingRounds(t *testing.T) {
 	set, _, err := data.Load("")
 	if err != nil {
@@ -368,5 +369,19 @@ func TestBenchTrainingRounds(t *testing.T) {
 	}
 	if rs[3].Ops != "fast" || rs[3].Mode != "qat" || rs[3].QATOverhead != rs[3].Seconds/rs[2].Seconds-1 || rs[3].SpeedupVsStock != rs[1].Seconds/rs[3].Seconds {
 		t.Fatalf("fast qat %+v: overhead or speedup not from the fast float and stock qat runs", rs[3])
+	}
+	if rs[1].QATOverheadMedian == 0 || rs[3].QATOverheadMedian == 0 || rs[0].QATOverheadMedian != 0 {
+		t.Fatalf("per-round medians missing or on a float run: %+v", rs)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{-1}, -1}} {
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
 	}
 }

@@ -47,7 +47,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "  %-8s %-5s %8.0f images/s  %6.1f s/epoch (60k, CPU %.1f s)  time x%.3f of stock float  x%.2f faster than stock %-5s  peak RSS %.0f MiB (run), %.0f MiB (process)",
 				r.Ops, r.Mode, r.ImagesPerSec, r.EpochSeconds, r.EpochCPUSeconds, r.TimeVsStockFloat, r.SpeedupVsStock, r.Mode, r.RunPeakRSSMiB, r.PeakRSSMiB)
 			if r.Mode == "qat" {
-				fmt.Fprintf(stdout, "  fake-quant overhead %+.1f%% vs %s float", 100*r.QATOverhead, r.Ops)
+				fmt.Fprintf(stdout, "  fake-quant overhead %+.1f%% vs %s float (median of rounds %+.1f%%)", 100*r.QATOverhead, r.Ops, 100*r.QATOverheadMedian)
 			}
 			fmt.Fprintln(stdout)
 		}
