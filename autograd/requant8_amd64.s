@@ -41,12 +41,12 @@ TEXT ·requant8Asm(SB), NOSPLIT, $0-40
 	VMOVUPS 432(R9), Y13    // 1/8
 	VMOVDQU 464(R9), Y12    // abs mask
 	VMOVDQU 496(R9), Y11    // mult
-	VMOVDQU 528(R9), Y10    // 2^30 (int64 lanes)
-	VMOVDQU 560(R9), Y9     // mask
-	VMOVDQU 592(R9), Y8     // mask >> 1
-	VMOVDQU 624(R9), Y7     // vlo
-	VMOVDQU 656(R9), Y6     // vhi
-	VMOVQ 688(R9), X5       // e
+	VMOVDQU 192(R9), Y10    // 2^30 (int64 lanes: nudge)
+	VMOVDQU 528(R9), Y9     // mask
+	VMOVDQU 560(R9), Y8     // mask >> 1
+	VMOVDQU 592(R9), Y7     // vlo
+	VMOVDQU 624(R9), Y6     // vhi
+	VMOVQ 656(R9), X5       // e
 	VMOVUPD 320(R9), Y4     // scale
 
 loop:

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/qatgo/qatgo/fakequant"
 )
@@ -382,4 +384,55 @@ func TestRequantColumns4(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRequantConstsLayout: the offsets requant_amd64.s and requant8_amd64.s use as memory
+// operands are requantConsts' field offsets.
+func TestRequantConstsLayout(t *testing.T) {
+	var k requantConsts
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{{"s", unsafe.Offsetof(k.s), 0}, {"absMask", unsafe.Offsetof(k.absMask), 32}, {"lim", unsafe.Offsetof(k.lim), 64},
+		{"maxAcc", unsafe.Offsetof(k.maxAcc), 96}, {"minAcc", unsafe.Offsetof(k.minAcc), 128}, {"mult", unsafe.Offsetof(k.mult), 160},
+		{"nudge", unsafe.Offsetof(k.nudge), 192}, {"low31", unsafe.Offsetof(k.low31), 224}, {"mask", unsafe.Offsetof(k.mask), 256},
+		{"half", unsafe.Offsetof(k.half), 272}, {"vlo", unsafe.Offsetof(k.vlo), 288}, {"vhi", unsafe.Offsetof(k.vhi), 304},
+		{"scale", unsafe.Offsetof(k.scale), 320}, {"exp", unsafe.Offsetof(k.exp), 352}, {"recip", unsafe.Offsetof(k.recip), 368},
+		{"lim8", unsafe.Offsetof(k.lim8), 400}, {"guard", unsafe.Offsetof(k.guard), 432}, {"abs8", unsafe.Offsetof(k.abs8), 464},
+		{"mult8", unsafe.Offsetof(k.mult8), 496}, {"mask8", unsafe.Offsetof(k.mask8), 528}, {"half8", unsafe.Offsetof(k.half8), 560},
+		{"vlo8", unsafe.Offsetof(k.vlo8), 592}, {"vhi8", unsafe.Offsetof(k.vhi8), 624}, {"expq", unsafe.Offsetof(k.expq), 656}} {
+		if f.got != f.want {
+			t.Errorf("requantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
+		}
+	}
+}
+
+// BenchmarkRequantKernels times requantRowVec (eight-lane kernel first) against requant4 (the
+// four-lane kernel alone) on one channel of accumulator-like values, in the same process, and
+// reports ns per value and their ratio.
+func BenchmarkRequantKernels(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no vector kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(95, 96))
+	c := requantCases(rng)[2]
+	vlo, vhi, zoff, value, zero := c.table()
+	var k requantConsts
+	k.set(c.s, c.mult, 9, vlo, vhi, c.scale)
+	x, d := make([]float32, 4096), make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
+	}
+	var t8, t4 time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		requantRowVec(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		t1 := time.Now()
+		requant4(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		t8, t4 = t8+t1.Sub(t0), t4+time.Since(t1)
+	}
+	n := float64(b.N * len(x))
+	b.ReportMetric(float64(t8.Nanoseconds())/n, "ns/value-8lane")
+	b.ReportMetric(float64(t4.Nanoseconds())/n, "ns/value-4lane")
+	b.ReportMetric(float64(t4)/float64(t8), "speedup")
 }

@@ -23,17 +23,16 @@ type requantConsts struct {
 	exp     [4]uint32  // 352: the exponent (the right shift), 0..31
 
 	// The eight-lane kernel (requant8_amd64.s, one channel: set fills these, setLane does not).
-	recip  [8]float32 // 368: float32(1/s)
-	lim8   [8]float32 // 400: 2^20, the bound of its fast path on |x * recip|
-	guard  [8]float32 // 432: 1/8, the bound of its fast path on the distance to an integer
-	abs8   [8]uint32  // 464: 0x7fffffff
-	mult8  [8]int32   // 496: mult
-	nudge8 [4]int64   // 528: 2^30
-	mask8  [8]int32   // 560: mask
-	half8  [8]int32   // 592: mask >> 1
-	vlo8   [8]int32   // 624: vlo
-	vhi8   [8]int32   // 656: vhi
-	expq   uint64     // 688: the exponent, as a shift count
+	recip [8]float32 // 368: float32(1/s)
+	lim8  [8]float32 // 400: 2^20, the bound of its fast path on |x * recip|
+	guard [8]float32 // 432: 1/8, the bound of its fast path on the distance to an integer
+	abs8  [8]uint32  // 464: 0x7fffffff
+	mult8 [8]int32   // 496: mult
+	mask8 [8]int32   // 528: mask
+	half8 [8]int32   // 560: mask >> 1
+	vlo8  [8]int32   // 592: vlo
+	vhi8  [8]int32   // 624: vhi
+	expq  uint64     // 656: the exponent, as a shift count
 }
 
 // set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
@@ -50,9 +49,6 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 	for i := range 8 {
 		k.recip[i], k.lim8[i], k.guard[i], k.abs8[i] = recip, lim, 0.125, 1<<31-1
 		k.mult8[i], k.mask8[i], k.half8[i], k.vlo8[i], k.vhi8[i] = mult, k.mask[0], k.half[0], vlo, vhi
-	}
-	for i := range 4 {
-		k.nudge8[i] = 1 << 30
 	}
 	k.expq = uint64(exponent)
 }
