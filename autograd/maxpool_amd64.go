@@ -22,3 +22,11 @@ func maxPool2x2Asm(y *float32, am *int32, x *float32, top, w, n, ow, rows int)
 //
 //go:noescape
 func maxPool2x2GradAsm(dx, dy *float32, am *int32, top, w, n, ow, rows int)
+
+// maxPool2x2GradSTEAsm is maxPool2x2GradAsm followed by the straight-through estimator of the
+// activation FakeQuant whose output the pool read: x points at the element of that FakeQuant's
+// input that dx points at, and every element of dx whose x is outside [lo, hi] (or NaN)
+// becomes +0. See maxpool_amd64.s.
+//
+//go:noescape
+func maxPool2x2GradSTEAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)

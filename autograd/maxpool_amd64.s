@@ -139,6 +139,66 @@ done:
 	VZEROUPPER
 	RET
 
+// poolSixteen<> is eight 16s: the step of the window indices from eight windows to the next.
+DATA poolSixteen<>+0(SB)/4, $16
+DATA poolSixteen<>+4(SB)/4, $16
+DATA poolSixteen<>+8(SB)/4, $16
+DATA poolSixteen<>+12(SB)/4, $16
+DATA poolSixteen<>+16(SB)/4, $16
+DATA poolSixteen<>+20(SB)/4, $16
+DATA poolSixteen<>+24(SB)/4, $16
+DATA poolSixteen<>+28(SB)/4, $16
+GLOBL poolSixteen<>(SB), RODATA|NOPTR, $32
+
+// GRADSEL8 and GRADSEL4 compute, for the next eight (four) windows, Y2..Y5 (X2..X5) = each
+// window's elements e0..e3 (see maxPool2x2GradAsm); GRADROW0 and GRADROW1 (and the X forms)
+// interleave them into the sixteen (eight) columns of dx's top and bottom rows, Y6 and Y8.
+#define GRADSEL8 \
+	VMOVUPS (DI)(R14*1), Y0 \
+	VADDPS Y0, Y7, Y0 \
+	VMOVDQU (R8)(R14*1), Y1 \
+	VPSUBD Y10, Y1, Y1 \
+	VPERMQ $0xD8, Y0, Y0 \
+	VPERMQ $0xD8, Y1, Y1 \
+	VPCMPEQD Y7, Y1, Y2 \
+	VPCMPEQD Y11, Y1, Y3 \
+	VPCMPEQD Y12, Y1, Y4 \
+	VPCMPEQD Y13, Y1, Y5 \
+	VANDPS Y0, Y2, Y2 \
+	VANDPS Y0, Y3, Y3 \
+	VANDPS Y0, Y4, Y4 \
+	VANDPS Y0, Y5, Y5
+
+#define GRADROW0 \
+	VUNPCKLPS Y3, Y2, Y6 \
+	VUNPCKHPS Y3, Y2, Y8
+
+#define GRADROW1 \
+	VUNPCKLPS Y5, Y4, Y6 \
+	VUNPCKHPS Y5, Y4, Y8
+
+#define GRADSEL4 \
+	VMOVUPS (DI)(R14*1), X0 \
+	VADDPS X0, X7, X0 \
+	VMOVDQU (R8)(R14*1), X1 \
+	VPSUBD X10, X1, X1 \
+	VPCMPEQD X7, X1, X2 \
+	VPCMPEQD X11, X1, X3 \
+	VPCMPEQD X12, X1, X4 \
+	VPCMPEQD X13, X1, X5 \
+	VANDPS X0, X2, X2 \
+	VANDPS X0, X3, X3 \
+	VANDPS X0, X4, X4 \
+	VANDPS X0, X5, X5
+
+#define GRADROW0X \
+	VUNPCKLPS X3, X2, X6 \
+	VUNPCKHPS X3, X2, X8
+
+#define GRADROW1X \
+	VUNPCKLPS X5, X4, X6 \
+	VUNPCKHPS X5, X4, X8
+
 // func maxPool2x2GradAsm(dx, dy *float32, am *int32, top, w, n, ow, rows int)
 //
 // For each window (elements e0 e1 / e2 e3 at offsets 0, 1, w, w+1 from its first, flat index
@@ -179,26 +239,11 @@ grow:
 gloop8:
 	CMPQ CX, $8
 	JLT gfour
-	VMOVUPS (DI)(R14*1), Y0
-	VADDPS Y0, Y7, Y0         // 0 + d
-	VMOVDQU (R8)(R14*1), Y1
-	VPSUBD Y10, Y1, Y1        // a - i
-	VPERMQ $0xD8, Y0, Y0
-	VPERMQ $0xD8, Y1, Y1
-	VPCMPEQD Y7, Y1, Y2
-	VPCMPEQD Y11, Y1, Y3
-	VPCMPEQD Y12, Y1, Y4
-	VPCMPEQD Y13, Y1, Y5
-	VANDPS Y0, Y2, Y2         // e0
-	VANDPS Y0, Y3, Y3         // e1
-	VANDPS Y0, Y4, Y4         // e2
-	VANDPS Y0, Y5, Y5         // e3
-	VUNPCKLPS Y3, Y2, Y6
-	VUNPCKHPS Y3, Y2, Y8
+	GRADSEL8
+	GRADROW0
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y8, 32(AX)
-	VUNPCKLPS Y5, Y4, Y6
-	VUNPCKHPS Y5, Y4, Y8
+	GRADROW1
 	VMOVUPS Y6, (DX)
 	VMOVUPS Y8, 32(DX)
 	VPADDD Y14, Y10, Y10
@@ -211,24 +256,11 @@ gloop8:
 gfour:
 	TESTQ CX, CX
 	JZ gnext
-	VMOVUPS (DI)(R14*1), X0
-	VADDPS X0, X7, X0
-	VMOVDQU (R8)(R14*1), X1
-	VPSUBD X10, X1, X1
-	VPCMPEQD X7, X1, X2
-	VPCMPEQD X11, X1, X3
-	VPCMPEQD X12, X1, X4
-	VPCMPEQD X13, X1, X5
-	VANDPS X0, X2, X2
-	VANDPS X0, X3, X3
-	VANDPS X0, X4, X4
-	VANDPS X0, X5, X5
-	VUNPCKLPS X3, X2, X6
-	VUNPCKHPS X3, X2, X8
+	GRADSEL4
+	GRADROW0X
 	VMOVUPS X6, (AX)
 	VMOVUPS X8, 16(AX)
-	VUNPCKLPS X5, X4, X6
-	VUNPCKHPS X5, X4, X8
+	GRADROW1X
 	VMOVUPS X6, (DX)
 	VMOVUPS X8, 16(DX)
 
@@ -241,5 +273,114 @@ gnext:
 	JNZ grow
 
 gdone:
+	VZEROUPPER
+	RET
+
+// STEMASK8 (STEMASK4) zeroes the lanes of Y6 and Y8 (X6, X8) whose element of x, at byte offset
+// R11 from dx's at (reg), is outside [lo, hi] (Y9, Y14): !(v >= lo && v <= hi), ordered
+// compares, so a NaN v is outside as in the Go test. Y0..Y3 are free here.
+#define STEMASK8(reg) \
+	VMOVUPS (reg)(R11*1), Y0 \
+	VCMPPS $0x1D, Y9, Y0, Y1 \
+	VCMPPS $0x12, Y14, Y0, Y0 \
+	VANDPS Y0, Y1, Y1 \
+	VANDPS Y1, Y6, Y6 \
+	VMOVUPS 32(reg)(R11*1), Y2 \
+	VCMPPS $0x1D, Y9, Y2, Y3 \
+	VCMPPS $0x12, Y14, Y2, Y2 \
+	VANDPS Y2, Y3, Y3 \
+	VANDPS Y3, Y8, Y8
+
+#define STEMASK4(reg) \
+	VMOVUPS (reg)(R11*1), X0 \
+	VCMPPS $0x1D, X9, X0, X1 \
+	VCMPPS $0x12, X14, X0, X0 \
+	VANDPS X0, X1, X1 \
+	VANDPS X1, X6, X6 \
+	VMOVUPS 16(reg)(R11*1), X2 \
+	VCMPPS $0x1D, X9, X2, X3 \
+	VCMPPS $0x12, X14, X2, X2 \
+	VANDPS X2, X3, X3 \
+	VANDPS X3, X8, X8
+
+// func maxPool2x2GradSTEAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)
+//
+// maxPool2x2GradAsm followed by the straight-through estimator of the activation FakeQuant the
+// pool reads: each element of dx (x pointing at the same element of the FakeQuant's input as
+// dx) becomes +0 unless lo <= x <= hi,
+//
+//	e_p = e_p if lo <= x_p <= hi else +0
+//
+// which is the Go loop's dx[a] = 0 at each argmax a outside the range, since every other
+// element already is +0. The x rows are read in the same order as dx's; R11 holds x - dx.
+TEXT ·maxPool2x2GradSTEAsm(SB), NOSPLIT, $0-80
+	MOVQ dx+0(FP), SI
+	MOVQ dy+8(FP), DI
+	MOVQ am+16(FP), R8
+	MOVQ x+24(FP), R11
+	SUBQ SI, R11            // x - dx in bytes
+	MOVQ top+32(FP), R9
+	MOVQ w+40(FP), R12
+	MOVQ ow+56(FP), R13
+	MOVQ rows+64(FP), R10
+	TESTQ R10, R10
+	JLE sdone
+	POOLCONSTS
+	VBROADCASTSS lo+72(FP), Y9
+	VBROADCASTSS hi+76(FP), Y14
+	VXORPS Y7, Y7, Y7       // +0
+	SHLQ $2, R13
+	LEAQ (R12*4), BX
+
+srow:
+	MOVQ SI, AX
+	LEAQ (SI)(BX*1), DX
+	XORQ R14, R14
+	VMOVQ R9, X0
+	VPBROADCASTD X0, Y10
+	VPADDD Y15, Y10, Y10
+	MOVQ n+48(FP), CX
+
+sloop8:
+	CMPQ CX, $8
+	JLT sfour
+	GRADSEL8
+	GRADROW0
+	STEMASK8(AX)
+	VMOVUPS Y6, (AX)
+	VMOVUPS Y8, 32(AX)
+	GRADROW1
+	STEMASK8(DX)
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y8, 32(DX)
+	VPADDD poolSixteen<>(SB), Y10, Y10
+	ADDQ $64, AX
+	ADDQ $64, DX
+	ADDQ $32, R14
+	SUBQ $8, CX
+	JMP sloop8
+
+sfour:
+	TESTQ CX, CX
+	JZ snext
+	GRADSEL4
+	GRADROW0X
+	STEMASK4(AX)
+	VMOVUPS X6, (AX)
+	VMOVUPS X8, 16(AX)
+	GRADROW1X
+	STEMASK4(DX)
+	VMOVUPS X6, (DX)
+	VMOVUPS X8, 16(DX)
+
+snext:
+	ADDQ R13, DI
+	ADDQ R13, R8
+	LEAQ (SI)(BX*2), SI
+	LEAQ (R9)(R12*2), R9
+	DECQ R10
+	JNZ srow
+
+sdone:
 	VZEROUPPER
 	RET

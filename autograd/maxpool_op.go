@@ -206,13 +206,13 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
 	out, dx := op.dx.data(g.xShape())
-	var lo32, hi32 float32
-	var fqx []float32
+	var ste *poolSTE
 	if op.ste {
 		aq := op.fq.q.(*ActQuantizer)
 		if aq.active {
-			lo32, hi32 = steBounds(aq.last.NudgedRange())
-			if fqx = op.fq.lastX; len(fqx) != len(dx) {
+			ste = &poolSTE{x: op.fq.lastX}
+			ste.lo, ste.hi = steBounds(aq.last.NudgedRange())
+			if len(ste.x) != len(dx) {
 				return nil, fmt.Errorf("autograd: %s: its FakeQuant has not run", op.name)
 			}
 		}
@@ -220,18 +220,12 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	splitBatch(g.n, func(_, lo, hi int) {
 		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
 		if g.vec2x2() {
-			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c)
-		} else {
-			g.backwardRef(dx, dy, am, lo*g.c, hi*g.c)
+			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c, ste)
+			return
 		}
-		if fqx != nil {
-			// steBackwardVec's test at the positions that can hold a nonzero gradient.
-			per := g.oh * g.ow
-			for _, a := range am[lo*g.c*per : hi*g.c*per] {
-				if v := fqx[a]; !(lo32 <= v && v <= hi32) {
-					dx[a] = 0
-				}
-			}
+		g.backwardRef(dx, dy, am, lo*g.c, hi*g.c)
+		if ste != nil {
+			g.steRef(dx, am, ste, lo*g.c, hi*g.c)
 		}
 	})
 	return out, nil
