@@ -2,6 +2,35 @@
 
 #include "textflag.h"
 
+// REQUANT8TAIL requantizes the eight int32 accumulators in Y1 (the second half of
+// requant8Asm's formula, from x1 on) into eight float32 outputs in Y2; it reads the constants
+// the kernels load into Y4 and X5..Y11 and uses Y1..Y3.
+#define REQUANT8TAIL \
+	VPMULDQ Y11, Y1, Y2 \
+	VPADDQ Y10, Y2, Y2 \
+	VPSRLQ $31, Y2, Y2 \
+	VPSRLQ $32, Y1, Y3 \
+	VPMULDQ Y11, Y3, Y3 \
+	VPADDQ Y10, Y3, Y3 \
+	VPSLLQ $1, Y3, Y3 \
+	VPBLENDD $0xaa, Y3, Y2, Y1 \
+	VPAND Y9, Y1, Y2 \
+	VPSRLD $31, Y1, Y3 \
+	VPADDD Y8, Y3, Y3 \
+	VPCMPGTD Y3, Y2, Y2 \
+	VPSRAD X5, Y1, Y1 \
+	VPSUBD Y2, Y1, Y1 \
+	VPMAXSD Y7, Y1, Y1 \
+	VPMINSD Y6, Y1, Y1 \
+	VCVTDQ2PD X1, Y2 \
+	VEXTRACTI128 $1, Y1, X3 \
+	VCVTDQ2PD X3, Y3 \
+	VMULPD Y4, Y2, Y2 \
+	VMULPD Y4, Y3, Y3 \
+	VCVTPD2PSY Y2, X2 \
+	VCVTPD2PSY Y3, X3 \
+	VINSERTF128 $1, X3, Y2, Y2
+
 // func requant8Asm(d, x *float32, groups int, k *requantConsts) int
 //
 // requantRow for one channel, eight consecutive values at a time, with the accumulator
@@ -62,30 +91,7 @@ loop:
 	CMPQ DX, $0xff
 	JNE done
 	VCVTPS2DQ Y1, Y1        // acc
-	VPMULDQ Y11, Y1, Y2     // even lanes: acc * mult
-	VPADDQ Y10, Y2, Y2
-	VPSRLQ $31, Y2, Y2      // x1 in the low dwords
-	VPSRLQ $32, Y1, Y3      // odd lanes
-	VPMULDQ Y11, Y3, Y3
-	VPADDQ Y10, Y3, Y3
-	VPSLLQ $1, Y3, Y3       // x1 in the high dwords
-	VPBLENDD $0xaa, Y3, Y2, Y1
-	VPAND Y9, Y1, Y2        // x1 & mask
-	VPSRLD $31, Y1, Y3      // x1 < 0
-	VPADDD Y8, Y3, Y3       // threshold
-	VPCMPGTD Y3, Y2, Y2     // -1 where x1 & mask > threshold
-	VPSRAD X5, Y1, Y1
-	VPSUBD Y2, Y1, Y1
-	VPMAXSD Y7, Y1, Y1
-	VPMINSD Y6, Y1, Y1
-	VCVTDQ2PD X1, Y2
-	VEXTRACTI128 $1, Y1, X3
-	VCVTDQ2PD X3, Y3
-	VMULPD Y4, Y2, Y2
-	VMULPD Y4, Y3, Y3
-	VCVTPD2PSY Y2, X2
-	VCVTPD2PSY Y3, X3
-	VINSERTF128 $1, X3, Y2, Y2
+	REQUANT8TAIL
 	VMOVUPS Y2, (DI)
 	ADDQ $32, SI
 	ADDQ $32, DI
@@ -94,6 +100,78 @@ loop:
 	JNZ loop
 
 done:
+	VZEROUPPER
+	MOVQ AX, ret+32(FP)
+	RET
+
+// func requant8dAsm(d, x *float32, groups int, k *requantConsts) int
+//
+// requant8Asm with the accumulator recovered in float64, for the groups the float32 shortcut
+// declines (accumulators of 2^20 and more, or float error near 1/8 from the GEMM's float32
+// sums):
+//
+//	y'   = float64(x) * fl64(1/s)             VCVTPS2PD, VMULPD
+//	n    = nearest integer to y'              VROUNDPD
+//	       stop unless |y'| < 2^30 and |y' - n| < 1/2 - 2^-20 in all eight lanes (NaN fails)
+//
+// requantRow's accumulator is math.Round(y), y = fl64(float64(x) / s). With q = x/s exactly,
+// |y' - q| <= |q| (2^-52 + 2^-106) and |y - q| <= |q| 2^-53, so |y' - y| < 2^-21 when
+// |y'| < 2^30; then |y - n| < 1/2 and n is math.Round(y) (no tie), |n| < 2^31 needs no clamp.
+// set leaves limD at 0 (every group declined) when fl64(1/s) is not a normal float64. The
+// rest is requant8Asm's (REQUANT8TAIL). The float64 constants are memory operands, so Y12..Y15
+// are free for the two halves.
+TEXT ·requant8dAsm(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ groups+16(FP), CX
+	MOVQ k+24(FP), R9
+	XORQ AX, AX
+	TESTQ CX, CX
+	JLE ddone
+	VMOVDQU 496(R9), Y11    // mult
+	VMOVDQU 192(R9), Y10    // 2^30 (int64 lanes: nudge)
+	VMOVDQU 528(R9), Y9     // mask
+	VMOVDQU 560(R9), Y8     // mask >> 1
+	VMOVDQU 592(R9), Y7     // vlo
+	VMOVDQU 624(R9), Y6     // vhi
+	VMOVQ 656(R9), X5       // e
+	VMOVUPD 320(R9), Y4     // scale
+
+dloop:
+	VCVTPS2PD (SI), Y0      // lanes 0..3
+	VCVTPS2PD 16(SI), Y1    // lanes 4..7
+	VMULPD 664(R9), Y0, Y0  // y'
+	VMULPD 664(R9), Y1, Y1
+	VROUNDPD $0, Y0, Y2     // n
+	VROUNDPD $0, Y1, Y3
+	VSUBPD Y2, Y0, Y12
+	VSUBPD Y3, Y1, Y13
+	VANDPD 32(R9), Y12, Y12 // |y' - n|
+	VANDPD 32(R9), Y13, Y13
+	VCMPPD $0x11, 728(R9), Y12, Y12 // < 1/2 - 2^-20
+	VCMPPD $0x11, 728(R9), Y13, Y13
+	VANDPD 32(R9), Y0, Y14
+	VANDPD 32(R9), Y1, Y15
+	VCMPPD $0x11, 696(R9), Y14, Y14 // |y'| < 2^30 (ordered: false for NaN)
+	VCMPPD $0x11, 696(R9), Y15, Y15
+	VANDPD Y12, Y14, Y14
+	VANDPD Y13, Y15, Y15
+	VANDPD Y14, Y15, Y15    // lane i: both halves' lane i passed
+	VMOVMSKPD Y15, DX
+	CMPQ DX, $0xf
+	JNE ddone
+	VCVTPD2DQY Y2, X2       // acc (exact: n is an integer below 2^30)
+	VCVTPD2DQY Y3, X3
+	VINSERTI128 $1, X3, Y2, Y1
+	REQUANT8TAIL
+	VMOVUPS Y2, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $8, AX
+	DECQ CX
+	JNZ dloop
+
+ddone:
 	VZEROUPPER
 	MOVQ AX, ret+32(FP)
 	RET

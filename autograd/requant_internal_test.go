@@ -176,8 +176,9 @@ func TestRequant8Asm(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(81, 82))
 	edges := []float64{0.5, -0.5, 1.5, -2.5, 0.125, -0.125, 0.12499, 0.37501, 1 << 20, -(1 << 20), 1<<20 - 1, 1<<20 - 0.5,
+		1<<30 - 64, 1 << 30, -(1 << 30), 1 << 31, 1<<29 + 0.5,
 		3.5 + 1e-7, 7.5 - 1e-7, math.Inf(1), math.NaN()}
-	accepted, total := 0, 0
+	accepted, total, acceptedD, totalD := 0, 0, 0, 0
 	for e := 0; e <= 31; e++ {
 		for _, c := range append(requantCases(rng), requantCase{1 << 30, 0, 0, 255, 1e-40, 0.02}) {
 			x := make([]float32, 8*400)
@@ -204,6 +205,26 @@ func TestRequant8Asm(t *testing.T) {
 			var k requantConsts
 			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
 			for g := 0; g < len(x); g += 8 {
+				// The float64 recovery: every group whose x/s are all below 2^29 and not
+				// within 0.01 of a half-integer, and the exact bits for every group taken.
+				totalD++
+				if requant8dAsm(&got[g], &x[g], 1, &k) == 0 {
+					near := c.s != 1e-40
+					for _, v := range x[g : g+8] {
+						y := float64(v) / c.s
+						near = near && math.Abs(y) < 1<<29 && math.Abs(y-math.Round(y)) < 0.49
+					}
+					if near {
+						t.Fatalf("float64 recovery, exponent %d %+v: declined the group %v, whose x/s are all away from half-integers", e, c, x[g:g+8])
+					}
+				} else {
+					acceptedD++
+					for i := g; i < g+8; i++ {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("float64 recovery, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+						}
+					}
+				}
 				total++
 				if requant8Asm(&got[g], &x[g], 1, &k) == 0 {
 					if c.s == 1e-40 {
@@ -237,9 +258,9 @@ func TestRequant8Asm(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d of %d groups of eight accepted", accepted, total)
-	if accepted < total/10 {
-		t.Fatalf("only %d of %d groups accepted: the fast path is barely exercised", accepted, total)
+	t.Logf("%d of %d groups of eight accepted (float64 recovery: %d)", accepted, total, acceptedD)
+	if accepted < total/10 || acceptedD < accepted {
+		t.Fatalf("only %d of %d groups accepted (float64 recovery %d of %d): the fast paths are barely exercised", accepted, total, acceptedD, totalD)
 	}
 }
 
@@ -400,15 +421,16 @@ func TestRequantConstsLayout(t *testing.T) {
 		{"scale", unsafe.Offsetof(k.scale), 320}, {"exp", unsafe.Offsetof(k.exp), 352}, {"recip", unsafe.Offsetof(k.recip), 368},
 		{"lim8", unsafe.Offsetof(k.lim8), 400}, {"guard", unsafe.Offsetof(k.guard), 432}, {"abs8", unsafe.Offsetof(k.abs8), 464},
 		{"mult8", unsafe.Offsetof(k.mult8), 496}, {"mask8", unsafe.Offsetof(k.mask8), 528}, {"half8", unsafe.Offsetof(k.half8), 560},
-		{"vlo8", unsafe.Offsetof(k.vlo8), 592}, {"vhi8", unsafe.Offsetof(k.vhi8), 624}, {"expq", unsafe.Offsetof(k.expq), 656}} {
+		{"vlo8", unsafe.Offsetof(k.vlo8), 592}, {"vhi8", unsafe.Offsetof(k.vhi8), 624}, {"expq", unsafe.Offsetof(k.expq), 656},
+		{"recipD", unsafe.Offsetof(k.recipD), 664}, {"limD", unsafe.Offsetof(k.limD), 696}, {"guardD", unsafe.Offsetof(k.guardD), 728}} {
 		if f.got != f.want {
 			t.Errorf("requantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }
 
-// BenchmarkRequantKernels times requantRowVec (eight-lane kernel first) against requant4 (the
-// four-lane kernel alone) on one channel of accumulator-like values, in the same process, and
+// BenchmarkRequantKernels times requantRowVec (eight-lane kernel first), the eight-lane kernel
+// with float64 recovery alone, and requant4 (the four-lane kernel alone) on one channel of accumulator-like values, in the same process, and
 // reports ns per value and their ratio.
 func BenchmarkRequantKernels(b *testing.B) {
 	if !useAVX2 {
@@ -423,16 +445,21 @@ func BenchmarkRequantKernels(b *testing.B) {
 	for i := range x {
 		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
 	}
-	var t8, t4 time.Duration
+	var t8, t8d, t4 time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		requantRowVec(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
 		t1 := time.Now()
+		if requant8dAsm(&d[0], &x[0], len(x)/8, &k) != len(x) {
+			b.Fatal("the float64 recovery declined a group")
+		}
+		t2 := time.Now()
 		requant4(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
-		t8, t4 = t8+t1.Sub(t0), t4+time.Since(t1)
+		t8, t8d, t4 = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+time.Since(t2)
 	}
 	n := float64(b.N * len(x))
 	b.ReportMetric(float64(t8.Nanoseconds())/n, "ns/value-8lane")
+	b.ReportMetric(float64(t8d.Nanoseconds())/n, "ns/value-8lane-float64")
 	b.ReportMetric(float64(t4.Nanoseconds())/n, "ns/value-4lane")
 	b.ReportMetric(float64(t4)/float64(t8), "speedup")
 }

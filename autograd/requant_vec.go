@@ -33,6 +33,12 @@ type requantConsts struct {
 	vlo8  [8]int32   // 592: vlo
 	vhi8  [8]int32   // 624: vhi
 	expq  uint64     // 656: the exponent, as a shift count
+
+	// The eight-lane kernel with float64 recovery (requant8dAsm), for the groups the float32
+	// shortcut declines.
+	recipD [4]float64 // 664: fl64(1/s)
+	limD   [4]float64 // 696: 2^30, the bound of its fast path on |x * recipD|
+	guardD [4]float64 // 728: 1/2 - 2^-20, the bound on the distance to an integer
 }
 
 // set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
@@ -51,6 +57,13 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 		k.mult8[i], k.mask8[i], k.half8[i], k.vlo8[i], k.vhi8[i] = mult, k.mask[0], k.half[0], vlo, vhi
 	}
 	k.expq = uint64(exponent)
+	recipD, limD := 1/s, float64(0x1p30)
+	if r := math.Abs(recipD); r < 0x1p-1022 || r > math.MaxFloat64 {
+		limD = 0 // the bound in requant8dAsm assumes a normal float64 1/s
+	}
+	for i := range 4 {
+		k.recipD[i], k.limD[i], k.guardD[i] = recipD, limD, 0.5-0x1p-20
+	}
 }
 
 // setLane fills lane i of k.
@@ -65,9 +78,9 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 
 // requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
 // the vector kernels where the CPU has them: groups of eight through requant8Asm, what it
-// declines through requant4 (groups of four through requantAsm, a group on requantRow's slow
-// path and the tail through requantRow). TestRequantRowVec and TestRequant8Asm check it
-// against requantRow.
+// declines through requant8dAsm, and what both decline through requant4 (groups of four
+// through requantAsm, a group on requantRow's slow path and the tail through requantRow).
+// TestRequantRowVec and TestRequant8Asm check it against requantRow.
 func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	d = d[:len(x)]
 	if !useAVX2 {
@@ -75,8 +88,9 @@ func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, expo
 		return
 	}
 	// Eight at a time where requant8_amd64.s's float32 shortcut is exact; where it declines a
-	// group, the next declineRun values go through the four-lane kernel before it tries again
-	// (values that are not accumulators of a quantized layer are declined group after group).
+	// group, the next declineRun values go through the float64 recovery before it tries again
+	// (large accumulators come in runs), and a group that one declines too goes through the
+	// four-lane kernel.
 	const declineRun = 64
 	i := 0
 	for len(x)-i >= 8 {
@@ -84,12 +98,13 @@ func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, expo
 		if len(x)-i < 8 {
 			break
 		}
-		end := i + declineRun
-		if len(x)-end < 8 {
-			end = len(x)
+		groups := min(declineRun, len(x)-i) / 8
+		j := requant8dAsm(&d[i], &x[i], groups, k)
+		i += j
+		if j < 8*groups {
+			requant4(d[i:i+8], x[i:i+8], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+			i += 8
 		}
-		requant4(d[i:end], x[i:end], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
-		i = end
 	}
 	requant4(d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
 }

@@ -23,10 +23,17 @@ func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
 // the one-channel constants in k (set, not setLane), by requant8_amd64.s's float32 shortcut,
 // and returns eight times the number of groups it wrote: groups, or fewer if it stopped
 // before a group in which the shortcut is not exact for some value (|x/s| near 2^20 or
-// above, x/s near a half-integer, NaN), which it leaves to requantAsm.
+// above, x/s near a half-integer, NaN), which it leaves to requant8dAsm.
 //
 //go:noescape
 func requant8Asm(d, x *float32, groups int, k *requantConsts) int
+
+// requant8dAsm is requant8Asm with the accumulator recovered in float64 (requant8_amd64.s):
+// it stops before a group with some |x/s| near 2^30 or above, x/s within 2^-20 of a
+// half-integer, or NaN, which it leaves to requantAsm.
+//
+//go:noescape
+func requant8dAsm(d, x *float32, groups int, k *requantConsts) int
 
 // patchRows16Asm copies rows rows of two runs of eight floats each from x, at off[r]+s0 and
 // off[r]+s1, to the 16-float rows of dst (see patchrows_amd64.s). It does not check bounds.

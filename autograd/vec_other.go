@@ -13,6 +13,10 @@ func requant8Asm(d, x *float32, groups int, k *requantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
+func requant8dAsm(d, x *float32, groups int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}
+
 func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int) {
 	panic("autograd: no assembly patch packing kernel")
 }
