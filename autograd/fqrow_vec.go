@@ -1,42 +1,53 @@
 package autograd
 
-import "github.com/qatgo/qatgo/fakequant"
+import (
+	"math"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
 
 // fqConsts are the operands of the vector fake-quantization kernel (fqrow_amd64.s), each
 // repeated for the four float64 lanes it works on. The offsets in the assembly follow this
-// layout.
+// layout (TestFQConstsLayout).
 type fqConsts struct {
 	scale   [4]float64 // 0: S
 	absMask [4]uint64  // 32: 0x7fff...: |y|
-	lim     [4]float64 // 64: 2^32, the bound of the exact rounding
+	lim     [4]float64 // 64: 2^32, the bound of the fast path (0: decline every group)
 	lo      [4]float64 // 96: QMin - Z
 	hi      [4]float64 // 128: QMax - Z
+	recip   [4]float64 // 160: fl64(1/S)
+	guard   [4]float64 // 192: 1/2 - 2^-16, the bound on the distance to an integer
 }
 
 func (k *fqConsts) set(p fakequant.Params) {
+	recip, lim := 1/p.Scale, float64(0x1p32)
+	if r := math.Abs(recip); r < 0x1p-1022 || r > math.MaxFloat64 {
+		lim = 0 // the kernel's bound assumes a normal float64 1/S
+	}
 	for i := range 4 {
-		k.scale[i], k.absMask[i], k.lim[i] = p.Scale, 1<<63-1, 0x1p32
+		k.scale[i], k.absMask[i], k.lim[i] = p.Scale, 1<<63-1, lim
 		k.lo[i], k.hi[i] = float64(p.QMin-p.ZeroPoint), float64(p.QMax-p.ZeroPoint)
+		k.recip[i], k.guard[i] = recip, 0.5-0x1p-16
 	}
 }
 
 // fakeQuantizeRowVec is fakeQuantizeRow with the vector kernel where the CPU has one: groups
-// of four values go through the kernel, and a group holding a value that takes
-// fakeQuantizeRow's slow path (|x/S| >= 2^32, NaN) goes through fakeQuantizeRow, as does the
-// tail. TestFakeQuantizeRowVec checks it against fakeQuantizeRow.
+// of eight values go through the kernel, and a group it declines (a value on fakeQuantizeRow's
+// slow path, |x/S| >= 2^32 or NaN, or x/S near a half-integer) goes through fakeQuantizeRow,
+// as does the tail. TestFakeQuantizeRowVec checks it against fakeQuantizeRow.
 func fakeQuantizeRowVec(dst, src []float32, p fakequant.Params) {
 	dst = dst[:len(src)]
 	i := 0
-	if useAVX2 && len(src) >= 4 {
+	if useAVX2 && len(src) >= 8 {
 		var k fqConsts
 		k.set(p)
-		for len(src)-i >= 4 {
-			i += fakeQuantAsm(&dst[i], &src[i], (len(src)-i)/4, &k)
-			if len(src)-i < 4 {
+		for len(src)-i >= 8 {
+			i += fakeQuant8Asm(&dst[i], &src[i], (len(src)-i)/8, &k)
+			if len(src)-i < 8 {
 				break
 			}
-			fakeQuantizeRow(dst[i:i+4], src[i:i+4], p)
-			i += 4
+			fakeQuantizeRow(dst[i:i+8], src[i:i+8], p)
+			i += 8
 		}
 	}
 	fakeQuantizeRow(dst[i:], src[i:], p)

@@ -298,6 +298,82 @@ func TestFakeQuantizeRowVec(t *testing.T) {
 	}
 }
 
+// TestFakeQuant8Asm: the eight-lane kernel takes every group whose x/S are all away from
+// half-integers (and below 2^31), and writes fakeQuantizeRow's bits for every group it takes.
+func TestFakeQuant8Asm(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(73, 74))
+	accepted, total := 0, 0
+	for _, p := range []fakequant.Params{
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(3, fakequant.Scheme{Bits: 4, Signed: true}),
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.ChooseParams(0, 6, fakequant.Scheme{Bits: 2}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(1e30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+	} {
+		var k fqConsts
+		k.set(p)
+		x := make([]float32, 8*2000)
+		for i := range x {
+			y := float64(rng.Int64N(1<<(2+rng.IntN(30)))) - float64(int64(1)<<(1+rng.IntN(30)))
+			switch rng.IntN(8) {
+			case 0:
+				y += 0.5 // a tie, or its float32 neighbours
+			case 1:
+				y += rng.Float64() - 0.5
+			}
+			x[i] = float32(y * p.Scale)
+			if rng.IntN(3) == 0 {
+				x[i] = math.Nextafter32(x[i], float32(math.Inf(rng.IntN(2)*2-1)))
+			}
+		}
+		want, got := make([]float32, len(x)), make([]float32, len(x))
+		fakeQuantizeRow(want, x, p)
+		for g := 0; g < len(x); g += 8 {
+			total++
+			if fakeQuant8Asm(&got[g], &x[g], 1, &k) == 0 {
+				away := true
+				for _, v := range x[g : g+8] {
+					y := float64(v) / p.Scale
+					away = away && math.Abs(y) < 1<<31 && math.Abs(y-math.Round(y)) < 0.49
+				}
+				if away {
+					t.Fatalf("%v: declined the group %v, whose x/S are all away from half-integers", p, x[g:g+8])
+				}
+				continue
+			}
+			accepted++
+			for i := g; i < g+8; i++ {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: x[%d] = %v (x/S %v): %#08x, want %#08x", p, i, x[i], float64(x[i])/p.Scale, math.Float32bits(got[i]), math.Float32bits(want[i]))
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d groups of eight accepted", accepted, total)
+	if accepted < total/10 {
+		t.Fatalf("only %d of %d groups accepted: the kernel is barely exercised", accepted, total)
+	}
+}
+
+// TestFQConstsLayout: the fields of fqConsts are where fqrow_amd64.s reads them.
+func TestFQConstsLayout(t *testing.T) {
+	var k fqConsts
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{{"scale", unsafe.Offsetof(k.scale), 0}, {"absMask", unsafe.Offsetof(k.absMask), 32}, {"lim", unsafe.Offsetof(k.lim), 64},
+		{"lo", unsafe.Offsetof(k.lo), 96}, {"hi", unsafe.Offsetof(k.hi), 128}, {"recip", unsafe.Offsetof(k.recip), 160},
+		{"guard", unsafe.Offsetof(k.guard), 192}} {
+		if f.got != f.want {
+			t.Errorf("fqConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
+		}
+	}
+}
+
 // TestSTEBackwardVec: steBackwardVec's float32 bounds and vector kernel pass exactly the
 // gradients steBackward passes, at the range edges and their float32 neighbours, for NaN and
 // Inf inputs, and with lengths that leave a tail.

@@ -67,13 +67,14 @@ func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int)
 //go:noescape
 func reluBiasGrad8Asm(dx, dy *float32, mask *uint8, part *float32, inner int)
 
-// fakeQuantAsm fake-quantizes up to groups groups of four values from x into d with the
-// constants in k (fakeQuantizeRow's arithmetic, four lanes at a time; see fqrow_amd64.s) and
-// returns how many values it wrote: 4*groups, or fewer if it stopped before a group in which
-// some |x/S| >= 2^32 or is NaN, which it leaves to fakeQuantizeRow.
+// fakeQuant8Asm fake-quantizes up to groups groups of eight values from x into d with the
+// constants in k (fakeQuantizeRow's result, eight lanes at a time with x/S as a product by
+// 1/S; see fqrow_amd64.s) and returns how many values it wrote: 8*groups, or fewer if it
+// stopped before a group in which some |x/S| >= 2^32, x/S is within 2^-16 of a half-integer
+// or NaN, which it leaves to fakeQuantizeRow.
 //
 //go:noescape
-func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int
+func fakeQuant8Asm(d, x *float32, groups int, k *fqConsts) int
 
 // steAsm writes dx = dy where lo <= x <= hi, else 0, for groups groups of eight values (see
 // ste_amd64.s), and returns 8*groups.

@@ -37,7 +37,7 @@ func reluBiasGrad8Asm(dx, dy *float32, mask *uint8, part *float32, inner int) {
 	panic("autograd: no assembly ReLU gradient kernel")
 }
 
-func fakeQuantAsm(d, x *float32, groups int, k *fqConsts) int {
+func fakeQuant8Asm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
 
