@@ -52,10 +52,12 @@
 //     stays as its reference and as the code of other builds (tests compare the two bit for
 //     bit): the accumulator recovery and requantization of an activation (requant8_amd64.s,
 //     eight values of a channel at a time with the accumulator recovered in float32 where an
-//     error bound proves it exact; requant_amd64.s, four lanes in float64 for the rest, with
-//     per-lane multipliers and shifts so fully connected outputs go four channels at a
-//     time), plain fake quantization of weights and activations (fqrow_amd64.s), the STE
-//     backward and the weights' abs-max (ste_amd64.s), BiasReLU's forward with its mask and
+//     error bound proves it exact, or in float64 for large accumulators; requant_amd64.s, four
+//     lanes in float64 for the rest, with per-lane multipliers and shifts so fully connected
+//     outputs go four channels at a time), plain fake quantization of weights and activations
+//     (fqrow_amd64.s, x/S as a product by 1/S where a bound proves the rounding the same), the
+//     STE backward and the weights' abs-max (ste_amd64.s), the max pool and its gradient with
+//     the STE of the activation quantizer before it (maxpool_amd64.s), BiasReLU's forward with its mask and
 //     output range (relu_amd64.s) and its gradient with the bias sums (relugrad_amd64.s, 8x8
 //     transposes keep each channel's sum in order), col2im (col2im_amd64.s,
 //     col2imdirect_amd64.s), and the GEMM's packing: conv patches straight from the image
