@@ -42,6 +42,60 @@ type SpeedResult struct {
 	// QATOverheadMedian (QAT runs) is the median over rounds of the same ratio within each
 	// round, less sensitive than QATOverhead to a round the machine slowed down in.
 	QATOverheadMedian float64 `json:"qat_overhead_median,omitempty"`
+	// PairedOverhead and PairedOverheadMedian (QAT runs with qatgo's ops) come from a second
+	// phase that trains this run's model and its float twin side by side, one step of each in
+	// turn (float, QAT, QAT, float, ...), over the same batches: the QAT/float ratio of the
+	// summed step times minus 1, and the median over pairs of steps of the same ratio. On a
+	// machine whose speed drifts within seconds (per-step times of one run varying 2x), pairs
+	// of adjacent steps cancel the drift that rounds of several steps do not.
+	PairedOverhead       float64 `json:"paired_overhead,omitempty"`
+	PairedOverheadMedian float64 `json:"paired_overhead_median,omitempty"`
+}
+
+// benchRun is one model training on the benchmark's batches.
+type benchRun struct {
+	gr     *nn.Graph
+	b      *data.Batcher
+	perm   []int
+	opt    Optimizer
+	params [][]float32
+	grads  [][]float32
+}
+
+// newBenchRun builds arch with the given ops in the given mode for the benchmark: same seed,
+// same batch order for every run.
+func newBenchRun(arch string, q nn.Config, ops nn.Ops, mode autograd.Mode, batch int, seed uint64, set *data.Set) (*benchRun, error) {
+	m, err := nn.New(arch, q, seed)
+	if err != nil {
+		return nil, err
+	}
+	m.Ops = ops
+	if err := set.CheckShape(m.InH, m.InW); err != nil {
+		return nil, err
+	}
+	m.FoldBN = mode != autograd.ModeFloat
+	gr, err := m.NewGraph(batch, true)
+	if err != nil {
+		return nil, err
+	}
+	r := &benchRun{gr: gr, b: data.NewBatcher(set, batch, true, seed)}
+	if r.b.NumBatches() == 0 {
+		gr.Close()
+		return nil, fmt.Errorf("bench: fewer than %d images", batch)
+	}
+	r.perm = r.b.Epoch(0)
+	r.opt, r.params, r.grads = adamFor(gr)
+	m.SetMode(mode)
+	return r, nil
+}
+
+// step trains batch i (modulo the epoch).
+func (r *benchRun) step(i int) error {
+	r.b.Fill(r.perm, i%r.b.NumBatches(), r.gr.Input(), r.gr.Targets(), nil)
+	if _, err := r.gr.Run(); err != nil {
+		return err
+	}
+	return step(r.gr, r.opt, r.params, r.grads, 1e-3)
 }
 
 // BenchTraining trains the same batches (same init, same order) in float and in QAT, with
@@ -53,6 +107,8 @@ type SpeedResult struct {
 // afresh (same seed), takes one untimed batch (buffers are allocated on the first), then
 // times batches [r*batches/rounds, (r+1)*batches/rounds) of the same batch order, and a
 // run's time is the sum over rounds. rounds < 1 counts as 1 (the runs one after another).
+// Then pairedOverhead measures the fast QAT run's overhead over fast float once more, a step of
+// each in turn (PairedOverhead); its graphs are not part of the RSS figures.
 //
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
 func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed uint64, set *data.Set) ([]SpeedResult, error) {
@@ -71,47 +127,22 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 		lo, hi := r*batches/rounds, (r+1)*batches/rounds
 		roundSecs[r] = make([]float64, len(runs))
 		for k, rc := range runs {
-			mode := rc.mode
-			m, err := nn.New(arch, q, seed)
+			run, err := newBenchRun(arch, q, rc.ops, rc.mode, batch, seed, set)
 			if err != nil {
 				return nil, err
 			}
-			m.Ops = rc.ops
-			if err := set.CheckShape(m.InH, m.InW); err != nil {
-				return nil, err
-			}
-			m.FoldBN = mode != autograd.ModeFloat
-			gr, err := m.NewGraph(batch, true)
-			if err != nil {
-				return nil, err
-			}
-			b := data.NewBatcher(set, batch, true, seed)
-			if b.NumBatches() == 0 {
-				gr.Close()
-				return nil, fmt.Errorf("bench: fewer than %d images", batch)
-			}
-			perm := b.Epoch(0)
-			opt, params, grads := adamFor(gr)
-			m.SetMode(mode)
 			peak = max(peak, PeakRSSMiB())
 			hwmReset = resetPeakRSS() && hwmReset
-			train := func(i int) error {
-				b.Fill(perm, i%b.NumBatches(), gr.Input(), gr.Targets(), nil)
-				if _, err := gr.Run(); err != nil {
-					return err
-				}
-				return step(gr, opt, params, grads, 1e-3)
-			}
-			err = train(lo) // untimed: the first run of a graph allocates its buffers
+			err = run.step(lo) // untimed: the first run of a graph allocates its buffers
 			cpu0 := cpuSeconds()
 			start := time.Now()
 			for i := lo; i < hi && err == nil; i++ {
-				err = train(i)
+				err = run.step(i)
 			}
 			roundSecs[r][k] = time.Since(start).Seconds()
 			secs[k] += roundSecs[r][k]
 			cpu[k] += cpuSeconds() - cpu0
-			gr.Close()
+			run.gr.Close()
 			if err != nil {
 				return nil, err
 			}
@@ -152,7 +183,47 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 		}
 		out[k].QATOverheadMedian = median(ratios)
 	}
+	total, med, err := pairedOverhead(arch, q, nn.OpsFast, batch, batches, seed, set)
+	if err != nil {
+		return nil, err
+	}
+	out[3].PairedOverhead, out[3].PairedOverheadMedian = total, med
 	return out, nil
+}
+
+// pairedOverhead trains arch with ops in float and in QAT side by side (same init, same
+// batches), one step of each in turn, the order alternating (float, QAT, QAT, float, ...) so
+// that neither mode always runs second with the other's data in the caches. It returns the
+// summed QAT step time over the summed float step time, minus 1, and the median over batches
+// of the same ratio for that batch's two steps, minus 1. Each model takes one untimed step
+// first (buffers are allocated on the first).
+func pairedOverhead(arch string, q nn.Config, ops nn.Ops, batch, batches int, seed uint64, set *data.Set) (total, med float64, err error) {
+	var runs [2]*benchRun // float, QAT
+	for k, mode := range []autograd.Mode{autograd.ModeFloat, autograd.ModeTrain} {
+		if runs[k], err = newBenchRun(arch, q, ops, mode, batch, seed, set); err != nil {
+			return 0, 0, err
+		}
+		defer runs[k].gr.Close()
+		if err := runs[k].step(0); err != nil {
+			return 0, 0, err
+		}
+	}
+	ratios := make([]float64, batches)
+	var sums [2]float64
+	for i := range batches {
+		var secs [2]float64
+		for j := range 2 {
+			k := j ^ i&1
+			start := time.Now()
+			if err := runs[k].step(i); err != nil {
+				return 0, 0, err
+			}
+			secs[k] = time.Since(start).Seconds()
+		}
+		sums[0], sums[1] = sums[0]+secs[0], sums[1]+secs[1]
+		ratios[i] = secs[1]/secs[0] - 1
+	}
+	return sums[1]/sums[0] - 1, median(ratios), nil
 }
 
 // median returns the median of xs (the mean of the middle two for an even count); it sorts xs.

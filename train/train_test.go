@@ -373,6 +373,9 @@ func TestBenchTrainingRounds(t *testing.T) {
 	if rs[1].QATOverheadMedian == 0 || rs[3].QATOverheadMedian == 0 || rs[0].QATOverheadMedian != 0 {
 		t.Fatalf("per-round medians missing or on a float run: %+v", rs)
 	}
+	if rs[3].PairedOverhead == 0 || rs[3].PairedOverheadMedian == 0 || rs[1].PairedOverhead != 0 || rs[2].PairedOverhead != 0 {
+		t.Fatalf("paired overhead missing on fast qat or present elsewhere: %+v", rs)
+	}
 }
 
 func TestMedian(t *testing.T) {

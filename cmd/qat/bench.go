@@ -48,6 +48,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 				r.Ops, r.Mode, r.ImagesPerSec, r.EpochSeconds, r.EpochCPUSeconds, r.TimeVsStockFloat, r.SpeedupVsStock, r.Mode, r.RunPeakRSSMiB, r.PeakRSSMiB)
 			if r.Mode == "qat" {
 				fmt.Fprintf(stdout, "  fake-quant overhead %+.1f%% vs %s float (median of rounds %+.1f%%)", 100*r.QATOverhead, r.Ops, 100*r.QATOverheadMedian)
+				if r.PairedOverhead != 0 || r.PairedOverheadMedian != 0 {
+					fmt.Fprintf(stdout, ", paired steps %+.1f%% (median of pairs %+.1f%%)", 100*r.PairedOverhead, 100*r.PairedOverheadMedian)
+				}
 			}
 			fmt.Fprintln(stdout)
 		}
