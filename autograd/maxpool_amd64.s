@@ -199,83 +199,6 @@ GLOBL poolSixteen<>(SB), RODATA|NOPTR, $32
 	VUNPCKLPS X5, X4, X6 \
 	VUNPCKHPS X5, X4, X8
 
-// func maxPool2x2GradAsm(dx, dy *float32, am *int32, top, w, n, ow, rows int)
-//
-// For each window (elements e0 e1 / e2 e3 at offsets 0, 1, w, w+1 from its first, flat index
-// i) with output gradient d and argmax a:
-//
-//	e_p = (0 + d) if a - i == off(p) else +0
-//
-// which is what backwardRef's clear(dx) then dx[a] += d leaves there, as windows at stride 2
-// do not overlap. 0 + d is VADDPS (+0 for d = -0, a NaN d quieted, as Go's +=); the select is
-// VPCMPEQD on a - i and VANDPS. dy and a - i are loaded in window order and put in the order
-// 0 1 4 5 | 2 3 6 7 by VPERMQ $0xD8, so that VUNPCKLPS and VUNPCKHPS interleave e0 with e1 (and
-// e2 with e3) into dx's sixteen columns in order.
-TEXT ·maxPool2x2GradAsm(SB), NOSPLIT, $0-64
-	MOVQ dx+0(FP), SI
-	MOVQ dy+8(FP), DI
-	MOVQ am+16(FP), R8
-	MOVQ top+24(FP), R9
-	MOVQ w+32(FP), R12
-	MOVQ n+40(FP), R11
-	MOVQ ow+48(FP), R13
-	MOVQ rows+56(FP), R10
-	TESTQ R10, R10
-	JLE gdone
-	POOLCONSTS
-	VXORPS Y7, Y7, Y7       // +0
-	SHLQ $2, R13
-	LEAQ (R12*4), BX
-
-grow:
-	MOVQ SI, AX
-	LEAQ (SI)(BX*1), DX
-	XORQ R14, R14
-	VMOVQ R9, X0
-	VPBROADCASTD X0, Y10
-	VPADDD Y15, Y10, Y10
-	MOVQ R11, CX
-
-gloop8:
-	CMPQ CX, $8
-	JLT gfour
-	GRADSEL8
-	GRADROW0
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y8, 32(AX)
-	GRADROW1
-	VMOVUPS Y6, (DX)
-	VMOVUPS Y8, 32(DX)
-	VPADDD Y14, Y10, Y10
-	ADDQ $64, AX
-	ADDQ $64, DX
-	ADDQ $32, R14
-	SUBQ $8, CX
-	JMP gloop8
-
-gfour:
-	TESTQ CX, CX
-	JZ gnext
-	GRADSEL4
-	GRADROW0X
-	VMOVUPS X6, (AX)
-	VMOVUPS X8, 16(AX)
-	GRADROW1X
-	VMOVUPS X6, (DX)
-	VMOVUPS X8, 16(DX)
-
-gnext:
-	ADDQ R13, DI
-	ADDQ R13, R8
-	LEAQ (SI)(BX*2), SI
-	LEAQ (R9)(R12*2), R9
-	DECQ R10
-	JNZ grow
-
-gdone:
-	VZEROUPPER
-	RET
-
 // STEMASK8 (STEMASK4) zeroes the lanes of Y6 and Y8 (X6, X8) whose element of x, at byte offset
 // R11 from dx's at (reg), is outside [lo, hi] (Y9, Y14): !(v >= lo && v <= hi), ordered
 // compares, so a NaN v is outside as in the Go test. Y0..Y3 are free here.
@@ -303,17 +226,29 @@ gdone:
 	VANDPS X2, X3, X3 \
 	VANDPS X3, X8, X8
 
-// func maxPool2x2GradSTEAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)
+// func maxPool2x2GradAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)
 //
-// maxPool2x2GradAsm followed by the straight-through estimator of the activation FakeQuant the
-// pool reads: each element of dx (x pointing at the same element of the FakeQuant's input as
-// dx) becomes +0 unless lo <= x <= hi,
+// For each window (elements e0 e1 / e2 e3 at offsets 0, 1, w, w+1 from its first, flat index
+// i) with output gradient d and argmax a:
+//
+//	e_p = (0 + d) if a - i == off(p) else +0
+//
+// which is what backwardRef's clear(dx) then dx[a] += d leaves there, as windows at stride 2
+// do not overlap. 0 + d is VADDPS (+0 for d = -0, a NaN d quieted, as Go's +=); the select is
+// VPCMPEQD on a - i and VANDPS. dy and a - i are loaded in window order and put in the order
+// 0 1 4 5 | 2 3 6 7 by VPERMQ $0xD8, so that VUNPCKLPS and VUNPCKHPS interleave e0 with e1 (and
+// e2 with e3) into dx's sixteen columns in order.
+//
+// With x not nil, the straight-through estimator of the activation FakeQuant the pool read
+// follows: each element of dx (x pointing at the same element of the FakeQuant's input as dx)
+// becomes +0 unless lo <= x <= hi,
 //
 //	e_p = e_p if lo <= x_p <= hi else +0
 //
-// which is the Go loop's dx[a] = 0 at each argmax a outside the range, since every other
-// element already is +0. The x rows are read in the same order as dx's; R11 holds x - dx.
-TEXT ·maxPool2x2GradSTEAsm(SB), NOSPLIT, $0-80
+// which is steRef's dx[a] = 0 at each argmax a outside the range, since every other element
+// already is +0. The x rows are read in the same order as dx's; R11 holds x - dx, and the
+// x argument itself says, once per eight (four) windows, whether to apply the STE.
+TEXT ·maxPool2x2GradAsm(SB), NOSPLIT, $0-80
 	MOVQ dx+0(FP), SI
 	MOVQ dy+8(FP), DI
 	MOVQ am+16(FP), R8
@@ -346,11 +281,19 @@ sloop8:
 	JLT sfour
 	GRADSEL8
 	GRADROW0
+	CMPQ x+24(FP), $0
+	JEQ s8top
 	STEMASK8(AX)
+
+s8top:
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y8, 32(AX)
 	GRADROW1
+	CMPQ x+24(FP), $0
+	JEQ s8bottom
 	STEMASK8(DX)
+
+s8bottom:
 	VMOVUPS Y6, (DX)
 	VMOVUPS Y8, 32(DX)
 	VPADDD poolSixteen<>(SB), Y10, Y10
@@ -365,11 +308,19 @@ sfour:
 	JZ snext
 	GRADSEL4
 	GRADROW0X
+	CMPQ x+24(FP), $0
+	JEQ s4top
 	STEMASK4(AX)
+
+s4top:
 	VMOVUPS X6, (AX)
 	VMOVUPS X8, 16(AX)
 	GRADROW1X
+	CMPQ x+24(FP), $0
+	JEQ s4bottom
 	STEMASK4(DX)
+
+s4bottom:
 	VMOVUPS X6, (DX)
 	VMOVUPS X8, 16(DX)
 

@@ -67,7 +67,7 @@ func (g *poolGeom) steRef(dx []float32, am []int32, s *poolSTE, lo, hi int) {
 
 // backward2x2Vec is backwardRef (then steRef, with ste non-nil) for 2x2 windows at stride 2,
 // which do not overlap, so that every element of dx is either 0 or 0 + dy of the one window
-// that took it: maxPool2x2GradAsm (maxPool2x2GradSTEAsm) writes the windows of the first
+// that took it: maxPool2x2GradAsm (with the STE, given ste) writes the windows of the first
 // ow&^3 outputs of every row, and the rest (later windows, and the last column and row that
 // odd widths and heights leave out of every window) is cleared and scattered as in
 // backwardRef.
@@ -79,10 +79,10 @@ func (g *poolGeom) backward2x2Vec(dx, dy []float32, am []int32, lo, hi int, ste 
 		ds, dys, as := dx[top:][:2*rows*w], dy[plane*ohw:][:rows*ow], am[plane*ohw:][:rows*ow]
 		if ste != nil {
 			xs := ste.x[top:][:2*rows*w]
-			maxPool2x2GradSTEAsm(&ds[0], &dys[0], &as[0], &xs[0], top, w, n, ow, rows, ste.lo, ste.hi)
+			maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], &xs[0], top, w, n, ow, rows, ste.lo, ste.hi)
 			return
 		}
-		maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], top, w, n, ow, rows)
+		maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], nil, top, w, n, ow, rows, 0, 0)
 	})
 	for plane := lo; plane < hi; plane++ {
 		base := plane * hw

@@ -2,6 +2,19 @@
 
 #include "textflag.h"
 
+// REQUANT8CONSTS loads the constants REQUANT8TAIL reads from the requantConsts at R9: Y11
+// mult, Y10 the nudge 2^30 (int64 lanes), Y9 mask, Y8 mask >> 1, Y7 vlo, Y6 vhi, X5 the
+// exponent, Y4 the output scale (float64).
+#define REQUANT8CONSTS \
+	VMOVDQU 496(R9), Y11 \
+	VMOVDQU 192(R9), Y10 \
+	VMOVDQU 528(R9), Y9 \
+	VMOVDQU 560(R9), Y8 \
+	VMOVDQU 592(R9), Y7 \
+	VMOVDQU 624(R9), Y6 \
+	VMOVQ 656(R9), X5 \
+	VMOVUPD 320(R9), Y4
+
 // REQUANT8TAIL requantizes the eight int32 accumulators in Y1 (the second half of
 // requant8Asm's formula, from x1 on) into eight float32 outputs in Y2; it reads the constants
 // the kernels load into Y4 and X5..Y11 and uses Y1..Y3.
@@ -69,14 +82,7 @@ TEXT ·requant8Asm(SB), NOSPLIT, $0-40
 	VMOVUPS 400(R9), Y14    // 2^20
 	VMOVUPS 432(R9), Y13    // 1/8
 	VMOVDQU 464(R9), Y12    // abs mask
-	VMOVDQU 496(R9), Y11    // mult
-	VMOVDQU 192(R9), Y10    // 2^30 (int64 lanes: nudge)
-	VMOVDQU 528(R9), Y9     // mask
-	VMOVDQU 560(R9), Y8     // mask >> 1
-	VMOVDQU 592(R9), Y7     // vlo
-	VMOVDQU 624(R9), Y6     // vhi
-	VMOVQ 656(R9), X5       // e
-	VMOVUPD 320(R9), Y4     // scale
+	REQUANT8CONSTS
 
 loop:
 	VMULPS (SI), Y15, Y0    // y'
@@ -128,14 +134,7 @@ TEXT ·requant8dAsm(SB), NOSPLIT, $0-40
 	XORQ AX, AX
 	TESTQ CX, CX
 	JLE ddone
-	VMOVDQU 496(R9), Y11    // mult
-	VMOVDQU 192(R9), Y10    // 2^30 (int64 lanes: nudge)
-	VMOVDQU 528(R9), Y9     // mask
-	VMOVDQU 560(R9), Y8     // mask >> 1
-	VMOVDQU 592(R9), Y7     // vlo
-	VMOVDQU 624(R9), Y6     // vhi
-	VMOVQ 656(R9), X5       // e
-	VMOVUPD 320(R9), Y4     // scale
+	REQUANT8CONSTS
 
 dloop:
 	VCVTPS2PD (SI), Y0      // lanes 0..3
