@@ -350,42 +350,31 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	if q.Channels <= 0 || len(src)%q.Channels != 0 {
 		panic(fmt.Sprintf("autograd: WeightQuantizer: %d weights in %d channels", len(src), q.Channels))
 	}
-	// Per channel, absMaxVec finds |w|max and any NaN or Inf (fakequant.PerChannelSymmetric's
-	// range, which ignores NaNs and panics on Inf: here both mean divergence). Per-channel
-	// ranges fake-quantize the row right away, while it is still in L1; a per-tensor range needs
-	// every row first, so it takes a second sweep. Channels are split over two goroutines.
+	// One pass per channel finds |w|max and any NaN or Inf (fakequant.PerChannelSymmetric's
+	// range, which ignores NaNs and panics on Inf: here both mean divergence); the second
+	// fake-quantizes. Channels are split over two goroutines.
 	per := len(src) / channels
 	if cap(q.absMax) < channels {
 		q.absMax = make([]float32, channels)
 	}
 	absMax := q.absMax[:channels]
-	if cap(q.last) < q.Channels {
-		q.last = make([]fakequant.Params, q.Channels)
-	}
-	q.last = q.last[:q.Channels]
 	var bad [2]bool
 	splitRowsW(channels, per, func(w, lo, hi int) {
 		for c := lo; c < hi; c++ {
-			row := src[c*per : (c+1)*per]
-			m, nan := absMaxVec(row)
+			m, nan := absMaxVec(src[c*per : (c+1)*per])
 			absMax[c] = m
 			if nan || math.IsInf(float64(m), 0) {
 				bad[w] = true
-				continue
-			}
-			if q.PerChannel {
-				// The row is still in L1: quantize it now rather than in a second sweep.
-				q.last[c] = fakequant.SymmetricParams(float64(m), q.Scheme)
-				fakeQuantizeRowVec(dst[c*per:(c+1)*per], row, q.last[c])
 			}
 		}
 	})
 	if bad[0] || bad[1] {
 		return fmt.Errorf("weights: %w", ErrDiverged)
 	}
-	if q.PerChannel {
-		return nil
+	if cap(q.last) < q.Channels {
+		q.last = make([]fakequant.Params, q.Channels)
 	}
+	q.last = q.last[:q.Channels]
 	for c := range q.last {
 		q.last[c] = fakequant.SymmetricParams(float64(absMax[c%channels]), q.Scheme)
 	}
