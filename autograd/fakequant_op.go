@@ -21,14 +21,35 @@ func FakeQuant(x *gorgonia.Node, q Quantizer, deps ...*gorgonia.Node) (*gorgonia
 	return gorgonia.ApplyOp(op, append([]*gorgonia.Node{x}, deps...)...)
 }
 
+// FakeQuantPooled adds y = FQ(pool) for pool = MaxPool2D(pre) (either pool op): the same
+// values as MaxPool2D(FakeQuant(pre, q)), because q's fake-quantization (and its
+// requantization) is monotone non-decreasing, so the max of the quantized window is the
+// quantization of its max, computed on a quarter of the values for 2x2 windows. q observes
+// the range of pre, as FakeQuant(pre, q) does, not the pooled one (a pool can drop the last
+// row and column): found by pre's op when that is a ReLU or BiasReLU, else by a pass over pre.
+// The gradient is q's STE at the pooled values, that is at each window's float max; where
+// several elements of a window share the maximum code, the other order routes the gradient to
+// the first of them instead (the gradients differ there, the forward values nowhere).
+func FakeQuantPooled(pool, pre *gorgonia.Node, q *ActQuantizer) (*gorgonia.Node, error) {
+	ps, xs := pool.Shape(), pre.Shape()
+	if ps.Dims() != 4 || xs.Dims() != 4 || ps[0] != xs[0] || ps[1] != xs[1] || ps[2] > xs[2] || ps[3] > xs[3] {
+		return nil, fmt.Errorf("autograd: FakeQuantPooled: pool %v is not a pooling of %v", ps, xs)
+	}
+	op := &fakeQuantOp{opBase: newOpBase("FakeQuantPooled"), q: q, arity: 2, srcIn: 1}
+	op.src, _ = pre.Op().(*reluOp)
+	return gorgonia.ApplyOp(op, pool, pre)
+}
+
 type fakeQuantOp struct {
 	opBase
 	q     Quantizer
 	arity int
-	// src is x's op when that is a ReLU or BiasReLU: it finds the range of its output while
-	// writing it, which spares an activation quantizer its own pass over the data.
-	src *reluOp
-	y   outBuf
+	// src is the op that wrote input srcIn when that is a ReLU or BiasReLU: it finds the range
+	// of its output while writing it, which spares an activation quantizer its own pass over
+	// the data. srcIn is 0 (x itself) or 1 (FakeQuantPooled's pre, whose range is observed).
+	src   *reluOp
+	srcIn int
+	y     outBuf
 	// lastX is the input of the last run, for a max pool gradient that applies this op's STE.
 	lastX []float32
 }
@@ -64,7 +85,23 @@ func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	out, y := op.y.data(shape)
 	op.lastX = x
-	if aq, ok := op.q.(*ActQuantizer); ok && op.src != nil {
+	if aq, ok := op.q.(*ActQuantizer); ok && op.srcIn != 0 {
+		var pre []float32
+		if pre, _, err = f32(vs[op.srcIn]); err != nil {
+			return nil, err
+		}
+		var r batchRange
+		if m := aq.Ctx.Mode; (m == ModeTrain || m == ModeCalibrate) && !aq.Fixed {
+			ok := false
+			if op.src != nil {
+				r, ok = op.src.rangeOf(pre)
+			}
+			if !ok {
+				r.lo, r.hi, r.nan = rangeOf(pre)
+			}
+		}
+		err = aq.forward(y, x, shape, &r)
+	} else if ok && op.src != nil {
 		if r, ok := op.src.rangeOf(x); ok {
 			err = aq.forward(y, x, shape, &r)
 		} else {

@@ -8,6 +8,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// quantizeAfterPool moves the output quantizer of a layer that a MaxPool2D follows after the
+// pool in training graphs (false in a test, to compare op sets without it).
+var quantizeAfterPool = true
+
 // builder carries the state of one graph construction.
 type builder struct {
 	g      *gorgonia.ExprGraph
@@ -16,8 +20,14 @@ type builder struct {
 	// dataInput is true while the current activation depends on no parameter (the model
 	// input): a conv there needs no input gradient.
 	dataInput bool
-	nodes     map[*Param]*gorgonia.Node
-	order     []*Param
+	// poolNext is set while building a layer that a MaxPool2D follows in a training graph: its
+	// output quantizer then goes after the pool (pooled, below).
+	poolNext bool
+	// pooled is the output quantizer that finish left for the next MaxPool2D to apply to its
+	// output (autograd.FakeQuantPooled), or nil.
+	pooled *autograd.ActQuantizer
+	nodes  map[*Param]*gorgonia.Node
+	order  []*Param
 }
 
 // param returns p's node in this graph; its value shares p.Data.
@@ -44,12 +54,22 @@ func (b *builder) conv2d(x, w *gorgonia.Node, k, stride, pad int) (*gorgonia.Nod
 	return autograd.Conv2D(x, w, stride, pad)
 }
 
-// maxPool2D adds a k x k max pool (no padding): autograd.MaxPool2D or gorgonia's MaxPool2D.
+// maxPool2D adds a k x k max pool (no padding): autograd.MaxPool2D or gorgonia's MaxPool2D,
+// followed by the previous layer's output quantizer if finish left it (b.pooled).
 func (b *builder) maxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, error) {
+	var y *gorgonia.Node
+	var err error
 	if b.stock {
-		return gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{0, 0}, []int{stride, stride})
+		y, err = gorgonia.MaxPool2D(x, tensor.Shape{k, k}, []int{0, 0}, []int{stride, stride})
+	} else {
+		y, err = autograd.MaxPool2D(x, k, stride)
 	}
-	return autograd.MaxPool2D(x, k, stride)
+	if err != nil || b.pooled == nil {
+		return y, err
+	}
+	q := b.pooled
+	b.pooled = nil
+	return autograd.FakeQuantPooled(y, x, q)
 }
 
 // linear adds y = x w^T for x (N, In) and w (Out, In): qatgo's Sgemm op (autograd.Linear, no
@@ -78,7 +98,9 @@ type Graph struct {
 	T      *gorgonia.Node // (Batch, Classes) one-hot targets (training graphs)
 	Logits *gorgonia.Node
 	Loss   *gorgonia.Node
-	// Outputs[i] is the output node of Layers[i].
+	// Outputs[i] is the output node of Layers[i]. In a training graph, a layer that a
+	// MaxPool2D follows has its output quantized after the pool (autograd.FakeQuantPooled,
+	// the same values after the pool), so its node here holds the unquantized activation.
 	Outputs []*gorgonia.Node
 	Params  []*Param
 	Nodes   []*gorgonia.Node // parameter nodes, aligned with Params
@@ -105,7 +127,12 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range m.Layers {
+	for i, l := range m.Layers {
+		if train && quantizeAfterPool && i+1 < len(m.Layers) {
+			_, b.poolNext = m.Layers[i+1].(*MaxPool2D)
+		} else {
+			b.poolNext = false
+		}
 		if h, err = l.build(b, h); err != nil {
 			return nil, fmt.Errorf("nn: building %s: %w", l.Name(), err)
 		}

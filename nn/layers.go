@@ -234,6 +234,12 @@ func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgoni
 	if err != nil {
 		return nil, err
 	}
+	if b.poolNext && q.Out != nil {
+		// The max pool that follows quantizes its output instead: the same values, with a
+		// quarter of the requantization work for 2x2 windows (autograd.FakeQuantPooled).
+		b.pooled = q.Out
+		return y, nil
+	}
 	return autograd.FakeQuant(y, q.Out)
 }
 
