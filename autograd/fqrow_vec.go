@@ -17,6 +17,14 @@ type fqConsts struct {
 	hi      [4]float64 // 128: QMax - Z
 	recip   [4]float64 // 160: fl64(1/S)
 	guard   [4]float64 // 192: 1/2 - 2^-16, the bound on the distance to an integer
+
+	// The float32 kernel (fakeQuant8sAsm), eight lanes.
+	recip32 [8]float32 // 224: float32(1/S)
+	lim32   [8]float32 // 256: 2^12, the bound of its fast path on |x * recip32| (0: decline all)
+	guard32 [8]float32 // 288: 1/2 - 2^-10, the bound on the distance to an integer
+	abs32   [8]uint32  // 320: 0x7fffffff
+	lo32    [8]float32 // 352: QMin - Z
+	hi32    [8]float32 // 384: QMax - Z
 }
 
 func (k *fqConsts) set(p fakequant.Params) {
@@ -29,12 +37,22 @@ func (k *fqConsts) set(p fakequant.Params) {
 		k.lo[i], k.hi[i] = float64(p.QMin-p.ZeroPoint), float64(p.QMax-p.ZeroPoint)
 		k.recip[i], k.guard[i] = recip, 0.5-0x1p-16
 	}
+	recip32, lim32 := float32(recip), float32(0x1p12)
+	if r := math.Abs(float64(recip32)); lim == 0 || r < 0x1p-126 || r > math.MaxFloat32 {
+		lim32 = 0 // the bound in fakeQuant8sAsm assumes a normal float32 1/S
+	}
+	for i := range 8 {
+		k.recip32[i], k.lim32[i], k.guard32[i], k.abs32[i] = recip32, lim32, 0.5-0x1p-10, 1<<31-1
+		k.lo32[i], k.hi32[i] = float32(p.QMin-p.ZeroPoint), float32(p.QMax-p.ZeroPoint)
+	}
 }
 
-// fakeQuantizeRowVec is fakeQuantizeRow with the vector kernel where the CPU has one: groups
-// of eight values go through the kernel, and a group it declines (a value on fakeQuantizeRow's
-// slow path, |x/S| >= 2^32 or NaN, or x/S near a half-integer) goes through fakeQuantizeRow,
-// as does the tail. TestFakeQuantizeRowVec checks it against fakeQuantizeRow.
+// fakeQuantizeRowVec is fakeQuantizeRow with the vector kernels where the CPU has them: groups
+// of eight values go through the float32 kernel (fakeQuant8sAsm), a group it declines (x/S
+// within 2^-10 of a half-integer, |x/S| >= 2^12, NaN) through the float64 one (fakeQuant8Asm),
+// and a group that one declines too (a value on fakeQuantizeRow's slow path, |x/S| >= 2^32 or
+// NaN, or x/S within 2^-16 of a half-integer) through fakeQuantizeRow, as does the tail.
+// TestFakeQuantizeRowVec checks it against fakeQuantizeRow.
 func fakeQuantizeRowVec(dst, src []float32, p fakequant.Params) {
 	dst = dst[:len(src)]
 	i := 0
@@ -42,11 +60,13 @@ func fakeQuantizeRowVec(dst, src []float32, p fakequant.Params) {
 		var k fqConsts
 		k.set(p)
 		for len(src)-i >= 8 {
-			i += fakeQuant8Asm(&dst[i], &src[i], (len(src)-i)/8, &k)
+			i += fakeQuant8sAsm(&dst[i], &src[i], (len(src)-i)/8, &k)
 			if len(src)-i < 8 {
 				break
 			}
-			fakeQuantizeRow(dst[i:i+8], src[i:i+8], p)
+			if fakeQuant8Asm(&dst[i], &src[i], 1, &k) == 0 {
+				fakeQuantizeRow(dst[i:i+8], src[i:i+8], p)
+			}
 			i += 8
 		}
 	}

@@ -298,6 +298,99 @@ func TestFakeQuantizeRowVec(t *testing.T) {
 	}
 }
 
+// TestFakeQuant8sAsm: the float32 kernel takes every group whose x/S are all below 2^11 and
+// away from half-integers, and writes fakeQuantizeRow's bits for every group it takes: values
+// at and a few float32 steps around ties, around the clamp limits and elsewhere, for fixed
+// scales (1/S not a normal float32 among them) and for random ones, whose float32(1/S) is off
+// by up to half a float32 step. With a bound of 1/2 in place of 1/2 - 2^-10 on the distance to
+// an integer, the kernel takes groups it gets wrong (checked: the margin is needed).
+func TestFakeQuant8sAsm(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(75, 76))
+	params := []fakequant.Params{
+		fakequant.SymmetricParams(0.37, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(3, fakequant.Scheme{Bits: 4, Signed: true}),
+		fakequant.ChooseParams(-0.3, 2.1, fakequant.Scheme{Bits: 8}),
+		fakequant.ChooseParams(0, 6, fakequant.Scheme{Bits: 2}),
+		fakequant.SymmetricParams(1e-30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(1e30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
+		fakequant.SymmetricParams(1e-41, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}), // 1/S overflows float32
+	}
+	for range 60 {
+		params = append(params, fakequant.SymmetricParams(math.Exp(rng.Float64()*8-6), fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}))
+	}
+	accepted, total, wrongLoose := 0, 0, 0
+	for _, p := range params {
+		var k, loose fqConsts
+		k.set(p)
+		loose.set(p)
+		for i := range loose.guard32 {
+			loose.guard32[i] = 0.5
+		}
+		x := make([]float32, 8*600)
+		for g := 0; g < len(x); g += 8 {
+			ties := g%32 == 0
+			for i := g; i < g+8; i++ {
+				y := float64(rng.IntN(1<<(1+rng.IntN(11)))) * float64(rng.IntN(2)*2-1)
+				switch {
+				case ties || rng.IntN(16) == 0:
+					y += 0.5
+				case rng.IntN(8) == 0:
+					y = float64(p.QMax-p.ZeroPoint) + float64(rng.IntN(3)) - 1
+				case rng.IntN(2) == 0:
+					y += rng.Float64() - 0.5
+				}
+				x[i] = float32(y * p.Scale)
+				for range rng.IntN(4) {
+					x[i] = math.Nextafter32(x[i], float32(math.Inf(1)))
+				}
+				for range rng.IntN(4) {
+					x[i] = math.Nextafter32(x[i], float32(math.Inf(-1)))
+				}
+			}
+		}
+		want, got := make([]float32, len(x)), make([]float32, len(x))
+		fakeQuantizeRow(want, x, p)
+		for g := 0; g < len(x); g += 8 {
+			total++
+			if fakeQuant8sAsm(&got[g], &x[g], 1, &loose) == 8 {
+				for i := g; i < g+8; i++ {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						wrongLoose++
+						break
+					}
+				}
+			}
+			if fakeQuant8sAsm(&got[g], &x[g], 1, &k) == 0 {
+				away := k.lim32[0] != 0
+				for _, v := range x[g : g+8] {
+					y := float64(v) / p.Scale
+					away = away && math.Abs(y) < 1<<11 && math.Abs(y-math.Round(y)) < 0.49
+				}
+				if away {
+					t.Fatalf("%v: declined the group %v, whose x/S are all small and away from half-integers", p, x[g:g+8])
+				}
+				continue
+			}
+			accepted++
+			for i := g; i < g+8; i++ {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v: x[%d] = %v (x/S %v): %#08x, want %#08x", p, i, x[i], float64(x[i])/p.Scale, math.Float32bits(got[i]), math.Float32bits(want[i]))
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d groups of eight accepted; with the bound 1/2, %d groups taken and wrong", accepted, total, wrongLoose)
+	if accepted < total/4 {
+		t.Fatalf("only %d of %d groups accepted: the kernel is barely exercised", accepted, total)
+	}
+	if wrongLoose == 0 {
+		t.Fatalf("no group goes wrong with the bound 1/2: the inputs do not probe the margin")
+	}
+}
+
 // TestFakeQuant8Asm: the eight-lane kernel takes every group whose x/S are all away from
 // half-integers (and below 2^31), and writes fakeQuantizeRow's bits for every group it takes.
 func TestFakeQuant8Asm(t *testing.T) {
@@ -367,7 +460,9 @@ func TestFQConstsLayout(t *testing.T) {
 		got, want uintptr
 	}{{"scale", unsafe.Offsetof(k.scale), 0}, {"absMask", unsafe.Offsetof(k.absMask), 32}, {"lim", unsafe.Offsetof(k.lim), 64},
 		{"lo", unsafe.Offsetof(k.lo), 96}, {"hi", unsafe.Offsetof(k.hi), 128}, {"recip", unsafe.Offsetof(k.recip), 160},
-		{"guard", unsafe.Offsetof(k.guard), 192}} {
+		{"guard", unsafe.Offsetof(k.guard), 192}, {"recip32", unsafe.Offsetof(k.recip32), 224}, {"lim32", unsafe.Offsetof(k.lim32), 256},
+		{"guard32", unsafe.Offsetof(k.guard32), 288}, {"abs32", unsafe.Offsetof(k.abs32), 320}, {"lo32", unsafe.Offsetof(k.lo32), 352},
+		{"hi32", unsafe.Offsetof(k.hi32), 384}} {
 		if f.got != f.want {
 			t.Errorf("fqConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
 		}

@@ -76,6 +76,13 @@ func reluBiasGrad8Asm(dx, dy *float32, mask *uint8, part *float32, inner int)
 //go:noescape
 func fakeQuant8Asm(d, x *float32, groups int, k *fqConsts) int
 
+// fakeQuant8sAsm is fakeQuant8Asm with x/S as a float32 product by float32(1/S) (see
+// fqrow_amd64.s): it stops before a group in which some |x/S| >= 2^12, x/S is within 2^-10 of a
+// half-integer or NaN.
+//
+//go:noescape
+func fakeQuant8sAsm(d, x *float32, groups int, k *fqConsts) int
+
 // steAsm writes dx = dy where lo <= x <= hi, else 0, for groups groups of eight values (see
 // ste_amd64.s), and returns 8*groups.
 //

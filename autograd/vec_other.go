@@ -41,6 +41,10 @@ func fakeQuant8Asm(d, x *float32, groups int, k *fqConsts) int {
 	panic("autograd: no assembly fake-quantization kernel")
 }
 
+func fakeQuant8sAsm(d, x *float32, groups int, k *fqConsts) int {
+	panic("autograd: no assembly fake-quantization kernel")
+}
+
 func steAsm(dx, x, dy *float32, groups int, lo, hi float32) int {
 	panic("autograd: no assembly STE kernel")
 }
