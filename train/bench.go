@@ -108,10 +108,11 @@ func (r *benchRun) step(i int) error {
 // times batches [r*batches/rounds, (r+1)*batches/rounds) of the same batch order, and a
 // run's time is the sum over rounds. rounds < 1 counts as 1 (the runs one after another).
 // Then pairedOverhead measures the fast QAT run's overhead over fast float once more, a step of
-// each in turn (PairedOverhead); its graphs are not part of the RSS figures.
+// each in turn for paired pairs of steps (PairedOverhead; none if paired <= 0); its graphs are
+// not part of the RSS figures.
 //
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
-func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed uint64, set *data.Set) ([]SpeedResult, error) {
+func BenchTraining(arch string, q nn.Config, batch, batches, rounds, paired int, seed uint64, set *data.Set) ([]SpeedResult, error) {
 	q.Delay = 0
 	rounds = max(1, min(rounds, batches))
 	type run struct {
@@ -183,7 +184,10 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds int, seed ui
 		}
 		out[k].QATOverheadMedian = median(ratios)
 	}
-	total, med, err := pairedOverhead(arch, q, nn.OpsFast, batch, batches, seed, set)
+	if paired <= 0 {
+		return out, nil
+	}
+	total, med, err := pairedOverhead(arch, q, nn.OpsFast, batch, paired, seed, set)
 	if err != nil {
 		return nil, err
 	}

@@ -352,7 +352,7 @@ func TestBenchTrainingRounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := BenchTraining("lenet5", nn.DefaultConfig(), 16, 3, 2, 1, set.Subset(64))
+	rs, err := BenchTraining("lenet5", nn.DefaultConfig(), 16, 3, 2, 3, 1, set.Subset(64))
 	if err != nil {
 		t.Fatal(err)
 	}

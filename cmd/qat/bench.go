@@ -21,6 +21,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "training batch size")
 	batches := fs.Int("batches", 100, "training batches per run (0 = skip the training benchmark)")
 	rounds := fs.Int("rounds", 4, "rounds the four training runs are interleaved in (against drift in machine speed)")
+	paired := fs.Int("paired", -1, "pairs of steps (fast float, fast QAT) in the paired overhead phase (-1 = --batches, 0 = skip)")
 	from := fs.String("from", "", "checkpoint for the inference benchmark")
 	intModel := fs.String("int", "", "integer model file for the inference benchmark")
 	images := fs.Int("images", 2000, "test images for the inference benchmark")
@@ -38,7 +39,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	result := map[string]any{}
 	if *batches > 0 {
-		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, *rounds, cfg.Seed, trainSet)
+		if *paired < 0 {
+			*paired = *batches
+		}
+		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, *rounds, *paired, cfg.Seed, trainSet)
 		if err != nil {
 			return err
 		}
