@@ -7,6 +7,10 @@
 //     (fakequant equation (3)); backward is the straight-through estimator clipped to the nudged
 //     range: dx = dy where lo <= x <= hi, else 0. At the clip edges themselves the gradient
 //     passes (the interval is closed), which matches TensorFlow's fake_quant_with_min_max_vars.
+//     FakeQuantPooled is FakeQuant(pre) moved after a max pool of pre: the same pooled values
+//     (fake-quantization is monotone), a quarter of the work for 2x2 windows, the range still
+//     observed on pre, and the STE applied at each window's float maximum (nn's training graphs
+//     use it for every conv layer a pool follows).
 //   - BiasAdd (bias_add.go): y[n,c,...] = x[n,c,...] + b[c]; db[c] = sum of dy over every axis
 //     but 1.
 //   - SoftmaxCrossEntropy (softmax_ce.go): the mean over the batch of -sum_k t_k log softmax(z)_k,
@@ -36,7 +40,8 @@
 //     its input is an activation FakeQuant whose output goes nowhere else, its gradient also
 //     applies that FakeQuant's STE (zeroing the argmax positions outside the range, the only
 //     ones that can be nonzero) and the FakeQuant's gradient passes it through: one pass over
-//     the activation fewer, the same bits (TestFusedSTEMatchesUnfused).
+//     the activation fewer, the same bits (TestFusedSTEMatchesUnfused). nn's training graphs
+//     pool before quantizing (FakeQuantPooled) and so do not take this path.
 //   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
 //     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
 //     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.

@@ -5,6 +5,11 @@
 //	Linear:  x -> x FQ_w(W)^T + FQ_b(b)      -> act -> FQ_out
 //	MaxPool2D, Flatten: no parameters, no quantizer (the max of grid values is on the grid).
 //
+// In training graphs a Conv2D that a MaxPool2D follows applies its FQ_out after the pool
+// instead (autograd.FakeQuantPooled): the same values, since FQ_out is monotone, for a quarter
+// of the work; only the element a tied window's gradient goes to differs. Evaluation graphs keep
+// the order above, so each layer's output is on its grid for the export's comparison.
+//
 // FQ_w is a symmetric narrow-range quantizer (per output channel or per tensor), FQ_b puts the
 // bias on the int32 grid with scale S_in*S_w (zero point 0), FQ_out an asymmetric activation
 // quantizer with an EMA range. Each quantizable layer has its own LayerQ (weight bits,
