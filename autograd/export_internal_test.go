@@ -20,3 +20,7 @@ func FusedSTEs(g *gorgonia.ExprGraph) int {
 	}
 	return n
 }
+
+// SteBounds is steBounds: the float32 interval [lo32, hi32] of the values v with
+// lo <= float64(v) <= hi, what the STE compares against.
+func SteBounds(lo, hi float64) (float32, float32) { return steBounds(lo, hi) }

@@ -77,7 +77,7 @@ func TestFakeQuantPooled(t *testing.T) {
 			if mode == autograd.ModeTrain {
 				last, _ := qB.Last()
 				l, u := last.NudgedRange()
-				lo, hi = steBoundsRef(l, u)
+				lo, hi = autograd.SteBounds(l, u)
 			}
 			want := make([]float32, len(x0))
 			clipped, kept := 0, 0
@@ -120,16 +120,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// steBoundsRef is the float32 interval of the values v with lo <= float64(v) <= hi.
-func steBoundsRef(lo, hi float64) (float32, float32) {
-	l, u := float32(lo), float32(hi)
-	if float64(l) < lo {
-		l = math.Nextafter32(l, float32(math.Inf(1)))
-	}
-	if float64(u) > hi {
-		u = math.Nextafter32(u, float32(math.Inf(-1)))
-	}
-	return l, u
 }

@@ -363,22 +363,8 @@ func TestFakeQuant8sAsm(t *testing.T) {
 					}
 				}
 			}
-			if fakeQuant8sAsm(&got[g], &x[g], 1, &k) == 0 {
-				away := k.lim32[0] != 0
-				for _, v := range x[g : g+8] {
-					y := float64(v) / p.Scale
-					away = away && math.Abs(y) < 1<<11 && math.Abs(y-math.Round(y)) < 0.49
-				}
-				if away {
-					t.Fatalf("%v: declined the group %v, whose x/S are all small and away from half-integers", p, x[g:g+8])
-				}
-				continue
-			}
-			accepted++
-			for i := g; i < g+8; i++ {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v: x[%d] = %v (x/S %v): %#08x, want %#08x", p, i, x[i], float64(x[i])/p.Scale, math.Float32bits(got[i]), math.Float32bits(want[i]))
-				}
+			if checkFQGroup(t, p, x, got, want, g, fakeQuant8sAsm(&got[g], &x[g], 1, &k), 1<<11, k.lim32[0] != 0) {
+				accepted++
 			}
 		}
 	}
@@ -389,6 +375,32 @@ func TestFakeQuant8sAsm(t *testing.T) {
 	if wrongLoose == 0 {
 		t.Fatalf("no group goes wrong with the bound 1/2: the inputs do not probe the margin")
 	}
+}
+
+// checkFQGroup checks the eight values of group g that a fake-quant kernel wrote into got (n of
+// them: 8, or 0 when it declined the group) against fakeQuantizeRow's want: a group it took must
+// match bit for bit, and it may decline only a group holding some |x/S| >= limit or an x/S
+// within 0.01 of a half-integer (any group when it must decline all, !canTake). It reports
+// whether the kernel took the group.
+func checkFQGroup(t *testing.T, p fakequant.Params, x, got, want []float32, g, n int, limit float64, canTake bool) bool {
+	t.Helper()
+	if n == 0 {
+		away := canTake
+		for _, v := range x[g : g+8] {
+			y := float64(v) / p.Scale
+			away = away && math.Abs(y) < limit && math.Abs(y-math.Round(y)) < 0.49
+		}
+		if away {
+			t.Fatalf("%v: declined the group %v, whose x/S are all below %g and away from half-integers", p, x[g:g+8], limit)
+		}
+		return false
+	}
+	for i := g; i < g+8; i++ {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%v: x[%d] = %v (x/S %v): %#08x, want %#08x", p, i, x[i], float64(x[i])/p.Scale, math.Float32bits(got[i]), math.Float32bits(want[i]))
+		}
+	}
+	return true
 }
 
 // TestFakeQuant8Asm: the eight-lane kernel takes every group whose x/S are all away from
@@ -427,22 +439,8 @@ func TestFakeQuant8Asm(t *testing.T) {
 		fakeQuantizeRow(want, x, p)
 		for g := 0; g < len(x); g += 8 {
 			total++
-			if fakeQuant8Asm(&got[g], &x[g], 1, &k) == 0 {
-				away := true
-				for _, v := range x[g : g+8] {
-					y := float64(v) / p.Scale
-					away = away && math.Abs(y) < 1<<31 && math.Abs(y-math.Round(y)) < 0.49
-				}
-				if away {
-					t.Fatalf("%v: declined the group %v, whose x/S are all away from half-integers", p, x[g:g+8])
-				}
-				continue
-			}
-			accepted++
-			for i := g; i < g+8; i++ {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v: x[%d] = %v (x/S %v): %#08x, want %#08x", p, i, x[i], float64(x[i])/p.Scale, math.Float32bits(got[i]), math.Float32bits(want[i]))
-				}
+			if checkFQGroup(t, p, x, got, want, g, fakeQuant8Asm(&got[g], &x[g], 1, &k), 1<<31, true) {
+				accepted++
 			}
 		}
 	}
