@@ -112,3 +112,97 @@ func MultiplyByQuantizedMultiplier(x int32, quantized int32, shift int) int32 {
 	}
 	return SaturatingRoundingDoublingHighMul(int32(wide), quantized)
 }
+
+// Rounding names the rule that turns acc*M into an integer in requantization. Both rules use
+// the same Q31 multiplier and shift (QuantizeMultiplier); they differ only in rounding. A model
+// records its rule, and the simulation, the exporter, the engine and every generated target
+// apply that rule, so they agree bit for bit.
+type Rounding uint8
+
+const (
+	// RoundDouble is TFLite's default and gemmlowp's rule, equation (11): SRDHM (ties toward
+	// +Inf) then RoundingDivideByPOT (ties away from zero). It is bit-exact with TFLite's
+	// default builds, but not correctly rounded: it gives one code too many on about a
+	// 2^(shift-1) share of outputs (12.5% at shift -2), always upward. The zero value, so that
+	// models and checkpoints written before the rounding was recorded keep their rule.
+	RoundDouble Rounding = 0
+	// RoundSingle is TFLite's TFLITE_SINGLE_ROUNDING rule, equation (11s): acc*M0 rounded
+	// once by 2^(31-shift), ties toward +Inf. Correctly rounded (within 1/2 of acc*M0*2^(shift-31)
+	// up to the tie rule); the default for new models.
+	RoundSingle Rounding = 1
+)
+
+// String returns "double" or "single".
+func (r Rounding) String() string {
+	switch r {
+	case RoundDouble:
+		return "double"
+	case RoundSingle:
+		return "single"
+	}
+	return fmt.Sprintf("Rounding(%d)", uint8(r))
+}
+
+// Valid reports whether r is one of the defined rules.
+func (r Rounding) Valid() bool { return r == RoundDouble || r == RoundSingle }
+
+// ParseRounding returns the Rounding named "single" or "double".
+func ParseRounding(s string) (Rounding, error) {
+	switch s {
+	case "double":
+		return RoundDouble, nil
+	case "single":
+		return RoundSingle, nil
+	}
+	return 0, fmt.Errorf("fakequant: rounding %q is not \"single\" or \"double\"", s)
+}
+
+// Set implements flag.Value.
+func (r *Rounding) Set(s string) error {
+	v, err := ParseRounding(s)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// MultiplyByQuantizedMultiplierSingle returns x M with M = quantized 2^(shift-31) rounded
+// once, equation (11s), as TFLite's TFLITE_SINGLE_ROUNDING variant:
+//
+//	t = 31 - shift;  result = (x quantized + 2^(t-1)) >> t   (64-bit product, arithmetic shift)
+//
+// which is floor(x M + 1/2): x M rounded to nearest, ties toward +Inf. Nothing overflows: for
+// quantized in [0, 2^31) and any int32 x, |x quantized| < 2^62 and t <= 62.
+//
+// Preconditions, the same as MultiplyByQuantizedMultiplier's so that a model valid under one
+// rule is valid under the other: quantized >= 0, -31 <= shift <= 31 and, for shift > 0,
+// x 2^shift fits in an int32 (then the result fits too). It panics if one does not hold.
+func MultiplyByQuantizedMultiplierSingle(x int32, quantized int32, shift int) int32 {
+	if shift < -31 || shift > 31 {
+		panic(fmt.Sprintf("fakequant: MultiplyByQuantizedMultiplierSingle: shift %d outside -31..31", shift))
+	}
+	if quantized < 0 {
+		panic(fmt.Sprintf("fakequant: MultiplyByQuantizedMultiplierSingle: multiplier %d is negative", quantized))
+	}
+	if shift > 0 {
+		if wide := int64(x) << shift; wide < math.MinInt32 || wide > math.MaxInt32 {
+			panic(fmt.Sprintf("fakequant: MultiplyByQuantizedMultiplierSingle: x %d << shift %d overflows int32", x, shift))
+		}
+	}
+	t := uint(31 - shift)
+	round := int64(1) << t >> 1 // 2^(t-1), or 0 for t = 0 (shift 31: nothing to round)
+	return int32((int64(x)*int64(quantized) + round) >> t)
+}
+
+// MultiplyByQuantizedMultiplierWith is MultiplyByQuantizedMultiplier (RoundDouble) or
+// MultiplyByQuantizedMultiplierSingle (RoundSingle). It panics on an undefined rule.
+func MultiplyByQuantizedMultiplierWith(r Rounding, x int32, quantized int32, shift int) int32 {
+	switch r {
+	case RoundDouble:
+		return MultiplyByQuantizedMultiplier(x, quantized, shift)
+	case RoundSingle:
+		return MultiplyByQuantizedMultiplierSingle(x, quantized, shift)
+	}
+	panic(fmt.Sprintf("fakequant: undefined rounding %d", uint8(r)))
+}

@@ -16,7 +16,16 @@ import "math"
 // Preconditions: lo <= hi, and those of MultiplyByQuantizedMultiplier (for shift > 0,
 // acc*2^shift fits in an int32; the integer model checks this bound when it loads).
 func Requantize(acc, quantized int32, shift int, zero, lo, hi int32) int32 {
-	v := MultiplyByQuantizedMultiplier(acc, quantized, shift)
+	return RequantizeWith(RoundDouble, acc, quantized, shift, zero, lo, hi)
+}
+
+// RequantizeWith is equation (12) under the rounding rule r (equation (11) or (11s)):
+//
+//	q = clamp(zero + MultiplyByQuantizedMultiplierWith(r, acc, quantized, shift), lo, hi)
+//
+// Requantize is RequantizeWith(RoundDouble, ...). Preconditions as Requantize's.
+func RequantizeWith(r Rounding, acc, quantized int32, shift int, zero, lo, hi int32) int32 {
+	v := MultiplyByQuantizedMultiplierWith(r, acc, quantized, shift)
 	if v >= hi-zero {
 		return hi
 	}

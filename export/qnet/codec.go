@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/qatgo/qatgo/fakequant"
 )
 
 // The file format; doc.go has the byte layout.
@@ -20,8 +22,9 @@ const (
 	// MaxFileSize is the largest file Decode accepts (and Encode writes).
 	MaxFileSize = 256 << 20
 
-	flagOutputScales = 1 << 0 // Meta.OutputScaleBits is present
-	knownFlags       = flagOutputScales
+	flagOutputScales   = 1 << 0 // Meta.OutputScaleBits is present
+	flagSingleRounding = 1 << 1 // Rounding is fakequant.RoundSingle (clear: RoundDouble)
+	knownFlags         = flagOutputScales | flagSingleRounding
 
 	headerLen  = len(Magic) + 2 + 2
 	trailerLen = 4
@@ -75,6 +78,9 @@ func marshal(m *Model, opt EncodeOptions) ([]byte, *StorageReport, error) {
 	var flags uint16
 	if len(m.Meta.OutputScaleBits) > 0 {
 		flags |= flagOutputScales
+	}
+	if m.Rounding == fakequant.RoundSingle {
+		flags |= flagSingleRounding
 	}
 	b := append([]byte(nil), Magic...)
 	b = le.AppendUint16(b, Version)
@@ -261,8 +267,8 @@ func decode(data []byte) (*Model, error) {
 		return nil, &UnsupportedError{Msg: fmt.Sprintf("format version %d (this package reads versions 1 to %d)", version, Version)}
 	}
 	flags := le.Uint16(data[10:])
-	if flags&^knownFlags != 0 {
-		return nil, &UnsupportedError{Msg: fmt.Sprintf("flags %#04x", flags)}
+	if flags&^knownFlags != 0 || version == 1 && flags&flagSingleRounding != 0 {
+		return nil, &UnsupportedError{Msg: fmt.Sprintf("flags %#04x in a version-%d file", flags, version)}
 	}
 	if len(data) >= headerLen+trailerLen {
 		body := data[:len(data)-trailerLen]
@@ -362,6 +368,9 @@ func (p *parser) i32(what string) int32 { return int32(p.u32(what)) }
 
 func (p *parser) model(flags uint16) *Model {
 	m := &Model{}
+	if flags&flagSingleRounding != 0 {
+		m.Rounding = fakequant.RoundSingle
+	}
 	m.Name = string(p.take(int64(p.u16("name length")), "name"))
 	m.InC = int(p.u16("input channels"))
 	m.InH = int(p.u16("input height"))

@@ -1,17 +1,19 @@
 package qnet
 
+import "github.com/qatgo/qatgo/fakequant"
+
 // conv2D is the reference convolution kernel, the specification the fast
 // path (plan.go) must match bit for bit. src is (InC, inH, inW), dst is
 // (OutC, outH, outW) as given by OutShape. For every outC, outY, outX:
 //
 //	acc = Bias[outC] + sum over inC, ky, kx of (src[inC][inY][inX] - InputZero) * W[outC][inC][ky][kx]
 //	      with inY = outY*Stride - Pad + ky, inX = outX*Stride - Pad + kx
-//	dst[outC][outY][outX] = Requantize(acc, Multiplier[outC], Shift[outC], OutputZero, ActMin, ActMax)
+//	dst[outC][outY][outX] = Requantize(r, acc, Multiplier[outC], Shift[outC], OutputZero, ActMin, ActMax)
 //
 // Taps outside the input read the padding value InputZero, i.e. real 0, and
 // contribute nothing. Accumulator bound (checked by Validate):
 // |acc| <= sum |W[outC]| * max|src - InputZero| + |Bias[outC]| < 2^31.
-func conv2D(dst, src []uint8, l *Conv2D, inH, inW int) {
+func conv2D(dst, src []uint8, l *Conv2D, inH, inW int, r fakequant.Rounding) {
 	_, outH, outW, err := l.OutShape(l.InC, inH, inW)
 	if err != nil {
 		panic("qnet: conv2D: " + err.Error())
@@ -38,7 +40,7 @@ func conv2D(dst, src []uint8, l *Conv2D, inH, inW int) {
 						}
 					}
 				}
-				dst[(outC*outH+outY)*outW+outX] = Requantize(acc, l.Multiplier[outC], l.Shift[outC], l.OutputZero, l.ActMin, l.ActMax)
+				dst[(outC*outH+outY)*outW+outX] = Requantize(r, acc, l.Multiplier[outC], l.Shift[outC], l.OutputZero, l.ActMin, l.ActMax)
 			}
 		}
 	}

@@ -105,6 +105,8 @@
 //	0        8     bytes   magic "QATGOINT"
 //	8        2     uint16  version: 2 (Encode writes it), or 1 (Decode still reads it)
 //	10       2     uint16  flags: bit 0 set = the layers carry output scales (Meta.OutputScaleBits);
+//	                       bit 1 set = requantization rounds once (Rounding = RoundSingle; clear:
+//	                       RoundDouble, TFLite's default, and every version 1 file);
 //	                       other bits 0 (set: *UnsupportedError)
 //	12       2     uint16  name length n
 //	14       n     bytes   Name

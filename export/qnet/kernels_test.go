@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math"
 	"testing"
+
+	"github.com/qatgo/qatgo/fakequant"
 )
 
 // Multipliers used by the hand-made vectors: M = q * 2^(shift-31).
@@ -54,7 +56,7 @@ func TestRequantize(t *testing.T) {
 		// Zero multiplier: the output is the zero point.
 		{123456, 0, 0, 77, 0, 255, 77},
 	} {
-		if got := Requantize(tc.acc, tc.mult, tc.shift, tc.z, tc.lo, tc.hi); got != tc.want {
+		if got := Requantize(fakequant.RoundDouble, tc.acc, tc.mult, tc.shift, tc.z, tc.lo, tc.hi); got != tc.want {
 			t.Errorf("Requantize(%d, %d, %d, %d, %d, %d) = %d, want %d",
 				tc.acc, tc.mult, tc.shift, tc.z, tc.lo, tc.hi, got, tc.want)
 		}
@@ -118,7 +120,7 @@ func TestConv2DHand(t *testing.T) {
 	}
 	want := append(append([]uint8(nil), want0...), want1...)
 	got := make([]uint8, 32)
-	conv2D(got, img, conv, 3, 3)
+	conv2D(got, img, conv, 3, 3, fakequant.RoundDouble)
 	if !bytes.Equal(got, want) {
 		t.Errorf("conv2D:\n got %v\nwant %v", got, want)
 	}
@@ -131,7 +133,7 @@ func TestConv2DHand(t *testing.T) {
 	for i := range want {
 		want[i] = min(max(want[i], 98), 100)
 	}
-	conv2D(got, img, conv, 3, 3)
+	conv2D(got, img, conv, 3, 3, fakequant.RoundDouble)
 	if !bytes.Equal(got, want) {
 		t.Errorf("conv2D clamped:\n got %v\nwant %v", got, want)
 	}
@@ -156,7 +158,7 @@ func TestConv2DStrideChannels(t *testing.T) {
 	}
 	want := []uint8{20, 28, 52, 60}
 	got := make([]uint8, 4)
-	conv2D(got, img, conv, 4, 4)
+	conv2D(got, img, conv, 4, 4, fakequant.RoundDouble)
 	if !bytes.Equal(got, want) {
 		t.Errorf("conv2D: got %v, want %v", got, want)
 	}
@@ -179,7 +181,7 @@ func TestFullyConnectedHand(t *testing.T) {
 	// acc1 = -3 - 2*4 + 0*5 + 3*6 = 7; 7*0.75 = 5.25 -> 5; 10+5 = 15.
 	want := []uint8{16, 15}
 	got := make([]uint8, 2)
-	fullyConnected(got, img, fc)
+	fullyConnected(got, img, fc, fakequant.RoundDouble)
 	if !bytes.Equal(got, want) {
 		t.Errorf("fullyConnected: got %v, want %v", got, want)
 	}

@@ -1,6 +1,10 @@
 package qnet
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
 
 // Model is a sequential integer network: raw uint8 pixels in, quantized logits
 // out. Activations are CHW; a FullyConnected layer consumes the flat CHW vector
@@ -12,8 +16,12 @@ type Model struct {
 	Name          string
 	InC, InH, InW int   // input shape, CHW; the input is raw uint8 pixels
 	InputZero     int32 // zero point of the input, in [0, 255] (0 for raw pixels)
-	Layers        []Layer
-	Meta          Meta // descriptive only, never read by the kernels
+	// Rounding is the requantization rule of every Conv2D and FullyConnected
+	// layer (see Requantize). The zero value, RoundDouble, is TFLite's
+	// default double rounding.
+	Rounding fakequant.Rounding
+	Layers   []Layer
+	Meta     Meta // descriptive only, never read by the kernels
 }
 
 // Meta holds the real-valued scales of the model for reports and debugging.

@@ -1,5 +1,7 @@
 package qnet
 
+import "github.com/qatgo/qatgo/fakequant"
+
 // The fast path. It computes exactly what the reference kernels compute
 // (conv2d.go, fully_connected.go), rearranged as integer matrix products:
 //
@@ -68,7 +70,7 @@ type layerPlan struct {
 // newPlan prepares layer l for an input of shape (c, h, w) whose values lie
 // in [lo, hi] with zero point z, on the given path. A nonzero lanes forces
 // that lane count of the dense path where it is feasible (tests).
-func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int, path KernelPath) layerPlan {
+func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int, path KernelPath, r fakequant.Rounding) layerPlan {
 	oc, oh, ow, err := l.OutShape(c, h, w)
 	if err != nil {
 		panic("qnet: " + err.Error()) // the model was validated
@@ -86,6 +88,7 @@ func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int, path KernelPath) 
 		p.pool = l
 		return p
 	}
+	p.aff.rounding = r
 	p.k = p.aff.cols
 	p.choose(int64(max(z-lo, hi-z)), lanes)
 	switch path {
@@ -236,7 +239,7 @@ func (p *layerPlan) gemm(dst []uint8, cStride, jStride int, x []int16, n int) {
 			p.accumulate(acc[:per], x[j*k:(j+1)*k], g)
 			for i := 0; i < nc; i++ {
 				c := c0 + i
-				dst[c*cStride+j*jStride] = Requantize(a.bias[c]+acc[i], a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
+				dst[c*cStride+j*jStride] = Requantize(a.rounding, a.bias[c]+acc[i], a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
 			}
 		}
 	}

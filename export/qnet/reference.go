@@ -16,9 +16,9 @@ func referenceTrace(m *Model, img []uint8) [][]uint8 {
 		out := make([]uint8, oc*oh*ow)
 		switch l := l.(type) {
 		case *Conv2D:
-			conv2D(out, cur, l, h, w)
+			conv2D(out, cur, l, h, w, m.Rounding)
 		case *FullyConnected:
-			fullyConnected(out, cur, l)
+			fullyConnected(out, cur, l, m.Rounding)
 		case *MaxPool2D:
 			maxPool2D(out, cur, l, c, h, w)
 		}

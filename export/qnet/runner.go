@@ -97,7 +97,7 @@ func (r *Runner) plan(lanes int) {
 	z, lo, hi := m.InputZero, int32(0), int32(255)
 	maxAct, maxFC, maxAcc := 0, 0, 0
 	for _, l := range m.Layers {
-		p := newPlan(l, c, h, w, z, lo, hi, lanes, r.path)
+		p := newPlan(l, c, h, w, z, lo, hi, lanes, r.path, r.m.Rounding)
 		r.plans = append(r.plans, p)
 		maxAct = max(maxAct, p.outLen)
 		switch p.kind {

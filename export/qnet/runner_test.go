@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/qatgo/qatgo/fakequant"
 )
 
 // randomSparsity prunes every Conv2D and FullyConnected layer of m to a
@@ -59,6 +61,7 @@ func TestRunnerMatchesReference(t *testing.T) {
 		if i%2 == 1 {
 			randomSparsity(rng, m)
 		}
+		m.Rounding = fakequant.Rounding(i / 2 % 2) // both rules, dense and sparse
 		if err := m.Validate(); err != nil {
 			t.Fatalf("model %d: random model invalid: %v", i, err)
 		}

@@ -127,7 +127,7 @@ func (p *layerPlan) sparseGEMM(dst []uint8, cStride, jStride int, xT []int16, n 
 		taps, vals := p.taps[lo:hi], p.vals[lo:hi]
 		if n == 1 { // a gather: the column is the input itself
 			s := a.bias[c] + sparseDot(taps, vals, xT)
-			dst[c*cStride] = Requantize(s, a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
+			dst[c*cStride] = Requantize(a.rounding, s, a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
 			continue
 		}
 		for j := range acc {
@@ -151,7 +151,7 @@ func (p *layerPlan) sparseGEMM(dst []uint8, cStride, jStride int, xT []int16, n 
 			}
 		}
 		for j, s := range acc {
-			dst[c*cStride+j*jStride] = Requantize(s, a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
+			dst[c*cStride+j*jStride] = Requantize(a.rounding, s, a.multiplier[c], a.shift[c], a.outZero, a.actMin, a.actMax)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package qnet
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
 
 // Limits enforced by Validate (and therefore by Decode). They keep every
 // product of sizes far from int overflow and bound the memory a Runner needs.
@@ -43,6 +47,9 @@ func (m *Model) Validate() error {
 	}
 	if m.InputZero < 0 || m.InputZero > 255 {
 		return rangeErrorf("input zero point %d outside [0, 255]", m.InputZero)
+	}
+	if !m.Rounding.Valid() {
+		return rangeErrorf("rounding %d is not %d (double) or %d (single)", uint8(m.Rounding), fakequant.RoundDouble, fakequant.RoundSingle)
 	}
 	if len(m.Layers) == 0 {
 		return shapeErrorf("no layers")
@@ -161,6 +168,8 @@ type affine struct {
 	inZero, outZero int32
 	actMin, actMax  int32
 	outBits         int
+
+	rounding fakequant.Rounding // the model's, set by newPlan (layers do not carry it)
 }
 
 func (l *Conv2D) affine() affine {
