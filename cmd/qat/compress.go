@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -71,6 +72,7 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	pruneFlags(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -89,6 +91,7 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printPrune(stdout, cfg.Train.Arch, res)
+	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
@@ -198,6 +201,7 @@ func cmdCluster(args []string, stdout, stderr io.Writer) error {
 	clusterFlags(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -207,6 +211,7 @@ func cmdCluster(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printCluster(stdout, res)
+	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
