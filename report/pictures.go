@@ -156,6 +156,9 @@ func Ranges(r *Run) (*Figure, error) {
 	if len(layers) == 0 {
 		return nil, nil
 	}
+	if len(series[layers[0]][1]) == 1 {
+		return rangeBars(r, layers, series)
+	}
 	xl := "epoch"
 	if r.Checkpoint != nil && r.Checkpoint.Config.Mode == "ptq" {
 		xl = "epoch (0: PTQ calibration)"
@@ -177,6 +180,40 @@ func Ranges(r *Run) (*Figure, error) {
 	placeLegend(p, all...)
 	return &Figure{Name: "ranges", Title: r.title("activation ranges"), W: 9 * vg.Inch, H: 4.5 * vg.Inch,
 		Caption: "The tracked activation range [min, max] of every quantized layer after each epoch (EMA observers in QAT, min/max calibration in PTQ), from metrics.jsonl.",
+		Panels:  [][]*plot.Plot{{p}}}, nil
+}
+
+// rangeBars draws one record's ranges (a PTQ calibration) as one bar [min, max] per layer.
+func rangeBars(r *Run, layers []string, series map[string]*[2]plotter.XYs) (*Figure, error) {
+	p := newPlot("calibrated activation range of each quantized layer's output", "", "range (float)")
+	w := 0.35
+	for i, name := range layers {
+		s := series[name]
+		lo, hi := s[0][0].Y, s[1][0].Y
+		x := float64(i)
+		poly, err := plotter.NewPolygon(plotter.XYs{{X: x - w, Y: lo}, {X: x + w, Y: lo}, {X: x + w, Y: hi}, {X: x - w, Y: hi}})
+		if err != nil {
+			return nil, err
+		}
+		poly.Color, poly.LineStyle.Width = seriesColor(i), 0
+		p.Add(poly)
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: hi}, {X: x, Y: lo}},
+			Labels: []string{fmt.Sprintf("%.3g", hi), fmt.Sprintf("%.3g", lo)}})
+		if err != nil {
+			return nil, err
+		}
+		for j := range lb.TextStyle {
+			lb.TextStyle[j].XAlign = draw.XCenter
+			lb.TextStyle[j].Font.Size = vg.Points(9)
+		}
+		lb.TextStyle[0].YAlign, lb.TextStyle[1].YAlign = draw.YBottom, draw.YTop
+		p.Add(lb)
+	}
+	p.NominalX(layers...)
+	span := p.Y.Max - p.Y.Min
+	p.Y.Min, p.Y.Max = p.Y.Min-0.08*span, p.Y.Max+0.08*span
+	return &Figure{Name: "ranges", Title: r.title("activation ranges"), W: 9 * vg.Inch, H: 4.5 * vg.Inch,
+		Caption: "The activation range [min, max] of every quantized layer's output after calibration, from metrics.jsonl.",
 		Panels:  [][]*plot.Plot{{p}}}, nil
 }
 
