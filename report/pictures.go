@@ -185,7 +185,11 @@ func Ranges(r *Run) (*Figure, error) {
 
 // rangeBars draws one record's ranges (a PTQ calibration) as one bar [min, max] per layer.
 func rangeBars(r *Run, layers []string, series map[string]*[2]plotter.XYs) (*Figure, error) {
-	p := newPlot("calibrated activation range of each quantized layer's output", "", "range (float)")
+	when := "after PTQ calibration"
+	if e := series[layers[0]][1][0].X; e > 0 {
+		when = fmt.Sprintf("after epoch %g", e)
+	}
+	p := newPlot("activation range of each quantized layer's output "+when, "", "range (float)")
 	w := 0.35
 	for i, name := range layers {
 		s := series[name]
@@ -213,7 +217,7 @@ func rangeBars(r *Run, layers []string, series map[string]*[2]plotter.XYs) (*Fig
 	span := p.Y.Max - p.Y.Min
 	p.Y.Min, p.Y.Max = p.Y.Min-0.08*span, p.Y.Max+0.08*span
 	return &Figure{Name: "ranges", Title: r.title("activation ranges"), W: 9 * vg.Inch, H: 4.5 * vg.Inch,
-		Caption: "The activation range [min, max] of every quantized layer's output after calibration, from metrics.jsonl.",
+		Caption: "The tracked activation range [min, max] of every quantized layer's output " + when + " (the run's only record in metrics.jsonl).",
 		Panels:  [][]*plot.Plot{{p}}}, nil
 }
 
@@ -402,7 +406,7 @@ func Weights(r *Run) (*Figure, error) {
 		}
 		panels[i/cols][i%cols] = p
 	}
-	return &Figure{Name: "weights", Title: r.title("weight histograms"), W: vg.Length(cols) * 4.5 * vg.Inch, H: vg.Length(rows)*3.4*vg.Inch + titleHeight,
+	return &Figure{Name: "weights", Title: r.title("weight histograms"), W: vg.Length(cols) * 4.5 * vg.Inch, H: (vg.Length(rows)*3.4 + 0.4) * vg.Inch,
 		Caption: "Per-layer weight histograms from the checkpoint: kept weights in bins, pruned weights (masked to exactly 0) as the red spike at zero (its height is clipped to the panel; the legend gives the count), cluster centroids as green lines.",
 		Panels:  panels}, nil
 }

@@ -158,9 +158,9 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	fmt.Fprintf(stdout, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
 		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, res.Epochs, res.TrainSeconds, res.Checkpoint)
+	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
