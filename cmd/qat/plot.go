@@ -102,7 +102,9 @@ func loadRuns(dirs []string) ([]*report.Run, error) {
 
 func printFigures(w io.Writer, r *report.Run, figs []*report.Figure) {
 	if len(figs) == 0 {
-		fmt.Fprintf(w, "%s: nothing to draw\n", r.Dir)
+		if len(r.Models) == 0 { // a directory of model files only has its place on the frontier
+			fmt.Fprintf(w, "%s: nothing to draw\n", r.Dir)
+		}
 		return
 	}
 	var names []string
