@@ -209,6 +209,9 @@ func relabel(ts []plot.Tick, scale float64, suffix string) []plot.Tick {
 type integerTicks struct{}
 
 func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max-min <= 1000) {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
 	var ts []plot.Tick
 	step := 1
 	for (max-min)/float64(step) > 12 {

@@ -66,6 +66,9 @@ func Points(runs []*Run, opt EvalOptions) ([]Point, []string, error) {
 			if len(r.Models) > 1 || r.Checkpoint == nil {
 				l = r.Name + "/" + filepath.Base(mf.Path)
 			}
+			if mf.Bytes <= 0 {
+				continue
+			}
 			pts = append(pts, Point{Run: r.Dir, Label: l, File: mf.Path, Bytes: mf.Bytes, Accuracy: acc, Images: test.N,
 				Measured: "integer engine on the file"})
 		}

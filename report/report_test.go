@@ -288,6 +288,25 @@ func TestBadRunDirectories(t *testing.T) {
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Errorf("bad metrics line: %v", err)
 	}
+	sens := t.TempDir()
+	if err := os.WriteFile(filepath.Join(sens, train.SensitivityFile), []byte(`{"base_accuracy":0.9,"layers":[{"layer":"fc1","sparsity":[0.5],"accuracy":[2]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(sens); err == nil || !strings.Contains(err.Error(), "not fractions") {
+		t.Errorf("bad sensitivity.json: %v", err)
+	}
+	// Epoch numbers far apart draw (with default ticks), they do not hang or panic.
+	far := t.TempDir()
+	if err := os.WriteFile(filepath.Join(far, train.MetricsFile), []byte("{\"epoch\": 1}\n{\"epoch\": 1000000000}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Load(far)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Plot(r); err != nil {
+		t.Errorf("far epochs: %v", err)
+	}
 	// A directory of stages (as qat compress writes) stands for them.
 	stages := t.TempDir()
 	for _, s := range []string{"prune", "cluster"} {

@@ -164,19 +164,40 @@ func SaveSensitivity(cfg SensitivityConfig, base float64, rows []SensitivityRow)
 	return path, nil
 }
 
-// LoadSensitivity reads a SensitivityFile.
+// maxSensitivityBytes bounds what LoadSensitivity reads.
+const maxSensitivityBytes = 16 << 20
+
+// LoadSensitivity reads a SensitivityFile, checking that every layer has as many accuracies
+// as sparsities, at least one, and every value a fraction in [0, 1].
 func LoadSensitivity(path string) (*SensitivityReport, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSensitivityBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSensitivityBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSensitivityBytes)
 	}
 	var rep SensitivityReport
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	frac := func(x float64) bool { return x >= 0 && x <= 1 }
+	if !frac(rep.BaseAccuracy) || !frac(rep.Tolerance) {
+		return nil, fmt.Errorf("%s: base accuracy %v or tolerance %v is not a fraction", path, rep.BaseAccuracy, rep.Tolerance)
+	}
 	for _, r := range rep.Layers {
-		if len(r.Sparsity) != len(r.Accuracy) {
+		if len(r.Sparsity) != len(r.Accuracy) || len(r.Sparsity) == 0 {
 			return nil, fmt.Errorf("%s: layer %s has %d sparsities and %d accuracies", path, r.Layer, len(r.Sparsity), len(r.Accuracy))
+		}
+		for i := range r.Sparsity {
+			if !frac(r.Sparsity[i]) || !frac(r.Accuracy[i]) {
+				return nil, fmt.Errorf("%s: layer %s: sparsity %v, accuracy %v are not fractions", path, r.Layer, r.Sparsity[i], r.Accuracy[i])
+			}
 		}
 	}
 	return &rep, nil
