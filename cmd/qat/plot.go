@@ -14,7 +14,7 @@ import (
 // accuracy-vs-bytes frontier of all of them.
 func cmdPlot(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plot", stderr)
-	out := fs.String("out", "", "directory of the frontier picture (default: RUN_DIR/plots for one directory, ./plots for several)")
+	out := fs.String("out", "", "directory of the frontier picture (default: RUN_DIR/plots for one directory; with several, no frontier without --out)")
 	var eval report.EvalOptions
 	evalFlags(fs, &eval)
 	fs.Usage = func() {
@@ -41,10 +41,11 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := *out
 	if dir == "" {
-		dir = "plots"
-		if len(dirs) == 1 {
-			dir = filepath.Join(dirs[0], report.PlotsDir)
+		if len(dirs) > 1 {
+			fmt.Fprintf(stdout, "no frontier of the %d runs: give --out DIR for it\n", len(runs))
+			return nil
 		}
+		dir = filepath.Join(dirs[0], report.PlotsDir)
 	}
 	pts, notes, paths, err := report.PlotFrontier(runs, dir, eval)
 	if err != nil {

@@ -39,6 +39,15 @@ func TestPlotAndReport(t *testing.T) {
 	if !strings.Contains(out.String(), "no .qat file") {
 		t.Errorf("qat plot does not say why the runs are not on the frontier:\n%s", out.String())
 	}
+	// Several runs without --out: no frontier written anywhere, and the output says why.
+	out.Reset()
+	wd, _ := os.Getwd()
+	if err := run([]string{"plot", off, on}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(wd, "plots")); err == nil || !strings.Contains(out.String(), "give --out DIR") {
+		t.Errorf("several runs without --out: ./plots exists %v; output:\n%s", err == nil, out.String())
+	}
 	out.Reset()
 	if err := run([]string{"report", on}, &out, &errb); err != nil {
 		t.Fatal(err, errb.String())
