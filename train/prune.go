@@ -124,6 +124,16 @@ type PruneResult struct {
 // PruneFile is the per-cycle log inside a pruning run's directory.
 const PruneFile = "prune.jsonl"
 
+// HanKept are the kept fractions per layer of Han et al. 2015 (Deep Compression Table 1 and 2),
+// by model and layer, for reports beside ours; HanSparsity is their overall pruned fraction.
+var HanKept = map[string]map[string]float64{
+	"lenet5":       {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19},
+	"lenet300-100": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26},
+}
+
+// HanSparsity is Han et al.'s overall pruned fraction of both LeNets (12x fewer weights).
+const HanSparsity = 0.92
+
 // Prune runs magnitude pruning as configured. Pruned weights are masked in the graphs (exactly
 // zero, zero gradient), their optimizer state is cleared, and masks only ever grow: once
 // pruned, a weight stays zero through retraining, QAT and export (the checkpoint carries the

@@ -1,11 +1,15 @@
 package train
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -126,4 +130,75 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 		rows = append(rows, row)
 	}
 	return base, rows, nil
+}
+
+// SensitivityFile is the sensitivity sweep's record inside the run directory it analysed.
+const SensitivityFile = "sensitivity.json"
+
+// SensitivityReport is the content of SensitivityFile.
+type SensitivityReport struct {
+	From         string           `json:"from"`
+	BaseAccuracy float64          `json:"base_accuracy"`
+	TestImages   int              `json:"test_limit,omitempty"` // 0: the whole test set
+	Tolerance    float64          `json:"tolerance"`
+	Layers       []SensitivityRow `json:"layers"`
+}
+
+// SaveSensitivity writes the sweep atomically as SensitivityFile into the run directory of
+// cfg.From (the directory itself, or the one holding the checkpoint file) and returns its path.
+func SaveSensitivity(cfg SensitivityConfig, base float64, rows []SensitivityRow) (string, error) {
+	dir := cfg.From
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	path := filepath.Join(dir, SensitivityFile)
+	rep := SensitivityReport{From: cfg.From, BaseAccuracy: base, TestImages: cfg.TestLimit, Tolerance: cfg.Tolerance, Layers: rows}
+	err := qnet.WriteAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	})
+	if err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// maxSensitivityBytes bounds what LoadSensitivity reads.
+const maxSensitivityBytes = 16 << 20
+
+// LoadSensitivity reads a SensitivityFile, checking that every layer has as many accuracies
+// as sparsities, at least one, and every value a fraction in [0, 1].
+func LoadSensitivity(path string) (*SensitivityReport, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSensitivityBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSensitivityBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSensitivityBytes)
+	}
+	var rep SensitivityReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	frac := func(x float64) bool { return x >= 0 && x <= 1 }
+	if !frac(rep.BaseAccuracy) || !frac(rep.Tolerance) {
+		return nil, fmt.Errorf("%s: base accuracy %v or tolerance %v is not a fraction", path, rep.BaseAccuracy, rep.Tolerance)
+	}
+	for _, r := range rep.Layers {
+		if len(r.Sparsity) != len(r.Accuracy) || len(r.Sparsity) == 0 {
+			return nil, fmt.Errorf("%s: layer %s has %d sparsities and %d accuracies", path, r.Layer, len(r.Sparsity), len(r.Accuracy))
+		}
+		for i := range r.Sparsity {
+			if !frac(r.Sparsity[i]) || !frac(r.Accuracy[i]) {
+				return nil, fmt.Errorf("%s: layer %s: sparsity %v, accuracy %v are not fractions", path, r.Layer, r.Sparsity[i], r.Accuracy[i])
+			}
+		}
+	}
+	return &rep, nil
 }

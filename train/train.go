@@ -119,6 +119,32 @@ type EpochMetrics struct {
 	Seconds      float64 `json:"seconds"`
 	Images       int     `json:"images"`
 	Cycle        int     `json:"cycle,omitempty"` // prune cycle (qat prune with cycles)
+	// Ranges are the activation quantizers' tracked ranges at the end of the epoch (the EMA
+	// observers of QAT, the min/max of PTQ calibration), one per quantized layer that has seen
+	// data; none in float runs. Records written before this field existed have none.
+	Ranges []LayerRange `json:"ranges,omitempty"`
+}
+
+// LayerRange is one activation quantizer's range [Min, Max] after an epoch.
+type LayerRange struct {
+	Layer string  `json:"layer"`
+	Min   float64 `json:"min"`
+	Max   float64 `json:"max"`
+}
+
+// actRanges returns the tracked range of every activation quantizer that has seen data (none
+// in float runs, whose quantizers do not observe).
+func (r *runner) actRanges() []LayerRange {
+	if r.cfg.Mode == "float" {
+		return nil
+	}
+	var rs []LayerRange
+	for _, l := range r.model.Quantized() {
+		if q := l.Quant().Out; q.Seen {
+			rs = append(rs, LayerRange{Layer: l.Name(), Min: q.Min, Max: q.Max})
+		}
+	}
+	return rs
 }
 
 // Result summarizes a run.
@@ -399,7 +425,7 @@ func (r *runner) calibrate() (*Result, error) {
 		return nil, err
 	}
 	r.ck.Finished = true
-	r.ck.Metrics = append(r.ck.Metrics, EpochMetrics{TestAccuracy: acc, Seconds: r.ck.Seconds, Images: min(r.cfg.CalibImages, r.train.N)})
+	r.ck.Metrics = append(r.ck.Metrics, EpochMetrics{TestAccuracy: acc, Seconds: r.ck.Seconds, Images: min(r.cfg.CalibImages, r.train.N), Ranges: r.actRanges()})
 	if err := r.save(); err != nil {
 		return nil, err
 	}
@@ -533,7 +559,7 @@ func (r *runner) loop() (*Result, error) {
 		if acc, err = r.evaluate(); err != nil {
 			return nil, err
 		}
-		m := EpochMetrics{Epoch: r.epochBase + epoch + 1, Cycle: r.cycle, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen}
+		m := EpochMetrics{Epoch: r.epochBase + epoch + 1, Cycle: r.cycle, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen, Ranges: r.actRanges()}
 		r.ck.Metrics = append(r.ck.Metrics, m)
 		r.ck.Epoch = epoch + 1
 		r.ck.Seconds += secs

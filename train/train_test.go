@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -97,6 +98,25 @@ func TestSeededAndResumable(t *testing.T) {
 		}
 		if n := strings.Count(string(b), "\n"); n != 2 {
 			t.Errorf("%s has %d lines, want one per epoch (2)", MetricsFile, n)
+		}
+		// Every QAT epoch records the tracked activation ranges; the last equal the checkpoint's.
+		ck := loadParams(t, dir)
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m EpochMetrics
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Ranges) != len(ck.Ranges) {
+				t.Fatalf("%s line %d has %d ranges, the model %d quantizers", MetricsFile, i+1, len(m.Ranges), len(ck.Ranges))
+			}
+			for j, r := range m.Ranges {
+				if !(r.Min <= 0 && 0 <= r.Max && r.Min < r.Max) || r.Layer == "" {
+					t.Errorf("%s line %d: range %+v", MetricsFile, i+1, r)
+				}
+				if i == 1 && (r.Min != ck.Ranges[j].Min || r.Max != ck.Ranges[j].Max) {
+					t.Errorf("last epoch's range %d is %+v, the checkpoint's %+v", j, r, ck.Ranges[j])
+				}
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -51,10 +52,7 @@ func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
 func parseInt(s string) (int, error)       { return strconv.Atoi(s) }
 
 // hanKept are the kept fractions per layer of Han et al. 2015 (Deep Compression Table 1 and 2).
-var hanKept = map[string]map[string]float64{
-	"lenet5":       {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19},
-	"lenet300-100": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26},
-}
+var hanKept = train.HanKept
 
 func pruneFlags(fs *flag.FlagSet, cfg *train.PruneConfig) {
 	trainFlags(fs, &cfg.Train)
@@ -74,6 +72,7 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	pruneFlags(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -92,6 +91,7 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printPrune(stdout, cfg.Train.Arch, res)
+	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
@@ -161,6 +161,10 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	saved, err := train.SaveSensitivity(cfg, base, rows)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "unpruned test accuracy %.2f%%; accuracy with one layer pruned to each sparsity:\n%-8s %8s", 100*base, "layer", "weights")
 	for _, s := range cfg.Sparsities {
 		fmt.Fprintf(stdout, " %7.0f%%", 100*s)
@@ -176,6 +180,7 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 		suggest = append(suggest, fmt.Sprintf("%s=%g", r.Layer, r.Suggest))
 	}
 	fmt.Fprintf(stdout, "suggested (loss <= %.2f points per layer alone): --policy layer --layer-target %s\n", 100*cfg.Tolerance, strings.Join(suggest, ","))
+	fmt.Fprintf(stdout, "sweep saved in %s (qat plot draws it)\n", saved)
 	if *asJSON {
 		return printJSON(stdout, map[string]any{"base_accuracy": base, "layers": rows})
 	}
@@ -196,6 +201,7 @@ func cmdCluster(args []string, stdout, stderr io.Writer) error {
 	clusterFlags(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -205,6 +211,7 @@ func cmdCluster(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printCluster(stdout, res)
+	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}

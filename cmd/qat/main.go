@@ -16,6 +16,10 @@
 //	qat cluster [flags]      k-means weight sharing + centroid fine-tuning (cluster-preserving QAT)
 //	qat compress [flags]     the Deep Compression pipeline: prune -> cluster -> Huffman-coded export,
 //	                         from flags or a JSON --config (see --print-config)
+//	qat plot RUN_DIR...      PNG and SVG pictures of runs into RUN_DIR/plots, and the
+//	                         accuracy-vs-bytes frontier of several (train, prune, cluster and
+//	                         compress draw theirs at the end unless --plot=false)
+//	qat report RUN_DIR       one Markdown page, RUN_DIR/report.md: results, pictures, model summary
 //
 // Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
 // object with the results. Errors are one line on stderr and a non-zero exit status.
@@ -30,6 +34,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -64,11 +69,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdCluster(args[1:], stdout, stderr)
 	case "compress":
 		return cmdCompress(args[1:], stdout, stderr)
+	case "plot":
+		return cmdPlot(args[1:], stdout, stderr)
+	case "report":
+		return cmdReport(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress; no command runs the main job)", args[0])
+	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report; no command runs the main job)", args[0])
 }
 
 const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress] [flags]
@@ -81,6 +90,8 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat sensitivity [flags]  accuracy per layer pruned alone, with suggested targets
   qat cluster [flags]  k-means weight sharing with centroid fine-tuning
   qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
+  qat plot RUN_DIR...  pictures of runs (RUN_DIR/plots) and their accuracy-vs-bytes frontier
+  qat report RUN_DIR   RUN_DIR/report.md: results, pictures, model summary
 `
 
 // trainFlags binds the training flags to cfg.
@@ -138,6 +149,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	trainFlags(fs, &cfg)
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -148,6 +160,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
 		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, res.Epochs, res.TrainSeconds, res.Checkpoint)
+	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -63,6 +64,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	printConfig := fs.Bool("print-config", false, "print the configuration as JSON and exit")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -117,6 +119,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	printExport(stdout, res.Final)
 	printStages(stdout, cfg.Prune.Train.Arch, res)
+	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
