@@ -264,7 +264,7 @@ func TestORTRandomModel(t *testing.T) {
 		{4, onnx.Options{Form: onnx.QDQ, Int4: true}},
 		{4, onnx.Options{Form: onnx.QDQ, Int4: true, WeightsInt8: true}},
 	} {
-		checkORT(t, "random", smallModel(uint64(c.bits), c.bits, c.bits), test, c.o, 200, 0.98, true)
+		checkORT(t, "random", smallModel(uint64(c.bits), c.bits, c.bits), test, c.o, 100, 0.98, true)
 	}
 }
 
@@ -296,10 +296,10 @@ func TestORTTrained(t *testing.T) {
 		}
 		name := map[int]string{8: "W8A8", 4: "W4A4"}[bits]
 		minAgree := map[int]float64{8: 0.98, 4: 0.85}[bits]
-		checkORT(t, name, m, test, onnx.Options{Form: onnx.QOperator}, 500, minAgree, bits == 8)
-		checkORT(t, name, m, test, onnx.Options{Form: onnx.QDQ}, 500, minAgree, bits == 8)
+		checkORT(t, name, m, test, onnx.Options{Form: onnx.QOperator}, 300, minAgree, bits == 8)
+		checkORT(t, name, m, test, onnx.Options{Form: onnx.QDQ}, 300, minAgree, bits == 8)
 		if bits == 4 {
-			checkORT(t, name, m, test, onnx.Options{Form: onnx.QDQ, Int4: true}, 500, minAgree, false)
+			checkORT(t, name, m, test, onnx.Options{Form: onnx.QDQ, Int4: true}, 300, minAgree, false)
 		}
 	}
 }
