@@ -40,6 +40,7 @@ type usageError struct{ error }
 type report struct {
 	Form      string          `json:"form"`
 	Int4      bool            `json:"int4"`
+	Int8      bool            `json:"int8_weights"`
 	ORT       string          `json:"ort"`
 	Optimized []string        `json:"ort_ops,omitempty"`
 	Result    *ort.Comparison `json:"result"`
@@ -51,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "integer model file (*.qat) or trained checkpoint")
 	form := fs.String("form", "both", "ONNX form: qoperator, qdq or both")
 	int4 := fs.Bool("int4", false, "qdq form: weights of <= 4 bits as INT4 initializers")
+	int8w := fs.Bool("int8-weights", false, "weights as int8 with zero point 0 (default: uint8 w+128)")
 	limit := fs.Int("limit", 0, "first N test images (0 = all 10,000)")
 	dataDir := fs.String("data", "", "MNIST idx directory (default: the embedded copy)")
 	dir := fs.String("ort-dir", "", "interop/ort directory with node_modules (default: this source's)")
@@ -89,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	acc, n := export.IntegerAccuracy(qm, test, *limit)
 	for _, f := range forms {
 		opt := ort.CheckOptions{Dir: *dir, ImagesDir: *dataDir, Limit: *limit,
-			ONNX: onnx.Options{Form: f, Int4: *int4, Version: onnx.BuildVersion(), Accuracy: acc, AccuracyImages: n}}
+			ONNX: onnx.Options{Form: f, Int4: *int4, WeightsInt8: *int8w, Version: onnx.BuildVersion(), Accuracy: acc, AccuracyImages: n}}
 		if *keep != "" {
 			opt.Keep = fmt.Sprintf("%s-%s.onnx", *keep, f)
 			opt.Optimized = fmt.Sprintf("%s-%s.ort.onnx", *keep, f)
@@ -98,13 +100,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rep := report{Form: f.String(), Int4: *int4, ORT: r.Version, Result: c}
+		rep := report{Form: f.String(), Int4: *int4, Int8: *int8w, ORT: r.Version, Result: c}
 		if opt.Optimized != "" {
 			if rep.Optimized, err = onnx.OpTypes(opt.Optimized); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "%s form (onnxruntime-node %s, CPU, 1 thread) vs qatgo engine on %d test images:\n", f, r.Version, c.Images)
+		wt := "uint8 weights"
+		switch {
+		case *int4:
+			wt = "int4 weights"
+		case *int8w:
+			wt = "int8 weights"
+		}
+		fmt.Fprintf(stdout, "%s form, %s (onnxruntime-node %s, CPU, 1 thread) vs qatgo engine on %d test images:\n", f, wt, r.Version, c.Images)
 		fmt.Fprintf(stdout, "  argmax agreement   %.2f%% (%d images differ)\n", 100*c.Agreement, c.Disagreeing)
 		fmt.Fprintf(stdout, "  engine accuracy    %.2f%%\n  ORT accuracy       %.2f%%\n", 100*c.EngineAccuracy, 100*c.ORTAccuracy)
 		fmt.Fprintf(stdout, "  %-8s %12s %12s %10s\n", "layer", "codes", "differing", "max diff")
