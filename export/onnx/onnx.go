@@ -437,12 +437,14 @@ type builder struct {
 func (b *builder) affine(a affine, fc bool) string {
 	n := a.name
 	ws := weightScales(a.mult, a.shift, a.inScale, a.outScale)
-	act := "no clamp"
-	switch {
-	case a.lo == a.outZero && a.hi == int32(1)<<a.obits-1:
+	act := "the A-bit range"
+	switch full := int32(1)<<a.obits - 1; {
+	case a.lo == a.outZero && a.hi == full:
 		act = "ReLU"
 	case a.lo == a.outZero:
-		act = "ReLU with a ceiling"
+		act = "ReLU with a ceiling (ReLU6)"
+	case a.lo != 0 || a.hi != full:
+		act = "clamp"
 	}
 	geom := fmt.Sprintf("conv %dx%d stride %d pad %d, %d -> %d channels", a.kh, a.kw, a.stride, a.pad, a.inC, a.outC)
 	if fc {
