@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -301,5 +303,27 @@ func TestORTTrained(t *testing.T) {
 		if bits == 4 {
 			checkORT(t, name, m, test, onnx.Options{Form: onnx.QDQ, Int4: true}, 300, minAgree, false)
 		}
+	}
+}
+
+// The ONNX writer takes the integer model and stays off the training stack: its
+// dependencies hold no gorgonia (nor gonum, nor the training packages).
+func TestNoGorgoniaDependency(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("go tool not in PATH: cannot check the dependency list")
+	}
+	out, err := exec.Command(goTool, "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "gorgonia") || strings.Contains(dep, "gonum") ||
+			dep == "github.com/qatgo/qatgo/train" || dep == "github.com/qatgo/qatgo/nn" {
+			t.Errorf("export/onnx depends on %s", dep)
+		}
+	}
+	if !strings.Contains(string(out), "google.golang.org/protobuf/proto") {
+		t.Errorf("go list output lacks protobuf:\n%s", out)
 	}
 }
