@@ -41,7 +41,20 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	// ONNX export (onnx.go): --from may then also be an integer model file (*.qat).
+	format := fs.String("format", "qat", "output format: qat (integer model file) or onnx")
+	var ox onnxFlags
+	ox.register(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *format == "onnx" {
+		return exportONNX(cfg, ox, *asJSON, stdout)
+	}
+	if *format != "qat" {
+		return fmt.Errorf("unknown --format %q (have qat, onnx)", *format)
+	}
+	if err := ox.onlyWithONNX(); err != nil {
 		return err
 	}
 	if !*quiet {

@@ -1,0 +1,47 @@
+package export
+
+import (
+	"strings"
+
+	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/train"
+)
+
+// LoadInteger returns the integer model of from: an integer model file (*.qat) read as it
+// is, or a trained checkpoint (file or run directory) converted by Convert.
+func LoadInteger(from string) (*qnet.Model, error) {
+	if strings.HasSuffix(from, ".qat") {
+		return qnet.ReadFile(from)
+	}
+	ck, err := train.LoadCheckpoint(from)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ck.Model()
+	if err != nil {
+		return nil, err
+	}
+	return Convert(m)
+}
+
+// IntegerAccuracy is the integer engine's accuracy on the first limit images of s (all if
+// limit <= 0 or beyond s), and the number of images.
+func IntegerAccuracy(qm *qnet.Model, s *data.Set, limit int) (float64, int) {
+	n := s.N
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	pred := make([]int, n)
+	qm.NewRunner().PredictBatch(s.Images[:n*s.Rows*s.Cols], n, pred)
+	ok := 0
+	for i, p := range pred {
+		if p == int(s.Labels[i]) {
+			ok++
+		}
+	}
+	return float64(ok) / float64(n), n
+}
