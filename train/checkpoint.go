@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/qatgo/qatgo/autograd"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -233,7 +233,7 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 
 // SaveCheckpoint writes c atomically to path.
 func SaveCheckpoint(path string, c *Checkpoint) error {
-	return qnet.WriteAtomic(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
 }
 
 // LoadCheckpoint reads a checkpoint file, or the checkpoint inside a run directory.

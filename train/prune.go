@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/qatgo/qatgo/data"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -367,7 +367,7 @@ func (p *pruner) gradual(res *PruneResult) error {
 
 // save writes the per-cycle log atomically.
 func (p *pruner) save(res *PruneResult) error {
-	return qnet.WriteAtomic(filepath.Join(p.r.cfg.Out, PruneFile), func(w io.Writer) error {
+	return atomicfile.WriteFile(filepath.Join(p.r.cfg.Out, PruneFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, c := range res.Cycles {
 			if err := enc.Encode(c); err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/data"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/schollz/progressbar/v3"
 )
@@ -358,7 +358,7 @@ func (r *runner) save() error {
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
-	err := qnet.WriteAtomic(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
+	err := atomicfile.WriteFile(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, m := range r.ck.Metrics {
 			if err := enc.Encode(m); err != nil {
