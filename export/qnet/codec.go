@@ -19,7 +19,7 @@ const (
 	// and version 1 (dense weights and fixed per-channel arrays only).
 	Version = 2
 	// MaxFileSize is the largest file Decode accepts (and Encode writes).
-	MaxFileSize = 256 << 20
+	MaxFileSize = 64 << 20
 
 	flagOutputScales = 1 << 0 // Meta.OutputScaleBits is present
 	knownFlags       = flagOutputScales
@@ -300,11 +300,12 @@ func decode(data []byte) (*Model, error) {
 // parser reads little-endian fields from b. The first error sticks: after it,
 // every read returns zeros, so callers check p.err once at the end.
 type parser struct {
-	b       []byte
-	off     int
-	err     error
-	version uint16
-	weights int64 // weights of the layers read so far
+	b        []byte
+	off      int
+	err      error
+	version  uint16
+	weights  int64 // weights of the layers read so far
+	channels int64 // output channels of the layers read so far
 }
 
 func (p *parser) fail(truncated bool, msg string) { p.failAt(p.off, truncated, msg) }
@@ -513,6 +514,12 @@ func (p *parser) weightBlock(layer, wantWeights int) (int, []int8) {
 // channel or, shared, one of each.
 func (p *parser) arrays(layer int, a *affine, rows int, mode byte) {
 	if p.err != nil {
+		return
+	}
+	// Shared arrays decode to one entry per channel: bound the channels
+	// before allocating them.
+	if p.channels += int64(rows); p.channels > MaxModelChannels {
+		p.fail(false, fmt.Sprintf("layer %d: the layers so far have %d output channels, limit %d", layer, p.channels, MaxModelChannels))
 		return
 	}
 	what := fmt.Sprintf("layer %d biases", layer)
