@@ -76,7 +76,7 @@ type EpochMetrics struct {
 
 // Result summarizes a run.
 type Result struct {
-	Arch         string         `json:"model"`
+	Arch         string         `json:"arch"`
 	Mode         string         `json:"mode"`
 	WBits        int            `json:"wbits"`
 	ABits        int            `json:"abits"`
