@@ -95,7 +95,23 @@ func readImages(r io.Reader, name string, size int64) (imgs []uint8, n, rows, co
 			Msg: fmt.Sprintf("truncated pixel data: header declares %d images of %dx%d = %d bytes, the stream has %d",
 				un, ur, uc, total, max(size-16, 0))}
 	}
-	buf, err := readBounded(r, int(total))
+	if size >= 0 && uint64(size) > 16+total {
+		return nil, 0, 0, 0, formatErr(name, "trailing data: header declares %d images of %dx%d = %d bytes of pixels, the stream has %d",
+			un, ur, uc, total, size-16)
+	}
+	var buf []byte
+	if size >= 0 {
+		// The stream holds exactly the declared bytes: one allocation, no doubling.
+		buf = make([]byte, total)
+		var n int
+		n, err = io.ReadFull(r, buf)
+		buf = buf[:n]
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+	} else {
+		buf, err = readBounded(r, int(total))
+	}
 	if err != nil {
 		return nil, 0, 0, 0, &FormatError{Name: name,
 			Msg: fmt.Sprintf("truncated pixel data: header declares %d images of %dx%d = %d bytes, stream has %d",
