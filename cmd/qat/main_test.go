@@ -12,11 +12,6 @@ import (
 	"github.com/qatgo/qatgo/train"
 )
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
 // train -> export -> summary through the command, with --json.
 func TestTrainExportJSON(t *testing.T) {
 	dir := t.TempDir()
