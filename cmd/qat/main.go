@@ -75,6 +75,9 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat sensitivity [flags]  accuracy per layer pruned alone, with suggested targets
   qat cluster [flags]  k-means weight sharing with centroid fine-tuning
   qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
+
+Run qat CMD -h for a command's synopsis, flags and examples. With --json stdout holds only a
+JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.
 `
 
 // trainFlags binds the training flags to cfg.
