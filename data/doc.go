@@ -51,9 +51,12 @@
 //	8       N     labels, 0..9
 //
 // The files are untrusted input. ReadImages and ReadLabels check the magic and every dimension,
-// check that N*Rows*Cols is at most MaxImageBytes before allocating anything, and then read in
-// growing chunks, so a header that promises more than the stream holds costs no more memory
-// than the data actually present. LoadSet additionally requires the images and labels counts to
+// check that N*Rows*Cols is at most MaxImageBytes (128 MiB; Rows, Cols at most MaxDim = 1024)
+// before allocating anything, and then read in growing chunks, so a header that promises more
+// than the stream holds costs no more memory than the data actually present. LoadSet (and
+// Load, LoadTest) also compare the declared size with the bytes the file holds before
+// allocating: a plain file's length, a gzip file's decompressed length from a first pass that
+// keeps nothing (refused above the limit), so a small gzip bomb costs no memory. LoadSet additionally requires the images and labels counts to
 // agree and the file to end where the header says (which also verifies a gzip checksum). Bad
 // data gives a *FormatError naming the file and the problem; truncation wraps
 // io.ErrUnexpectedEOF. Nothing in this package panics on bad data; it panics only on

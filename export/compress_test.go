@@ -37,7 +37,7 @@ func TestCompressedModelExport(t *testing.T) {
 	}
 	var sizes []int64
 	for _, enc := range []string{"dense", "sparse", "huffman", "auto"} {
-		res, err := Run(Config{From: cc.Train.Out, Out: filepath.Join(dir, enc+".qat"), TestLimit: 300, Encoding: enc})
+		res, err := Run(Config{From: cc.Train.Out, Out: filepath.Join(dir, enc+".qat"), TestLimit: 300, EvalBatch: 100, Encoding: enc})
 		if err != nil {
 			t.Fatalf("%s: %v", enc, err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"path/filepath"
 
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/train"
 )
@@ -47,7 +48,7 @@ type Stage struct {
 	Sparsity float64 `json:"sparsity"`
 	Bytes    int64   `json:"bytes"`
 	Ratio    float64 `json:"compression_ratio"` // float32 bytes / Bytes
-	File     string  `json:"file,omitempty"`
+	File     string  `json:"model_file,omitempty"`
 	// Measured says how Accuracy was measured.
 	Measured string `json:"measured"`
 }
@@ -63,35 +64,61 @@ type PipelineResult struct {
 	TestAccuracy     float64              `json:"test_accuracy"`
 }
 
+// Validate checks every setting of the pipeline, the stages' included (their SettingErrors
+// are prefixed with "Prune." or "Cluster."), so a pipeline that would fail at a later stage is
+// refused before epochs are spent on an earlier one.
+func (cfg *PipelineConfig) Validate() error {
+	if cfg.From == "" || cfg.Out == "" {
+		return errors.New("the pipeline needs --from CHECKPOINT and --out DIR")
+	}
+	if _, err := ParseEncoding(cfg.Encoding); err != nil {
+		return err
+	}
+	if err := train.IntIn("TestLimit", cfg.TestLimit, 0, data.MaxCount); err != nil {
+		return err
+	}
+	if cfg.SkipPrune && cfg.SkipCluster {
+		// Only the export stage: nothing of the stages' settings is used.
+		return nil
+	}
+	pc, cc := cfg.Prune, cfg.Cluster
+	pc.Train.From, cc.Train.From = cfg.From, cfg.From
+	if !cfg.SkipPrune {
+		if err := pc.Validate(); err != nil {
+			return fmt.Errorf("pruning: %w", prefixed("Prune", err))
+		}
+	}
+	if !cfg.SkipCluster {
+		if err := cc.Validate(); err != nil {
+			return fmt.Errorf("clustering: %w", prefixed("Cluster", err))
+		}
+		if arch := cc.Train.Arch; arch == "lenet5-bn" {
+			return fmt.Errorf("clustering: %s has batch norm, which breaks shared weights: compress a model without it", arch)
+		}
+	}
+	return nil
+}
+
+// prefixed prefixes the setting of a *train.SettingError (other errors unchanged).
+func prefixed(prefix string, err error) error {
+	var se *train.SettingError
+	if errors.As(err, &se) {
+		return &train.SettingError{Setting: prefix + "." + se.Setting, Value: se.Value, Allowed: se.Allowed}
+	}
+	return err
+}
+
 // Pipeline runs the stages in order. Progress bars go to opt.Progress, one line per stage and
 // epoch to opt.Log.
 func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
-	if cfg.From == "" || cfg.Out == "" {
-		return nil, errors.New("the pipeline needs --from CHECKPOINT and --out DIR")
-	}
-	if _, err := ParseEncoding(cfg.Encoding); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	ck, err := train.LoadCheckpoint(cfg.From)
 	if err != nil {
 		return nil, err
 	}
-	// Refuse a pipeline that would fail at a later stage before spending epochs on it.
 	pc, cc := cfg.Prune, cfg.Cluster
-	pc.Train.From, cc.Train.From = cfg.From, cfg.From
-	if !cfg.SkipPrune {
-		if err := pc.Validate(); err != nil {
-			return nil, fmt.Errorf("pruning: %w", err)
-		}
-	}
-	if !cfg.SkipCluster {
-		if err := cc.Validate(); err != nil {
-			return nil, fmt.Errorf("clustering: %w", err)
-		}
-		if arch := cc.Train.Arch; arch == "lenet5-bn" {
-			return nil, fmt.Errorf("clustering: %s has batch norm, which breaks shared weights: compress a model without it", arch)
-		}
-	}
 	lastMode := ck.Config.Mode
 	if !cfg.SkipPrune {
 		lastMode = pc.Train.Mode
@@ -120,7 +147,7 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 	in.Bytes, in.Ratio = f32, 1
 	res.Stages = append(res.Stages, in)
 	exportStage := func(name, from, file, encoding string) (*Result, error) {
-		r, err := Run(Config{From: from, Out: file, DataDir: cfg.DataDir, TestLimit: cfg.TestLimit, Encoding: encoding, Progress: opt.Progress})
+		r, err := Run(Config{From: from, Out: file, DataDir: cfg.DataDir, TestLimit: cfg.TestLimit, EvalBatch: 100, Encoding: encoding, Progress: opt.Progress})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

@@ -1,12 +1,14 @@
 package export
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -17,7 +19,7 @@ type Config struct {
 	Out       string // integer model file (written atomically)
 	DataDir   string // MNIST idx directory ("" = the embedded copy)
 	TestLimit int    // compare on the first N test images (0 = all 10,000)
-	EvalBatch int    // simulation batch size
+	EvalBatch int    // simulation batch size, 1..train.MaxBatch
 	// Encoding is the weight storage of every layer: "auto" or "" (the smallest per layer),
 	// "dense", "sparse" or "huffman".
 	Encoding string
@@ -27,8 +29,8 @@ type Config struct {
 
 // Result is what an export reports.
 type Result struct {
-	Model string `json:"model"`
-	Out   string `json:"out"`
+	Model string `json:"arch"`       // the architecture (lenet5, ...)
+	Out   string `json:"model_file"` // the integer model file written
 	Bytes int64  `json:"bytes"`
 	// Float32Bytes is the size of the model's parameters in float32, for compression ratios.
 	Float32Bytes int `json:"float32_bytes"`
@@ -60,19 +62,39 @@ func ParseEncoding(s string) (qnet.WeightEncoding, error) {
 	return 0, fmt.Errorf("unknown weight encoding %q (have auto, dense, sparse, huffman)", s)
 }
 
-// Run converts the checkpoint, writes the file, reads it back and compares it with the
-// simulation on the test set.
+// Validate checks the export settings.
+func (c *Config) Validate() error {
+	if c.From == "" || c.Out == "" {
+		return errors.New("export needs --from CHECKPOINT and --out FILE")
+	}
+	if _, err := ParseEncoding(c.Encoding); err != nil {
+		return err
+	}
+	return firstErr(
+		train.IntIn("EvalBatch", c.EvalBatch, 1, train.MaxBatch),
+		train.IntIn("TestLimit", c.TestLimit, 0, data.MaxCount),
+	)
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// Run converts the checkpoint, encodes the file, decodes those bytes again and compares the
+// decoded model with the simulation on the test set; only when everything succeeded is the
+// file written (atomically), so a failed export leaves no file behind (and an older file at
+// cfg.Out untouched). The checkpoint is validated when read: parameters that are not finite
+// are refused before anything is converted.
 func Run(cfg Config) (*Result, error) {
-	if cfg.From == "" || cfg.Out == "" {
-		return nil, fmt.Errorf("export needs --from CHECKPOINT and --out FILE")
-	}
-	if cfg.EvalBatch <= 0 {
-		cfg.EvalBatch = 100
-	}
-	enc, err := ParseEncoding(cfg.Encoding)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	enc, _ := ParseEncoding(cfg.Encoding)
 	ck, err := train.LoadCheckpoint(cfg.From)
 	if err != nil {
 		return nil, err
@@ -94,15 +116,12 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := qnet.WriteFileWith(cfg.Out, qm, opt); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", cfg.Out, err)
+	var file bytes.Buffer
+	if err := qnet.EncodeWith(&file, qm, opt); err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", cfg.Out, err)
 	}
-	// Evaluate the file itself, not the in-memory model.
-	qm, err = qnet.ReadFile(cfg.Out)
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(cfg.Out)
+	// Evaluate the file's bytes, not the in-memory model.
+	qm, err = qnet.Decode(bytes.NewReader(file.Bytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -111,10 +130,10 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if int64(storage.FileBytes) != st.Size() {
-		return nil, fmt.Errorf("export: %s has %d bytes, the storage report says %d", cfg.Out, st.Size(), storage.FileBytes)
+	if storage.FileBytes != file.Len() {
+		return nil, fmt.Errorf("export: %s would have %d bytes, the storage report says %d", cfg.Out, file.Len(), storage.FileBytes)
 	}
-	_, test, err := data.Load(cfg.DataDir)
+	test, err := data.LoadTest(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -122,15 +141,19 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := atomicfile.WriteBytes(cfg.Out, file.Bytes()); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", cfg.Out, err)
+	}
 	var weights, nonzero int
 	for _, c := range comp {
 		weights += c.Weights
 		nonzero += c.Nonzero
 	}
+	size := int64(file.Len())
 	f32 := 4 * m.NumWeights()
 	return &Result{
-		Model: ck.Config.Arch, Out: cfg.Out, Bytes: st.Size(), Float32Bytes: f32,
-		CompressionRatio: float64(f32) / float64(st.Size()), Sparsity: 1 - float64(nonzero)/float64(max(weights, 1)),
+		Model: ck.Config.Arch, Out: cfg.Out, Bytes: size, Float32Bytes: f32,
+		CompressionRatio: float64(f32) / float64(size), Sparsity: 1 - float64(nonzero)/float64(max(weights, 1)),
 		WBits: ck.Config.Quant.WBits, ABits: ck.Config.Quant.ABits, Report: *rep, Compression: comp,
 		Storage: storage, Summary: qm.Summary(), Int: qm,
 	}, nil

@@ -60,7 +60,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if c.Decay < 0 || c.Decay >= 1 {
+	if !(c.Decay >= 0 && c.Decay < 1) { // NaN fails too
 		return fmt.Errorf("nn: EMA decay %v must be in [0, 1)", c.Decay)
 	}
 	if c.Delay < 0 {

@@ -106,13 +106,23 @@ func (r *benchRun) step(i int) error {
 // (a shared VM) does not bias one run against another: round r builds each run's graph
 // afresh (same seed), takes one untimed batch (buffers are allocated on the first), then
 // times batches [r*batches/rounds, (r+1)*batches/rounds) of the same batch order, and a
-// run's time is the sum over rounds. rounds < 1 counts as 1 (the runs one after another).
+// run's time is the sum over rounds (at most batches rounds; 1: the runs one after another).
 // Then pairedOverhead measures the fast QAT run's overhead over fast float once more, a step of
 // each in turn for paired pairs of steps (PairedOverhead; none if paired <= 0); its graphs are
 // not part of the RSS figures.
 //
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
 func BenchTraining(arch string, q nn.Config, batch, batches, rounds, paired int, seed uint64, set *data.Set) ([]SpeedResult, error) {
+	err := firstErr(
+		IntIn("BatchSize", batch, 1, MaxBatch),
+		IntIn("Batches", batches, 1, 1_000_000),
+		IntIn("Rounds", rounds, 1, 1_000_000),
+		IntIn("Paired", paired, 0, 1_000_000),
+		validateQuant("Quant", &q),
+	)
+	if err != nil {
+		return nil, err
+	}
 	q.Delay = 0
 	rounds = max(1, min(rounds, batches))
 	type run struct {

@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/qatgo/qatgo/autograd"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -128,8 +128,11 @@ func Restore(m *nn.Model, ps []ParamState, rs []RangeState) error {
 	}
 	for i, p := range params {
 		s := ps[i]
-		if s.Name != p.Name || len(s.Data) != len(p.Data) || fmt.Sprint(s.Shape) != fmt.Sprint(p.Shape) {
-			return fmt.Errorf("train: checkpoint parameter %q %v does not match model parameter %q %v", s.Name, s.Shape, p.Name, p.Shape)
+		if s.Name != p.Name || fmt.Sprint(s.Shape) != fmt.Sprint(p.Shape) {
+			return fmt.Errorf("train: checkpoint parameter %d is %q %v, model %s has %q %v", i, s.Name, s.Shape, m.Arch, p.Name, p.Shape)
+		}
+		if len(s.Data) != len(p.Data) {
+			return fmt.Errorf("train: checkpoint parameter %q %v holds %d values, want %d", s.Name, s.Shape, len(s.Data), len(p.Data))
 		}
 	}
 	qs := m.ActQuantizers()
@@ -228,12 +231,19 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 	if err := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4])).Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+	}
 	return &c, nil
 }
 
-// SaveCheckpoint writes c atomically to path.
+// SaveCheckpoint writes c atomically to path. A checkpoint that fails Validate (a parameter
+// that is not finite, say) is refused and nothing is written.
 func SaveCheckpoint(path string, c *Checkpoint) error {
-	return qnet.WriteAtomic(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("train: refusing to write %s: %w", path, err)
+	}
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return EncodeCheckpoint(w, c) })
 }
 
 // LoadCheckpoint reads a checkpoint file, or the checkpoint inside a run directory.

@@ -22,7 +22,7 @@ type ClusterConfig struct {
 	K       int            // centroids per layer (16 = 4-bit indices)
 	LayerK  map[string]int // per-layer k overrides
 	Init    string         // "linear" (default, best in Deep Compression), "density", "kmeans++"
-	MaxIter int            // k-means iterations (Lloyd), 0 = 100
+	MaxIter int            // k-means iterations (Lloyd) at most, >= 1
 }
 
 // DefaultClusterConfig shares 16 centroids per layer, linear init, 1 epoch of QAT fine-tuning.
@@ -61,15 +61,17 @@ func (c *ClusterConfig) Validate() error {
 	if c.Train.Resume || c.Train.StopAfter != 0 {
 		return errors.New("a clustering run cannot be resumed or stopped early (--resume, --stop-after): run it again")
 	}
-	if c.Train.Epochs < 0 {
-		return fmt.Errorf("fine-tuning epochs %d must be >= 0", c.Train.Epochs)
+	err := firstErr(
+		IntIn("Train.Epochs", c.Train.Epochs, 0, MaxEpochs),
+		IntIn("K", c.K, 1, 256),
+		IntIn("MaxIter", c.MaxIter, 1, 1_000_000),
+	)
+	if err != nil {
+		return err
 	}
-	if c.K < 1 || c.K > 256 {
-		return fmt.Errorf("k = %d: need 1..256 centroids", c.K)
-	}
-	for name, k := range c.LayerK {
-		if k < 1 || k > 256 {
-			return fmt.Errorf("k = %d for %s: need 1..256 centroids", k, name)
+	for _, name := range slices.Sorted(maps.Keys(c.LayerK)) {
+		if err := IntIn("LayerK["+name+"]", c.LayerK[name], 1, 256); err != nil {
+			return err
 		}
 	}
 	switch c.Init {
@@ -77,10 +79,10 @@ func (c *ClusterConfig) Validate() error {
 	default:
 		return fmt.Errorf("unknown k-means initialization %q (have linear, density, kmeans++)", c.Init)
 	}
-	if c.MaxIter < 0 {
-		return fmt.Errorf("k-means iterations %d must be >= 0", c.MaxIter)
-	}
-	return nil
+	// The fine-tuning settings, with the epochs the driver sets.
+	tc := c.Train
+	tc.Epochs = max(tc.Epochs, 1)
+	return prefixed("Train", tc.Validate())
 }
 
 // Cluster shares the weights of every quantizable layer of Train.From through a k-entry
@@ -91,9 +93,6 @@ func (c *ClusterConfig) Validate() error {
 func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.MaxIter == 0 {
-		cfg.MaxIter = 100
 	}
 	tc := cfg.Train
 	tc.Resume, tc.StopAfter = false, 0

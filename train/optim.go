@@ -46,8 +46,11 @@ func NewOptimizer(kind string, momentum, weightDecay float64, sizes []int) (Opti
 }
 
 func setState(dst *OptState, src OptState) error {
-	if src.Kind != dst.Kind || len(src.Slots) != len(dst.Slots) {
+	if src.Kind != dst.Kind {
 		return fmt.Errorf("train: optimizer state is %q, want %q", src.Kind, dst.Kind)
+	}
+	if len(src.Slots) != len(dst.Slots) {
+		return fmt.Errorf("train: %s optimizer state has %d moment buffers, want %d", src.Kind, len(src.Slots), len(dst.Slots))
 	}
 	for k := range src.Slots {
 		if len(src.Slots[k]) != len(dst.Slots[k]) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/qatgo/qatgo/data"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -65,19 +65,19 @@ func (c *PruneConfig) Validate() error {
 	}
 	switch c.Policy {
 	case "global", "layer":
-		if !(c.Target >= 0 && c.Target < 1) {
-			return fmt.Errorf("target sparsity %v must be in [0, 1)", c.Target)
+		if err := FloatIn("Target", c.Target, 0, 1, true); err != nil {
+			return err
 		}
 	case "quality":
-		if !(c.Quality > 0) || math.IsInf(c.Quality, 0) {
-			return fmt.Errorf("quality %v must be a positive number", c.Quality)
+		if err := positive("Quality", c.Quality, 100); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("unknown pruning policy %q (have global, layer, quality)", c.Policy)
 	}
-	for name, t := range c.LayerTargets {
-		if !(t >= 0 && t < 1) {
-			return fmt.Errorf("target sparsity %v of %s must be in [0, 1)", t, name)
+	for _, name := range slices.Sorted(maps.Keys(c.LayerTargets)) {
+		if err := FloatIn("LayerTargets["+name+"]", c.LayerTargets[name], 0, 1, true); err != nil {
+			return err
 		}
 	}
 	switch c.Schedule {
@@ -85,13 +85,21 @@ func (c *PruneConfig) Validate() error {
 	default:
 		return fmt.Errorf("unknown pruning schedule %q (have cycles, gradual)", c.Schedule)
 	}
-	if c.Cycles < 1 || c.RetrainEpochs < 1 {
-		return fmt.Errorf("cycles (%d) and retrain epochs (%d) must be at least 1", c.Cycles, c.RetrainEpochs)
+	err := firstErr(
+		IntIn("Cycles", c.Cycles, 1, 1000),
+		IntIn("RetrainEpochs", c.RetrainEpochs, 1, MaxEpochs),
+		IntIn("Freq", c.Freq, 1, 1<<30),
+	)
+	if err != nil {
+		return err
 	}
-	if c.Schedule == "gradual" && c.Freq < 1 {
-		return fmt.Errorf("mask update frequency %d must be at least 1 step", c.Freq)
+	// The retraining settings, with the epochs the driver sets.
+	tc := c.Train
+	tc.Epochs = c.RetrainEpochs
+	if c.Schedule == "gradual" {
+		tc.Epochs = c.Cycles * c.RetrainEpochs
 	}
-	return nil
+	return prefixed("Train", tc.Validate())
 }
 
 // CubicFraction is Zhu & Gupta's schedule: the fraction of the final sparsity reached at
@@ -377,7 +385,7 @@ func (p *pruner) gradual(res *PruneResult) error {
 
 // save writes the per-cycle log atomically.
 func (p *pruner) save(res *PruneResult) error {
-	return qnet.WriteAtomic(filepath.Join(p.r.cfg.Out, PruneFile), func(w io.Writer) error {
+	return atomicfile.WriteFile(filepath.Join(p.r.cfg.Out, PruneFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, c := range res.Cycles {
 			if err := enc.Encode(c); err != nil {

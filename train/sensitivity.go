@@ -40,16 +40,11 @@ type SensitivityConfig struct {
 // test set. It returns the unpruned accuracy and one row per layer. Han et al. use such a sweep
 // to pick per-layer thresholds; Suggest is a starting point for --layer-target.
 func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []SensitivityRow, error) {
-	for _, s := range cfg.Sparsities {
-		if !(s >= 0 && s < 1) {
-			return 0, nil, fmt.Errorf("sparsity %v must be in [0, 1)", s)
-		}
-	}
-	if len(cfg.Sparsities) == 0 {
-		return 0, nil, fmt.Errorf("no sparsities to sweep")
-	}
-	if cfg.EvalBatch <= 0 {
+	if cfg.EvalBatch == 0 {
 		cfg.EvalBatch = 100
+	}
+	if err := cfg.Validate(); err != nil {
+		return 0, nil, err
 	}
 	ck, err := LoadCheckpoint(cfg.From)
 	if err != nil {
@@ -59,7 +54,7 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 	if err != nil {
 		return 0, nil, err
 	}
-	_, test, err := data.Load(cfg.DataDir)
+	test, err := data.LoadTest(cfg.DataDir)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/data"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/schollz/progressbar/v3"
 )
@@ -62,53 +62,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate checks the configuration before any work is done.
-func (c *Config) Validate() error {
-	if _, ok := nn.Archs[c.Arch]; !ok {
-		return fmt.Errorf("unknown model %q (have lenet5, lenet5-bn, lenet300-100)", c.Arch)
-	}
-	if err := c.Quant.Validate(); err != nil {
-		return err
-	}
-	switch c.Mode {
-	case "float", "qat":
-	case "ptq":
-		if c.From == "" {
-			return errors.New("ptq needs a trained float checkpoint (--from DIR)")
-		}
-		if c.CalibImages <= 0 {
-			return fmt.Errorf("ptq needs calibration images > 0, got %d", c.CalibImages)
-		}
-	default:
-		return fmt.Errorf("unknown mode %q (have float, qat, ptq)", c.Mode)
-	}
-	if c.Mode != "ptq" && c.Epochs <= 0 {
-		return fmt.Errorf("epochs must be positive, got %d", c.Epochs)
-	}
-	if c.BatchSize <= 0 || c.EvalBatch <= 0 {
-		return fmt.Errorf("batch sizes must be positive (batch %d, eval batch %d)", c.BatchSize, c.EvalBatch)
-	}
-	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
-		return fmt.Errorf("learning rate must be a positive number, got %v", c.LR)
-	}
-	if _, err := NewOptimizer(c.Optimizer, 0, 0, nil); err != nil {
-		return err
-	}
-	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
-		return err
-	}
-	if _, err := nn.ParseOps(c.Ops); err != nil {
-		return err
-	}
-	if c.Augment < 0 || c.Augment > 8 {
-		return fmt.Errorf("augmentation shift %d must be in 0..8 pixels", c.Augment)
-	}
-	if c.Out == "" {
-		return errors.New("an output directory is needed (--out DIR)")
-	}
-	return nil
-}
-
 // EpochMetrics is one line of metrics.jsonl.
 type EpochMetrics struct {
 	Epoch        int     `json:"epoch"`
@@ -149,7 +102,7 @@ func (r *runner) actRanges() []LayerRange {
 
 // Result summarizes a run.
 type Result struct {
-	Arch         string         `json:"model"`
+	Arch         string         `json:"arch"`
 	Mode         string         `json:"mode"`
 	WBits        int            `json:"wbits"`
 	ABits        int            `json:"abits"`
@@ -384,7 +337,7 @@ func (r *runner) save() error {
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
-	err := qnet.WriteAtomic(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
+	err := atomicfile.WriteFile(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		for _, m := range r.ck.Metrics {
 			if err := enc.Encode(m); err != nil {
@@ -535,7 +488,13 @@ func (r *runner) loop() (*Result, error) {
 				if r.ck.Epoch > 0 {
 					msg = fmt.Sprintf("the last good checkpoint (epoch %d) is %s", r.ck.Epoch, r.ckptPath)
 				}
-				return nil, fmt.Errorf("loss became %v at epoch %d step %d (learning rate %.3g too high?); %s", loss, epoch+1, i+1, lr, msg)
+				what := fmt.Sprintf("the loss is %v", loss)
+				if diverged {
+					// The run stopped inside the graph, before a loss was computed.
+					what = "an activation or weight reached a fake-quant node as NaN or Inf"
+				}
+				return nil, fmt.Errorf("training diverged at epoch %d step %d of %d (global step %d): %s (learning rate %.3g too high?); %s",
+					r.epochBase+epoch+1, i+1, nb, global+1, what, lr, msg)
 			}
 			lossSum += float64(loss)
 			if err := step(gr, r.optim, params, grads, lr); err != nil {

@@ -128,10 +128,12 @@ func TestDivergenceKeepsCheckpoint(t *testing.T) {
 	if _, err := Run(cfg, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// Make the saved run diverge from epoch 2 on: a learning rate of 1e30.
+	// Make the saved run diverge from epoch 2 on: finite weights whose products overflow.
 	path := filepath.Join(cfg.Out, CheckpointFile)
 	ck := loadParams(t, cfg.Out)
-	ck.Config.LR, ck.Config.Schedule = 1e30, "const"
+	for i := range ck.Params[0].Data {
+		ck.Params[0].Data[i] = 3e38
+	}
 	if err := SaveCheckpoint(path, ck); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +147,10 @@ func TestDivergenceKeepsCheckpoint(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "last good checkpoint (epoch 1)") {
 		t.Fatalf("error does not point at the last good checkpoint: %v", err)
+	}
+	// The message names where it happened and what, never a made-up loss of 0.
+	if !strings.Contains(err.Error(), "diverged at epoch 2 step 1 ") || strings.Contains(err.Error(), "loss is 0") {
+		t.Fatalf("divergence message: %v", err)
 	}
 	after, err := os.ReadFile(filepath.Join(cfg.Out, CheckpointFile))
 	if err != nil {
@@ -163,14 +169,14 @@ func TestConfigErrors(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{"wbits 9", func(c *Config) { c.Quant.WBits = 9 }, "bit width must be in 2..8"},
-		{"abits 1", func(c *Config) { c.Quant.ABits = 1 }, "bit width must be in 2..8"},
+		{"wbits 9", func(c *Config) { c.Quant.WBits = 9 }, "Quant.WBits = 9: allowed 2..8"},
+		{"abits 1", func(c *Config) { c.Quant.ABits = 1 }, "Quant.ABits = 1: allowed 2..8"},
 		{"model", func(c *Config) { c.Arch = "resnet" }, `unknown model "resnet"`},
 		{"mode", func(c *Config) { c.Mode = "int" }, `unknown mode "int"`},
 		{"ptq without from", func(c *Config) { c.Mode = "ptq" }, "ptq needs a trained float checkpoint"},
 		{"optimizer", func(c *Config) { c.Optimizer = "lbfgs" }, "unknown optimizer"},
-		{"epochs", func(c *Config) { c.Epochs = 0 }, "epochs must be positive"},
-		{"lr", func(c *Config) { c.LR = -1 }, "learning rate"},
+		{"epochs", func(c *Config) { c.Epochs = 0 }, "Epochs = 0: allowed 1..100000"},
+		{"lr", func(c *Config) { c.LR = -1 }, "LR = -1: allowed (0, 10]"},
 		{"unwritable out", func(c *Config) { c.Out = filepath.Join(file, "run") }, "cannot create output directory"},
 		{"missing data", func(c *Config) { c.DataDir = filepath.Join(t.TempDir(), "none") }, "no train-images-idx3-ubyte file"},
 		{"bn qat from scratch", func(c *Config) { c.Arch = "lenet5-bn" }, "train it in float first"},
@@ -229,7 +235,7 @@ func equalF32(a, b []float32) bool {
 
 // Every truncation and every byte flip of a checkpoint is an error, never a panic.
 func TestCheckpointCorruption(t *testing.T) {
-	ck := &Checkpoint{Config: Config{Arch: "lenet5", Mode: "qat"}, Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
+	ck := &Checkpoint{Config: DefaultConfig(), Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
 	var buf bytes.Buffer
 	if err := EncodeCheckpoint(&buf, ck); err != nil {
 		t.Fatal(err)
@@ -254,7 +260,7 @@ func TestCheckpointCorruption(t *testing.T) {
 
 func FuzzDecodeCheckpoint(f *testing.F) {
 	var buf bytes.Buffer
-	EncodeCheckpoint(&buf, &Checkpoint{Config: Config{Arch: "lenet5"}, Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
+	EncodeCheckpoint(&buf, &Checkpoint{Config: DefaultConfig(), Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
 	f.Add(buf.Bytes())
 	f.Add([]byte("QATGOCKP"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -9,10 +9,13 @@
 //	                                       size, white digit on black like MNIST; --invert for
 //	                                       black on white) or idx3 image files (plain or gzip)
 //
-// Flags: --data DIR (MNIST idx directory; default the copy shipped in the GoMNIST module),
-// --limit N (first N test images), --invert, --json (the last line of stdout is one JSON
-// object with accuracy, images, images_per_second and images_per_second_batch64).
-// Bad files get a one-line error and exit status 1.
+// Flags: --data DIR (MNIST idx directory; default the copy shipped in the GoMNIST module; only
+// the test files are read), --limit N (first N test images), --invert, --gray (convert color,
+// 16-bit and 1/2/4-bit PNGs to 8-bit gray; without it they are refused), --json (stdout carries
+// only one JSON object: model_file, test_accuracy, images, images_per_second,
+// images_per_second_batch64, batch_predictions_match; or images and predictions).
+// Exit status: 0 on success and for -h, 1 for failures (bad files get a one-line error), 2 for
+// usage errors (one line ending in "see infer -h").
 package main
 
 import (
@@ -27,6 +30,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/qatgo/qatgo/data"
@@ -34,18 +38,54 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stderr, "infer: %v\n", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
+// A usageError is a mistake in the command line: exit status 2, one line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return "infer: " + e.msg + "; see infer -h" }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// exitCode prints err (if any) to stderr and returns the exit status for it.
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, ue.Error())
+		return 2
+	}
+	fmt.Fprintf(stderr, "infer: %v\n", err)
+	return 1
+}
+
+const synopsis = `usage: infer --model FILE.qat [flags] [IMAGE...]
+
+Run an integer model with the integer engine only. Without images: accuracy and images/s on
+the MNIST test set. With images (PNG: 8-bit grayscale of the model's input size, white digit
+on black; or idx3 image files, plain or gzip): the class of each.
+`
+
+const examples = `
+examples:
+  infer --model runs/qat/model.qat
+  infer --model model.qat --limit 1000 --json
+  infer --model model.qat --invert --gray photo-of-digit.png
+
+exit status: 0 success or -h, 1 failure, 2 usage error. With --json stdout holds only the JSON object.
+`
+
+// MaxImageFile bounds the size of an image file given as an argument.
+const MaxImageFile = 64 << 20
+
 type evalResult struct {
-	Model              string  `json:"model"`
-	Accuracy           float64 `json:"accuracy"`
+	Model              string  `json:"model_file"`
+	Accuracy           float64 `json:"test_accuracy"`
 	Images             int     `json:"images"`
 	ImagesPerSecond    float64 `json:"images_per_second"`
 	ImagesPerSecond64  float64 `json:"images_per_second_batch64"`
@@ -54,26 +94,46 @@ type evalResult struct {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("infer", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	model := fs.String("model", "", "integer model file written by `qat export`")
-	dataDir := fs.String("data", "", "MNIST idx directory (default: the embedded copy)")
+	model := fs.String("model", "", "integer model `file` written by qat export (required)")
+	dataDir := fs.String("data", "", "MNIST idx `dir`ectory (default: the embedded copy; only the test files are read)")
 	limit := fs.Int("limit", 0, "evaluate the first N test images (0 = all)")
 	invert := fs.Bool("invert", false, "invert PNG images (black digit on white)")
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	gray := fs.Bool("gray", false, "convert color, 16-bit and 1/2/4-bit PNG images to 8-bit gray (else they are refused)")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprint(stderr, synopsis+"\nflags:\n")
+			fs.PrintDefaults()
+			fmt.Fprint(stderr, examples)
+			return err
+		}
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+			msg = "unknown flag " + f
+		}
+		return usagef("%s", msg)
 	}
 	if *model == "" {
-		return errors.New("--model FILE is required")
+		return usagef("--model FILE is required")
+	}
+	if *limit < 0 || *limit > data.MaxCount {
+		return usagef("--limit = %d: allowed 0..%d", *limit, data.MaxCount)
+	}
+	out := stdout
+	if *asJSON {
+		out = stderr
 	}
 	m, err := qnet.ReadFile(*model)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return classify(m, fs.Args(), *invert, *asJSON, stdout)
+		return classify(m, *model, fs.Args(), imageOptions{invert: *invert, gray: *gray}, *asJSON, out, stdout)
 	}
-	_, test, err := data.Load(*dataDir)
+	test, err := data.LoadTest(*dataDir)
 	if err != nil {
 		return err
 	}
@@ -85,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	res := evaluate(m, test)
 	res.Model = *model
-	fmt.Fprintf(stdout, "%s: accuracy %.2f%% on %d images; %.0f images/s at batch 1, %.0f images/s at batch 64 (one thread)\n",
+	fmt.Fprintf(out, "%s: accuracy %.2f%% on %d images; %.0f images/s at batch 1, %.0f images/s at batch 64 (one thread)\n",
 		*model, 100*res.Accuracy, res.Images, res.ImagesPerSecond, res.ImagesPerSecond64)
 	if !res.BatchPredictsMatch {
 		return errors.New("batched predictions differ from single-image predictions (engine bug)")
@@ -133,16 +193,22 @@ func evaluate(m *qnet.Model, s *data.Set) evalResult {
 }
 
 type classified struct {
-	File  string `json:"file"`
+	File  string `json:"image_file"`
 	Index int    `json:"index"`
 	Class int    `json:"class"`
 }
 
-func classify(m *qnet.Model, files []string, invert, asJSON bool, stdout io.Writer) error {
+// imageOptions say how PNG images are read.
+type imageOptions struct {
+	invert bool // 255 - p
+	gray   bool // convert any PNG to 8-bit gray
+}
+
+func classify(m *qnet.Model, modelFile string, files []string, opt imageOptions, asJSON bool, stdout, jsonOut io.Writer) error {
 	r := m.NewRunner()
 	var out []classified
 	for _, f := range files {
-		imgs, n, err := readImages(f, m, invert)
+		imgs, n, err := readImages(f, m, opt)
 		if err != nil {
 			return err
 		}
@@ -158,37 +224,29 @@ func classify(m *qnet.Model, files []string, invert, asJSON bool, stdout io.Writ
 		}
 	}
 	if asJSON {
-		return printJSON(stdout, map[string]any{"images": len(out), "predictions": out})
+		return printJSON(jsonOut, map[string]any{"model_file": modelFile, "images": len(out), "predictions": out})
 	}
 	return nil
 }
 
-// readImages reads a PNG (one image) or an idx3 image file (plain or gzip).
-func readImages(path string, m *qnet.Model, invert bool) ([]uint8, int, error) {
-	b, err := os.ReadFile(path)
+// readImages reads a PNG (one image) or an idx3 image file (plain or gzip), at most
+// MaxImageFile bytes. A PNG's size and format are checked from its header before it is
+// decoded: it must have the model's input size and, unless opt.gray, be 8-bit grayscale.
+func readImages(path string, m *qnet.Model, opt imageOptions) ([]uint8, int, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
 	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxImageFile+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b) > MaxImageFile {
+		return nil, 0, fmt.Errorf("%s: larger than %d bytes", path, MaxImageFile)
+	}
 	if bytes.HasPrefix(b, []byte("\x89PNG")) {
-		img, err := png.Decode(bytes.NewReader(b))
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", path, err)
-		}
-		bd := img.Bounds()
-		if m.InC != 1 || bd.Dx() != m.InW || bd.Dy() != m.InH {
-			return nil, 0, fmt.Errorf("%s: image is %dx%d, the model takes %dx%d grayscale", path, bd.Dx(), bd.Dy(), m.InW, m.InH)
-		}
-		px := make([]uint8, 0, bd.Dx()*bd.Dy())
-		for y := bd.Min.Y; y < bd.Max.Y; y++ {
-			for x := bd.Min.X; x < bd.Max.X; x++ {
-				g := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
-				if invert {
-					g = 255 - g
-				}
-				px = append(px, g)
-			}
-		}
-		return px, 1, nil
+		return readPNG(path, b, m, opt)
 	}
 	var rd io.Reader = bytes.NewReader(b)
 	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
@@ -206,6 +264,45 @@ func readImages(path string, m *qnet.Model, invert bool) ([]uint8, int, error) {
 		return nil, 0, fmt.Errorf("%s: images are %dx%d, the model takes %dx%d", path, cols, rows, m.InW, m.InH)
 	}
 	return imgs, n, nil
+}
+
+// pngColorTypes names the PNG color types (IHDR byte 25).
+var pngColorTypes = map[byte]string{0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
+
+func readPNG(path string, b []byte, m *qnet.Model, opt imageOptions) ([]uint8, int, error) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.InC != 1 || cfg.Width != m.InW || cfg.Height != m.InH {
+		return nil, 0, fmt.Errorf("%s: image is %dx%d, the model takes %dx%d grayscale", path, cfg.Width, cfg.Height, m.InW, m.InH)
+	}
+	// IHDR: 8-byte signature, length, "IHDR", width, height, bit depth (24), color type (25);
+	// DecodeConfig has checked it is there.
+	depth, ctype := b[24], b[25]
+	if (ctype != 0 || depth != 8) && !opt.gray {
+		kind, ok := pngColorTypes[ctype]
+		if !ok {
+			kind = fmt.Sprintf("color type %d", ctype)
+		}
+		return nil, 0, fmt.Errorf("%s: PNG is %d-bit %s, the model takes 8-bit grayscale: convert it, or pass --gray to convert it here", path, depth, kind)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	bd := img.Bounds()
+	px := make([]uint8, 0, bd.Dx()*bd.Dy())
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			g := color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y
+			if opt.invert {
+				g = 255 - g
+			}
+			px = append(px, g)
+		}
+	}
+	return px, 1, nil
 }
 
 func printJSON(w io.Writer, v any) error {

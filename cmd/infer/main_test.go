@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"encoding/json"
+	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
 	"math/rand/v2"
 	"os"
@@ -42,12 +46,14 @@ func TestEvaluateJSON(t *testing.T) {
 	if err := run([]string{"--model", path, "--limit", "200", "--json"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var res map[string]any
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
 	}
-	for _, k := range []string{"accuracy", "images", "images_per_second", "images_per_second_batch64"} {
+	if res["model_file"] != path {
+		t.Errorf("model_file = %v, want %s", res["model_file"], path)
+	}
+	for _, k := range []string{"test_accuracy", "images", "images_per_second", "images_per_second_batch64"} {
 		if _, ok := res[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}
@@ -88,17 +94,16 @@ func TestClassifyFiles(t *testing.T) {
 	data.WriteImages(&buf, test.Images[:3*784], 3, 28, 28)
 	os.WriteFile(idx, buf.Bytes(), 0o644)
 
-	var out bytes.Buffer
-	if err := run([]string{"--model", path, "--json", digit, idx}, &out, &out); err != nil {
+	var out, errb bytes.Buffer
+	if err := run([]string{"--model", path, "--json", digit, idx}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var res struct {
 		Images      int
 		Predictions []classified
 	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
 	}
 	want := []int{r.Predict(test.Image(0)), r.Predict(test.Image(0)), r.Predict(test.Image(1)), r.Predict(test.Image(2))}
 	if res.Images != 4 {
@@ -165,5 +170,150 @@ func TestNoGorgoniaDependency(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "github.com/qatgo/qatgo/export/qnet") {
 		t.Errorf("go list output lacks the engine:\n%s", out)
+	}
+}
+
+// Usage errors exit 2 with one line; -h exits 0.
+func TestMisuse(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-h"}, 0, "examples:"},
+		{[]string{"--help"}, 0, "usage: infer"},
+		{[]string{}, 2, "--model FILE is required"},
+		{[]string{"--nope"}, 2, "unknown flag -nope"},
+		{[]string{"--limit", "x", "--model", "m"}, 2, `invalid value "x" for flag -limit`},
+		{[]string{"--limit", "-1", "--model", "m"}, 2, "--limit = -1"},
+		{[]string{"--model", filepath.Join(t.TempDir(), "none.qat")}, 1, "no such file"},
+	} {
+		var out, errb bytes.Buffer
+		code := exitCode(run(c.args, &out, &errb), &errb)
+		msg := errb.String()
+		if code != c.code || !strings.Contains(msg, c.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", c.args, code, msg, c.code, c.want)
+			continue
+		}
+		if code != 0 && strings.Count(msg, "\n") != 1 {
+			t.Errorf("%v: not one line: %q", c.args, msg)
+		}
+		if code == 2 && !strings.HasSuffix(msg, "; see infer -h\n") {
+			t.Errorf("%v: %q lacks the pointer to -h", c.args, msg)
+		}
+	}
+}
+
+// PNGs other than 8-bit grayscale are refused unless --gray says to convert them.
+func TestPNGFormats(t *testing.T) {
+	dir := t.TempDir()
+	path, m := randomModel(t, dir)
+	r := m.NewRunner()
+	gray := make([]uint8, 784)
+	for i := range gray {
+		gray[i] = uint8(i * 7)
+	}
+	write := func(name string, img image.Image) string {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		return p
+	}
+	rect := image.Rect(0, 0, 28, 28)
+	rgba, g16 := image.NewRGBA(rect), image.NewGray16(rect)
+	opaque := image.NewNRGBA(rect)
+	for i, v := range gray {
+		x, y := i%28, i/28
+		rgba.Set(x, y, color.RGBA{v, v, v, 128})
+		g16.Set(x, y, color.Gray16{uint16(v) * 257})
+		opaque.Set(x, y, color.NRGBA{v, v, v, 255})
+	}
+	rgb := opaque
+	// A 1-bit grayscale PNG, written by hand: Go's encoder writes only 8 and 16 bits.
+	oneBit := filepath.Join(dir, "1bit.png")
+	os.WriteFile(oneBit, oneBitPNG(t), 0o644)
+	for _, c := range []struct {
+		file, kind string
+	}{
+		{write("rgb.png", rgb), "8-bit RGB"},
+		{write("rgba.png", rgba), "8-bit RGBA"},
+		{write("gray16.png", g16), "16-bit grayscale"},
+		{oneBit, "1-bit grayscale"},
+	} {
+		var out, errb bytes.Buffer
+		err := run([]string{"--model", path, c.file}, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), c.kind) || !strings.Contains(err.Error(), "--gray") {
+			t.Errorf("%s: %v, want a refusal naming %q and --gray", c.file, err, c.kind)
+			continue
+		}
+		out.Reset()
+		if err := run([]string{"--model", path, "--gray", c.file}, &out, &errb); err != nil {
+			t.Errorf("%s with --gray: %v", c.file, err)
+		}
+	}
+	// The opaque RGB image converts to the gray pixels it was made from.
+	var out, errb bytes.Buffer
+	if err := run([]string{"--model", path, "--gray", "--json", filepath.Join(dir, "rgb.png")}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Predictions []classified }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Predictions) != 1 || res.Predictions[0].Class != r.Predict(gray) {
+		t.Errorf("--gray RGB: %v %+v, want class %d", err, res, r.Predict(gray))
+	}
+}
+
+// oneBitPNG is a 28x28 1-bit grayscale PNG (all black).
+func oneBitPNG(t *testing.T) []byte {
+	var raw []byte
+	for y := 0; y < 28; y++ {
+		raw = append(raw, 0, 0, 0, 0, 0) // filter byte + 28 bits in 4 bytes
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw)
+	zw.Close()
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(b, typ...)
+		b = append(b, data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, 28)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 28)
+	ihdr = append(ihdr, 1, 0, 0, 0, 0) // depth 1, gray, deflate, filter 0, no interlace
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = append(b, chunk("IHDR", ihdr)...)
+	b = append(b, chunk("IDAT", z.Bytes())...)
+	b = append(b, chunk("IEND", nil)...)
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Fatalf("hand-made 1-bit PNG: %v", err)
+	}
+	return b
+}
+
+// infer reads only the test files: a directory without the training files works.
+func TestTestSetOnly(t *testing.T) {
+	path, _ := randomModel(t, t.TempDir())
+	_, test, err := data.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	te := test.Subset(100)
+	var ib, lb bytes.Buffer
+	data.WriteImages(&ib, te.Images, te.N, te.Rows, te.Cols)
+	data.WriteLabels(&lb, te.Labels)
+	os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), ib.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), lb.Bytes(), 0o644)
+	var out, errb bytes.Buffer
+	if err := run([]string{"--model", path, "--data", dir, "--json"}, &out, &errb); err != nil {
+		t.Fatalf("infer with only the test files: %v", err)
+	}
+	var res map[string]any
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res["images"] != 100.0 {
+		t.Errorf("%v %v", err, res)
 	}
 }

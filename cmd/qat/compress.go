@@ -70,8 +70,8 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	cfg := train.DefaultPruneConfig()
 	fs := newFlagSet("prune", stderr)
 	pruneFlags(fs, &cfg)
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bars")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bars (drawn only when stderr is a terminal)")
 	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -79,18 +79,22 @@ func cmdPrune(args []string, stdout, stderr io.Writer) error {
 	var bad error
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "epochs" {
-			bad = fmt.Errorf("--epochs does not apply to pruning: use --cycles and --retrain-epochs")
+			bad = usagef(fs, "--epochs does not apply to pruning: use --cycles and --retrain-epochs")
 		}
 	})
 	if bad != nil {
 		return bad
 	}
 	inheritPerChannel(&cfg.Train.Quant)
-	res, err := train.Prune(cfg, options(*quiet, stdout, stderr))
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
+	}
+	out := output(*asJSON, stdout, stderr)
+	res, err := train.Prune(cfg, options(*quiet, out, stderr))
 	if err != nil {
 		return err
 	}
-	printPrune(stdout, cfg.Train.Arch, res)
+	printPrune(out, cfg.Train.Arch, res)
 	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
@@ -136,28 +140,25 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.From, "from", "", "trained checkpoint (file or run directory)")
 	sweep := fs.String("sparsities", "0.5,0.7,0.8,0.9,0.95,0.98", "comma-separated pruned fractions to try per layer")
 	fs.Float64Var(&cfg.Tolerance, "tolerance", cfg.Tolerance, "accuracy loss (fraction) allowed for the suggested target")
-	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx directory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx `dir`ectory (default: the embedded copy)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "evaluate on the first N test images (0 = all)")
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size (1..4096)")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bar (drawn only when stderr is a terminal)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if cfg.From == "" {
-		return fmt.Errorf("sensitivity needs a trained checkpoint (--from DIR)")
 	}
 	for _, s := range strings.Split(*sweep, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return fmt.Errorf("--sparsities: %q is not a number", s)
+			return usagef(fs, "--sparsities: %q is not a number", s)
 		}
 		cfg.Sparsities = append(cfg.Sparsities, v)
 	}
-	var progress io.Writer
-	if !*quiet {
-		progress = stderr
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
 	}
-	base, rows, err := train.Sensitivity(cfg, progress)
+	base, rows, err := train.Sensitivity(cfg, progress(*quiet, stderr))
 	if err != nil {
 		return err
 	}
@@ -165,6 +166,7 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stdout, jsonOut := output(*asJSON, stdout, stderr), stdout
 	fmt.Fprintf(stdout, "unpruned test accuracy %.2f%%; accuracy with one layer pruned to each sparsity:\n%-8s %8s", 100*base, "layer", "weights")
 	for _, s := range cfg.Sparsities {
 		fmt.Fprintf(stdout, " %7.0f%%", 100*s)
@@ -182,7 +184,7 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "suggested (loss <= %.2f points per layer alone): --policy layer --layer-target %s\n", 100*cfg.Tolerance, strings.Join(suggest, ","))
 	fmt.Fprintf(stdout, "sweep saved in %s (qat plot draws it)\n", saved)
 	if *asJSON {
-		return printJSON(stdout, map[string]any{"base_accuracy": base, "layers": rows})
+		return printJSON(jsonOut, map[string]any{"checkpoint": cfg.From, "base_accuracy": base, "tolerance": cfg.Tolerance, "layers": rows})
 	}
 	return nil
 }
@@ -192,25 +194,29 @@ func clusterFlags(fs *flag.FlagSet, cfg *train.ClusterConfig) {
 	fs.IntVar(&cfg.K, "k", cfg.K, "centroids per layer (16 = 4-bit indices)")
 	fs.Var(layerValues[int]{&cfg.LayerK, parseInt}, "layer-k", "per-layer centroid counts, e.g. conv1=64,fc1=16")
 	fs.StringVar(&cfg.Init, "init", cfg.Init, "k-means initialization: linear, density or kmeans++")
-	fs.IntVar(&cfg.MaxIter, "kmeans-iter", cfg.MaxIter, "k-means iterations at most")
+	fs.IntVar(&cfg.MaxIter, "kmeans-iter", cfg.MaxIter, "k-means iterations at most (>= 1)")
 }
 
 func cmdCluster(args []string, stdout, stderr io.Writer) error {
 	cfg := train.DefaultClusterConfig()
 	fs := newFlagSet("cluster", stderr)
 	clusterFlags(fs, &cfg)
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bars")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bars (drawn only when stderr is a terminal)")
 	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	inheritPerChannel(&cfg.Train.Quant)
-	res, err := train.Cluster(cfg, options(*quiet, stdout, stderr))
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
+	}
+	out := output(*asJSON, stdout, stderr)
+	res, err := train.Cluster(cfg, options(*quiet, out, stderr))
 	if err != nil {
 		return err
 	}
-	printCluster(stdout, res)
+	printCluster(out, res)
 	autoPlot(*plotOn, stderr, cfg.Train.Out, report.EvalOptions{DataDir: cfg.Train.DataDir, TestLimit: cfg.Train.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)

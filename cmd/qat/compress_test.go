@@ -9,6 +9,8 @@ import (
 	"testing"
 )
 
+// runJSON runs a command with --json among args and returns its JSON object, which must be all
+// of stdout, and the human-readable lines, which must all be on stderr.
 func runJSON(t *testing.T, args ...string) (map[string]any, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -16,10 +18,14 @@ func runJSON(t *testing.T, args ...string) (map[string]any, string) {
 		t.Fatalf("%v: %v\n%s", args, err, errb.String())
 	}
 	var res map[string]any
-	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
-		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	dec := json.NewDecoder(&out)
+	if err := dec.Decode(&res); err != nil {
+		t.Fatalf("%v: stdout is not a JSON object: %v\n%s", args, err, out.String())
 	}
-	return res, out.String()
+	if dec.More() {
+		t.Fatalf("%v: stdout holds more than one JSON object", args)
+	}
+	return res, errb.String()
 }
 
 // prune -> sensitivity -> cluster -> export through the commands, then the whole pipeline from
@@ -101,14 +107,17 @@ func TestCompressBadInput(t *testing.T) {
 		{"prune", "--from", "x", "--policy", "random"},
 		{"cluster", "--from", "x", "--k", "0"},
 		{"compress", "--from", "x", "--encoding", "zip"},
-		{"compress", "--config", "/nonexistent.json"},
 		{"sensitivity", "--from", "x", "--sparsities", "0.5,abc"},
 		{"export", "--from", "x", "--out", "y", "--encoding", "zip"},
 	} {
 		var out, errb bytes.Buffer
-		if err := run(args, &out, &errb); err == nil {
-			t.Errorf("%v: no error", args)
+		if code := exitCode(run(args, &out, &errb), &errb, "qat"); code != 2 {
+			t.Errorf("%v: exit status %d, want 2 (usage)", args, code)
 		}
+	}
+	var out, errb bytes.Buffer
+	if code := exitCode(run([]string{"compress", "--config", "/nonexistent.json"}, &out, &errb), &errb, "qat"); code != 1 {
+		t.Errorf("missing --config file: exit status %d, want 1", code)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/qatgo/qatgo/export"
@@ -22,7 +23,7 @@ func mainJob(stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "fake-quant test accuracy %.2f%% (%.1f s training)\n", 100*res.TestAccuracy, res.TrainSeconds)
 	out := filepath.Join(cfg.Out, "model.qat")
-	er, err := export.Run(export.Config{From: cfg.Out, Out: out, Progress: stderr})
+	er, err := export.Run(export.Config{From: cfg.Out, Out: out, EvalBatch: cfg.EvalBatch, Progress: progress(false, stderr)})
 	if err != nil {
 		return err
 	}
@@ -35,36 +36,38 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
 	fs.StringVar(&cfg.From, "from", "", "trained checkpoint (file or run directory)")
 	fs.StringVar(&cfg.Out, "out", "", "integer model file to write (e.g. model.qat)")
-	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx directory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx `dir`ectory (default: the embedded copy)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "compare on the first N test images (0 = all)")
-	fs.IntVar(&cfg.EvalBatch, "eval-batch", 100, "simulation batch size")
+	fs.IntVar(&cfg.EvalBatch, "eval-batch", 100, "simulation batch size (1..4096)")
 	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	// ONNX export (onnx.go): --from may then also be an integer model file (*.qat).
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bar (drawn only when stderr is a terminal)")
+	// ONNX and C export (onnx.go): --from may then also be an integer model file (*.qat).
 	format := fs.String("format", "qat", "output format: qat (integer model file) or onnx")
 	var ox onnxFlags
 	ox.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *format == "onnx" {
-		return exportONNX(cfg, ox, *asJSON, stdout)
+	if *format != "qat" && *format != "onnx" {
+		return usagef(fs, "--format %q is not qat or onnx", *format)
 	}
-	if *format != "qat" {
-		return fmt.Errorf("unknown --format %q (have qat, onnx)", *format)
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
+	}
+	if *format == "onnx" {
+		return exportONNX(fs, cfg, ox, *asJSON, stdout, stderr)
 	}
 	if err := ox.onlyWithONNX(); err != nil {
-		return err
+		return usagef(fs, "%v", err)
 	}
-	if !*quiet {
-		cfg.Progress = stderr
-	}
+	cfg.Progress = progress(*quiet, stderr)
 	res, err := export.Run(cfg)
 	if err != nil {
 		return err
 	}
-	printExport(stdout, res)
+	out := output(*asJSON, stdout, stderr)
+	printExport(out, res)
 	if *asJSON {
 		return printJSON(stdout, res)
 	}
@@ -97,19 +100,65 @@ func printSummary(w io.Writer, s []qnet.LayerSummary) {
 
 func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("summary", stderr)
-	if err := fs.Parse(args); err != nil {
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout: per layer shape, bits, sparsity, clusters, bytes")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("summary needs one model file: qat summary FILE.qat")
+		return usagef(fs, "summary needs one model file, got %d arguments", fs.NArg())
 	}
-	m, err := qnet.ReadFile(fs.Arg(0))
+	path := fs.Arg(0)
+	m, err := qnet.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8\n", fs.Arg(0), m.Name, m.InC, m.InH, m.InW)
-	printSummary(stdout, m.Summary())
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	sum := m.Summary()
+	if *asJSON {
+		return printJSON(stdout, summaryJSON(path, st.Size(), m, sum))
+	}
+	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8\n", path, m.Name, m.InC, m.InH, m.InW)
+	printSummary(stdout, sum)
 	return nil
+}
+
+// summaryLayer is one layer of `qat summary --json`.
+type summaryLayer struct {
+	Index      int     `json:"index"`
+	Kind       string  `json:"kind"`
+	OutShape   [3]int  `json:"out_shape"` // channels, height, width
+	Params     int     `json:"params"`    // weights plus biases
+	MACs       int     `json:"macs"`      // multiply-adds per image
+	WeightBits int     `json:"wbits"`     // 0: no weights
+	OutBits    int     `json:"abits"`     // bits of the output codes
+	Weights    int     `json:"weights"`
+	Nonzero    int     `json:"nonzero"`
+	Sparsity   float64 `json:"sparsity"` // fraction of the weights that are zero
+	Clusters   int     `json:"clusters"` // distinct nonzero weight values (a codebook's size)
+	Encoding   string  `json:"encoding,omitempty"`
+	Bytes      int     `json:"bytes"` // the layer's record as Encode writes it
+}
+
+func summaryJSON(path string, size int64, m *qnet.Model, sum []qnet.LayerSummary) map[string]any {
+	st, _ := qnet.Storage(m, qnet.EncodeOptions{})
+	layers := make([]summaryLayer, len(sum))
+	for i, l := range sum {
+		s := summaryLayer{Index: l.Index, Kind: l.Kind.String(), OutShape: [3]int{l.OutC, l.OutH, l.OutW}, Params: l.Params, MACs: l.MACs,
+			WeightBits: l.WeightBits, OutBits: l.OutBits, Nonzero: l.Nonzero, Bytes: l.Bytes}
+		if st != nil && i < len(st.Layers) {
+			s.Weights, s.Clusters = st.Layers[i].Weights, st.Layers[i].Codebook
+		}
+		if s.Weights > 0 {
+			s.Sparsity = 1 - float64(s.Nonzero)/float64(s.Weights)
+			s.Encoding = l.Encoding.String()
+		}
+		layers[i] = s
+	}
+	return map[string]any{"model_file": path, "file_bytes": size, "name": m.Name,
+		"input_shape": [3]int{m.InC, m.InH, m.InW}, "layers": layers}
 }
 
 // printStorage prints the file's storage per weighted layer in the form of Deep Compression's

@@ -21,31 +21,25 @@
 //	                         compress draw theirs at the end unless --plot=false)
 //	qat report RUN_DIR       one Markdown page, RUN_DIR/report.md: results, pictures, model summary
 //
-// Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
-// object with the results. Errors are one line on stderr and a non-zero exit status.
+// Run `qat CMD -h` for a command's synopsis, flags and examples. With --json stdout carries
+// only one JSON object with the results (human-readable lines go to stderr). Exit status: 0 on
+// success and for -h, 1 for failures, 2 for usage errors (an unknown flag, a bad value, a
+// setting out of range), which are one line on stderr ending in "see qat CMD -h".
 package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stderr, "qat: %v\n", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr, "qat"))
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -77,10 +71,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report; no command runs the main job)", args[0])
+	return usagef(nil, "unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress] [flags]
+const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
@@ -92,6 +86,9 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
   qat plot RUN_DIR...  pictures of runs (RUN_DIR/plots) and their accuracy-vs-bytes frontier
   qat report RUN_DIR   RUN_DIR/report.md: results, pictures, model summary
+
+Run qat CMD -h for a command's synopsis, flags and examples. With --json stdout holds only a
+JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.
 `
 
 // trainFlags binds the training flags to cfg.
@@ -117,7 +114,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.StringVar(&cfg.Schedule, "schedule", cfg.Schedule, "learning-rate schedule: const, cosine, step")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (init and data order)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (checkpoint.qck, metrics.jsonl)")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx directory (default: the copy shipped in the GoMNIST module)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the copy shipped in the GoMNIST module)")
 	fs.IntVar(&cfg.TrainLimit, "train-limit", cfg.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
@@ -126,39 +123,26 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size")
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("qat "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parse parses flags and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", strings.Join(fs.Args(), " "))
-	}
-	return nil
-}
-
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	cfg := train.DefaultConfig()
 	fs := newFlagSet("train", stderr)
 	trainFlags(fs, &cfg)
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bars")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bars (drawn only when stderr is a terminal)")
 	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	inheritPerChannel(&cfg.Quant)
-	res, err := train.Run(cfg, options(*quiet, stdout, stderr))
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
+	}
+	out := output(*asJSON, stdout, stderr)
+	res, err := train.Run(cfg, options(*quiet, out, stderr))
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
+	fmt.Fprintf(out, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
 		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, res.Epochs, res.TrainSeconds, res.Checkpoint)
 	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
@@ -167,12 +151,10 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func options(quiet bool, stdout, stderr io.Writer) train.Options {
-	o := train.Options{Log: stdout}
-	if !quiet {
-		o.Progress = stderr
-	}
-	return o
+// options sends one line per epoch, cycle or stage to log, and progress bars to stderr when
+// it is a terminal (and not quiet).
+func options(quiet bool, log, stderr io.Writer) train.Options {
+	return train.Options{Log: log, Progress: progress(quiet, stderr)}
 }
 
 func printJSON(w io.Writer, v any) error {

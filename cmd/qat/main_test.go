@@ -12,11 +12,6 @@ import (
 	"github.com/qatgo/qatgo/train"
 )
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
 // train -> export -> summary through the command, with --json.
 func TestTrainExportJSON(t *testing.T) {
 	dir := t.TempDir()
@@ -26,10 +21,10 @@ func TestTrainExportJSON(t *testing.T) {
 		t.Fatal(err, errb.String())
 	}
 	var res map[string]any
-	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
-		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
 	}
-	for _, k := range []string{"test_accuracy", "wbits", "abits", "epochs", "train_seconds"} {
+	for _, k := range []string{"arch", "test_accuracy", "wbits", "abits", "epochs", "train_seconds", "checkpoint"} {
 		if _, ok := res[k]; !ok {
 			t.Errorf("train JSON lacks %q: %v", k, res)
 		}
@@ -43,8 +38,11 @@ func TestTrainExportJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = nil
-	if err := json.Unmarshal([]byte(lastLine(out.String())), &res); err != nil {
-		t.Fatalf("last line is not JSON: %v\n%s", err, out.String())
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out.String())
+	}
+	if res["model_file"] != model || res["arch"] != "lenet5" {
+		t.Errorf("export JSON: model_file %v, arch %v", res["model_file"], res["arch"])
 	}
 	for _, k := range []string{"bytes", "sim_accuracy", "int_accuracy", "agreement"} {
 		if _, ok := res[k]; !ok {
@@ -62,6 +60,33 @@ func TestTrainExportJSON(t *testing.T) {
 	if !strings.Contains(out.String(), "fully_connected") {
 		t.Errorf("summary:\n%s", out.String())
 	}
+	out.Reset()
+	if err := run([]string{"summary", "--json", model}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		ModelFile string `json:"model_file"`
+		FileBytes int64  `json:"file_bytes"`
+		Layers    []struct {
+			Kind     string  `json:"kind"`
+			Weights  int     `json:"weights"`
+			Nonzero  int     `json:"nonzero"`
+			Sparsity float64 `json:"sparsity"`
+			Clusters int     `json:"clusters"`
+			Bytes    int     `json:"bytes"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("summary --json: %v\n%s", err, out.String())
+	}
+	if sum.ModelFile != model || sum.FileBytes != st.Size() || len(sum.Layers) != 6 {
+		t.Errorf("summary --json: %+v", sum)
+	}
+	for _, l := range sum.Layers {
+		if l.Weights > 0 && (l.Nonzero == 0 || l.Clusters == 0 || l.Bytes == 0 || l.Sparsity != 1-float64(l.Nonzero)/float64(l.Weights)) {
+			t.Errorf("summary --json layer %+v", l)
+		}
+	}
 }
 
 // Bad input is a one-line error, never a panic.
@@ -75,8 +100,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"train", "--wbits", "9", "--out", dir}, "bit width must be in 2..8"},
-		{[]string{"train", "--abits", "1", "--out", dir}, "bit width must be in 2..8"},
+		{[]string{"train", "--wbits", "9", "--out", dir}, "--wbits = 9: allowed 2..8"},
+		{[]string{"train", "--abits", "1", "--out", dir}, "--abits = 1: allowed 2..8"},
 		{[]string{"train", "--model", "vgg", "--out", dir}, `unknown model "vgg"`},
 		{[]string{"train", "--data", filepath.Join(dir, "nodata"), "--out", dir, "--epochs", "1"}, "nodata"},
 		{[]string{"train", "--out", filepath.Join(file, "x"), "--epochs", "1"}, "cannot create output directory"},

@@ -42,22 +42,22 @@ func (o *onnxFlags) onlyWithONNX() error {
 
 // exportONNX writes the ONNX model of cfg.From (a checkpoint or a *.qat file) to cfg.Out,
 // with the integer engine's accuracy on the test set in its metadata.
-func exportONNX(cfg export.Config, o onnxFlags, asJSON bool, stdout io.Writer) error {
+func exportONNX(fs *flag.FlagSet, cfg export.Config, o onnxFlags, asJSON bool, stdout, stderr io.Writer) error {
 	if cfg.From == "" || cfg.Out == "" {
-		return fmt.Errorf("export needs --from CHECKPOINT|MODEL.qat and --out FILE.onnx")
+		return usagef(fs, "--format onnx needs --from CHECKPOINT|MODEL.qat and --out FILE.onnx")
 	}
 	form, err := onnx.ParseForm(o.form)
 	if err != nil {
-		return err
+		return usagef(fs, "%v", err)
 	}
 	if o.int4 && form != onnx.QDQ {
-		return fmt.Errorf("--onnx-int4 needs --onnx-form qdq")
+		return usagef(fs, "--onnx-int4 needs --onnx-form qdq")
 	}
 	qm, err := export.LoadInteger(cfg.From)
 	if err != nil {
 		return err
 	}
-	_, test, err := data.Load(cfg.DataDir)
+	test, err := data.LoadTest(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -67,11 +67,11 @@ func exportONNX(cfg export.Config, o onnxFlags, asJSON bool, stdout io.Writer) e
 	if err := onnx.WriteFile(cfg.Out, qm, opt); err != nil {
 		return fmt.Errorf("writing %s: %w", cfg.Out, err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: ONNX %s form, opset %d, IR %d; integer engine accuracy %.2f%% on %d test images (in the metadata)\n",
+	fmt.Fprintf(output(asJSON, stdout, stderr), "wrote %s: ONNX %s form, opset %d, IR %d; integer engine accuracy %.2f%% on %d test images (in the metadata)\n",
 		cfg.Out, form, onnx.Opset, onnx.IRVersion, 100*acc, n)
 	if asJSON {
-		return printJSON(stdout, map[string]any{"out": cfg.Out, "format": "onnx", "form": form.String(), "int4": o.int4,
-			"opset": onnx.Opset, "ir_version": onnx.IRVersion, "accuracy": acc, "images": n})
+		return printJSON(stdout, map[string]any{"model_file": cfg.Out, "format": "onnx", "onnx_form": form.String(), "int4": o.int4,
+			"opset": onnx.Opset, "ir_version": onnx.IRVersion, "test_accuracy": acc, "images": n})
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -47,10 +48,10 @@ func TestExportONNX(t *testing.T) {
 			t.Fatal(err, stderr.String())
 		}
 		var res map[string]any
-		if err := json.Unmarshal([]byte(lastLine(stdout.String())), &res); err != nil {
-			t.Fatalf("last line is not JSON: %v\n%s", err, stdout.String())
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil { // --json: stdout holds the object alone
+			t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout.String())
 		}
-		if res["form"] != form || res["images"].(float64) != 50 || res["opset"].(float64) != onnx.Opset {
+		if res["onnx_form"] != form || res["images"].(float64) != 50 || res["opset"].(float64) != onnx.Opset {
 			t.Errorf("%s: JSON %v", form, res)
 		}
 		ops, err := onnx.OpTypes(out)
@@ -69,12 +70,13 @@ func TestExportONNX(t *testing.T) {
 		{[]string{"export", "--onnx-int4", "--from", in, "--out", filepath.Join(dir, "x")}, "--onnx-int4 needs --format onnx"},
 		{[]string{"export", "--format", "onnx", "--onnx-int4", "--from", in, "--out", filepath.Join(dir, "x")}, "--onnx-int4 needs --onnx-form qdq"},
 		{[]string{"export", "--format", "onnx", "--onnx-form", "qlinear", "--from", in, "--out", filepath.Join(dir, "x")}, `unknown ONNX form "qlinear"`},
-		{[]string{"export", "--format", "tflite", "--from", in, "--out", filepath.Join(dir, "x")}, `unknown --format "tflite"`},
+		{[]string{"export", "--format", "tflite", "--from", in, "--out", filepath.Join(dir, "x")}, `--format "tflite" is not qat or onnx`},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(c.args, &stdout, &stderr)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
+		var ue *usageError
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ue) {
+			t.Errorf("%v: error %v, want a usage error with %q", c.args, err, c.want)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {

@@ -22,19 +22,19 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	pre.SetOutput(io.Discard)
 	file := pre.String("config", "", "")
 	pre.Parse(filterFlag(args, "config"))
+	fs := newFlagSet("compress", stderr)
 	if *file != "" {
-		b, err := os.ReadFile(*file)
+		b, err := readConfig(*file)
 		if err != nil {
 			return err
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {
-			return fmt.Errorf("%s: %v", *file, err)
+			return usagef(fs, "--config %s: %v", *file, err)
 		}
 	}
-	fs := newFlagSet("compress", stderr)
-	fs.String("config", "", "pipeline configuration (JSON, as printed by --print-config); flags override it")
+	fs.String("config", "", "pipeline configuration `file` (JSON, as printed by --print-config); flags override it")
 	fs.StringVar(&cfg.From, "from", cfg.From, "trained checkpoint to compress (file or run directory)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "pipeline directory: prune/, cluster/, model.qat")
 	arch := fs.String("model", cfg.Prune.Train.Arch, "model: lenet5 or lenet300-100 (must match --from)")
@@ -58,12 +58,12 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.SkipPrune, "skip-prune", cfg.SkipPrune, "leave out the pruning stage")
 	fs.BoolVar(&cfg.SkipCluster, "skip-cluster", cfg.SkipCluster, "leave out the clustering stage")
 	fs.StringVar(&cfg.Encoding, "encoding", cfg.Encoding, "final weight storage: auto, dense, sparse or huffman")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx directory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the embedded copy)")
 	trainLimit := fs.Int("train-limit", cfg.Prune.Train.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	printConfig := fs.Bool("print-config", false, "print the configuration as JSON and exit")
-	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
-	quiet := fs.Bool("quiet", false, "no progress bars")
+	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	quiet := fs.Bool("quiet", false, "no progress bars (drawn only when stderr is a terminal)")
 	plotOn := plotFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -106,19 +106,23 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	res, err := export.Pipeline(cfg, options(*quiet, stdout, stderr))
+	if err := cfg.Validate(); err != nil {
+		return invalid(fs, err)
+	}
+	out := output(*asJSON, stdout, stderr)
+	res, err := export.Pipeline(cfg, options(*quiet, out, stderr))
 	if err != nil {
 		return err
 	}
 	if res.Prune != nil {
-		printPrune(stdout, cfg.Prune.Train.Arch, res.Prune)
+		printPrune(out, cfg.Prune.Train.Arch, res.Prune)
 	}
 	if res.Cluster != nil {
-		printCluster(stdout, res.Cluster)
+		printCluster(out, res.Cluster)
 	}
-	fmt.Fprintln(stdout)
-	printExport(stdout, res.Final)
-	printStages(stdout, cfg.Prune.Train.Arch, res)
+	fmt.Fprintln(out)
+	printExport(out, res.Final)
+	printStages(out, cfg.Prune.Train.Arch, res)
 	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
@@ -156,4 +160,24 @@ func filterFlag(args []string, name string) []string {
 		}
 	}
 	return nil
+}
+
+// maxConfigBytes bounds a --config file.
+const maxConfigBytes = 1 << 20
+
+// readConfig reads a --config file of at most maxConfigBytes.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigBytes)
+	}
+	return b, nil
 }

@@ -17,16 +17,12 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "directory of the frontier picture (default: RUN_DIR/plots for one directory; with several, no frontier without --out)")
 	var eval report.EvalOptions
 	evalFlags(fs, &eval)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: qat plot [flags] RUN_DIR...\n\nDraws PNG and SVG pictures of each run into RUN_DIR/plots (training curves, activation ranges,\nprune cycles, sensitivity, weight histograms) and the accuracy-vs-bytes frontier of the runs'\nmodels. A qat compress directory stands for its stages.\n\n")
-		fs.PrintDefaults()
-	}
 	dirs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(dirs) == 0 {
-		return fmt.Errorf("plot needs at least one run directory: qat plot RUN_DIR...")
+		return usagef(fs, "plot needs at least one run directory")
 	}
 	runs, err := loadRuns(dirs)
 	if err != nil {
@@ -72,7 +68,7 @@ func evalFlags(fs *flag.FlagSet, e *report.EvalOptions) {
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -152,4 +148,18 @@ func plotRuns(stderr io.Writer, dir string, eval report.EvalOptions) error {
 		fmt.Fprintf(stderr, "frontier: %s\n", strings.Join(paths, ", "))
 	}
 	return err
+}
+
+func init() {
+	helps["qat plot"] = help{
+		synopsis: "qat plot [flags] RUN_DIR...\n\nDraw PNG and SVG pictures of each run into RUN_DIR/plots (training curves, activation ranges,\nprune cycles, sensitivity, weight histograms) and the accuracy-vs-bytes frontier of the runs'\nmodels. A qat compress directory stands for its stages.",
+		examples: []string{
+			"qat plot runs/qat",
+			"qat plot runs/float runs/ptq8 runs/w8a8 runs/w4a4 runs/compress --out runs/frontier",
+		},
+	}
+	helps["qat report"] = help{
+		synopsis: "qat report [flags] RUN_DIR\n\nWrite RUN_DIR/report.md: a results table, the pictures of qat plot (redrawn into RUN_DIR/plots),\nthe integer model's layers and the epochs. For a qat compress directory, one page per stage and\none for the pipeline with the accuracy-vs-bytes frontier.",
+		examples: []string{"qat report runs/qat", "qat report runs/compress --test-limit 2000"},
+	}
 }

@@ -14,16 +14,12 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
 	var eval report.EvalOptions
 	evalFlags(fs, &eval)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: qat report [flags] RUN_DIR\n\nWrites RUN_DIR/report.md: a results table, the pictures of qat plot (redrawn into\nRUN_DIR/plots), the integer model's layers and the epochs. For a qat compress directory,\none page per stage and one for the pipeline with the accuracy-vs-bytes frontier.\n\n")
-		fs.PrintDefaults()
-	}
 	dirs, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(dirs) != 1 {
-		return fmt.Errorf("report needs one run directory: qat report RUN_DIR")
+		return usagef(fs, "report needs exactly one run directory")
 	}
 	dir := dirs[0]
 	all, err := report.Expand(dirs)

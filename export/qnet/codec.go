@@ -7,9 +7,9 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/qatgo/qatgo/fakequant"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 )
 
 // The file format; doc.go has the byte layout.
@@ -20,7 +20,7 @@ const (
 	// and version 1 (dense weights and fixed per-channel arrays only).
 	Version = 2
 	// MaxFileSize is the largest file Decode accepts (and Encode writes).
-	MaxFileSize = 256 << 20
+	MaxFileSize = 64 << 20
 
 	flagOutputScales   = 1 << 0 // Meta.OutputScaleBits is present
 	flagSingleRounding = 1 << 1 // Rounding is fakequant.RoundSingle (clear: RoundDouble)
@@ -305,11 +305,12 @@ func decode(data []byte) (*Model, error) {
 // parser reads little-endian fields from b. The first error sticks: after it,
 // every read returns zeros, so callers check p.err once at the end.
 type parser struct {
-	b       []byte
-	off     int
-	err     error
-	version uint16
-	weights int64 // weights of the layers read so far
+	b        []byte
+	off      int
+	err      error
+	version  uint16
+	weights  int64 // weights of the layers read so far
+	channels int64 // output channels of the layers read so far
 }
 
 func (p *parser) fail(truncated bool, msg string) { p.failAt(p.off, truncated, msg) }
@@ -523,6 +524,12 @@ func (p *parser) arrays(layer int, a *affine, rows int, mode byte) {
 	if p.err != nil {
 		return
 	}
+	// Shared arrays decode to one entry per channel: bound the channels
+	// before allocating them.
+	if p.channels += int64(rows); p.channels > MaxModelChannels {
+		p.fail(false, fmt.Sprintf("layer %d: the layers so far have %d output channels, limit %d", layer, p.channels, MaxModelChannels))
+		return
+	}
 	what := fmt.Sprintf("layer %d biases", layer)
 	if mode&arraysVarintBias != 0 {
 		if rows > len(p.b)-p.off { // at least one byte per varint
@@ -577,9 +584,9 @@ func (p *parser) zigzagVarint(what string) int32 {
 	return 0
 }
 
-// WriteFile encodes m into the file path atomically (see WriteAtomic), as
-// Encode does. On any error the previous file at path (if any) is left
-// untouched.
+// WriteFile encodes m into the file path atomically (internal/atomicfile:
+// temporary file, sync, rename), as Encode does. On any error the previous
+// file at path (if any) is left untouched and no temporary file remains.
 func WriteFile(path string, m *Model) error { return WriteFileWith(path, m, EncodeOptions{}) }
 
 // WriteFileWith is WriteFile with options (see EncodeWith).
@@ -588,54 +595,13 @@ func WriteFileWith(path string, m *Model, opt EncodeOptions) error {
 	if err != nil {
 		return err
 	}
-	return WriteAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return atomicfile.WriteBytes(path, b)
 }
 
-// WriteAtomic writes a file through write: into a temporary file in the same directory
-// (mode 0644), synced, renamed over path, and the directory synced, so a crash leaves either
-// the old or the new file, never a mix. On any error the temporary file is removed and the
-// previous file at path (if any) is left untouched. qatgo writes every file it produces
-// (models, checkpoints, metrics) through it.
-func WriteAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not all systems can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// WriteAtomic writes a file through write atomically; it is
+// atomicfile.WriteFile, kept for callers outside this package.
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.WriteFile(path, write)
 }
 
 // ReadFile decodes the model file at path (see Decode).

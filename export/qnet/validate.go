@@ -7,14 +7,25 @@ import (
 )
 
 // Limits enforced by Validate (and therefore by Decode). They keep every
-// product of sizes far from int overflow and bound the memory a Runner needs.
+// product of sizes far from int overflow and bound the memory a decoded Model
+// and its Runner need: with MaxFileSize (64 MiB of file), MaxModelWeights
+// (16 MiB of int8 weights), MaxModelChannels (12 MiB of per-channel arrays)
+// and MaxRunnerBytes (64 MiB of Runner buffers), reading and running any
+// accepted file stays far below 256 MB. LeNet-5 has 431,080 weights, 576
+// channels and needs about 2 MiB of Runner buffers.
 const (
-	MaxDim          = 1<<16 - 1 // input dims, channels, kernel sizes, strides, padding (uint16 in the file)
-	MaxActivation   = 1 << 24   // elements of any activation tensor (input, any layer's output, FullyConnected In)
-	MaxLayerWeights = 1 << 28   // weights of one layer
-	MaxModelWeights = 1 << 28   // weights of all layers together
-	MaxLayers       = 1<<16 - 1 // layers of a model
-	MaxNameLen      = 1<<16 - 1 // bytes of Model.Name
+	MaxDim           = 1<<16 - 1 // input dims, channels, kernel sizes, strides, padding (uint16 in the file)
+	MaxActivation    = 1 << 24   // elements of any activation tensor (input, any layer's output, FullyConnected In)
+	MaxLayerWeights  = 1 << 24   // weights of one layer
+	MaxModelWeights  = 1 << 24   // weights of all layers together
+	MaxModelChannels = 1 << 20   // output channels of all Conv2D and FullyConnected layers together
+	MaxLayers        = 1<<16 - 1 // layers of a model
+	MaxNameLen       = 1<<16 - 1 // bytes of Model.Name
+	// MaxRunnerBytes bounds RunnerBytes: the buffers a Runner allocates
+	// (packed weights, activations, im2col scratch), which grow with products
+	// of shapes that a small file can declare (a 256x256 kernel over a
+	// 4096x4096 output is 2 TB of im2col scratch in 8 KB of file).
+	MaxRunnerBytes = 64 << 20
 )
 
 const (
@@ -62,7 +73,7 @@ func (m *Model) Validate() error {
 	}
 	c, h, w := m.InC, m.InH, m.InW
 	z, lo, hi := m.InputZero, int32(0), int32(255)
-	weights := 0
+	weights, channels := 0, 0
 	for i, l := range m.Layers {
 		if l == nil {
 			return &ShapeError{Layer: i, Msg: "nil layer"}
@@ -70,11 +81,16 @@ func (m *Model) Validate() error {
 		switch l := l.(type) {
 		case *Conv2D:
 			weights += len(l.Weights)
+			channels += len(l.Bias)
 		case *FullyConnected:
 			weights += len(l.Weights)
+			channels += len(l.Bias)
 		}
 		if weights > MaxModelWeights {
 			return &ShapeError{Layer: i, Kind: l.Kind(), Msg: fmt.Sprintf("the layers so far hold %d weights, limit %d", weights, MaxModelWeights)}
+		}
+		if channels > MaxModelChannels {
+			return &ShapeError{Layer: i, Kind: l.Kind(), Msg: fmt.Sprintf("the layers so far have %d output channels, limit %d", channels, MaxModelChannels)}
 		}
 		var err error
 		c, h, w, err = validateLayer(l, c, h, w, z, lo, hi)
@@ -89,7 +105,62 @@ func (m *Model) Validate() error {
 		}
 		z, lo, hi = l.quantized(z, lo, hi)
 	}
+	if n := m.runnerBytes(); n > MaxRunnerBytes {
+		return shapeErrorf("a Runner would need %d bytes of buffers (packed weights, activations, im2col scratch), limit %d", n, MaxRunnerBytes)
+	}
 	return nil
+}
+
+// RunnerBytes returns an upper bound of the bytes of buffers a Runner of m
+// allocates, on any kernel path: per Conv2D and FullyConnected layer the
+// larger of the lane-packed weights (2 lanes, the most words: 4 int64 words
+// per tap per group of 8 channels) and the sparse lists (8 bytes per weight,
+// twice that for the spare capacity of appended slices; row starts, used
+// taps); the two ping-pong activation buffers of a block of
+// images; the centered-input scratch (int16: a Conv2D's im2col rows, or a
+// block of FullyConnected inputs) and the sparse accumulators (int32). It
+// follows Runner.plan, and TestRunnerBytesBoundsAllocation checks it against
+// what a Runner holds. Validate refuses models above MaxRunnerBytes.
+// The result is meaningful only for a model whose shapes pass Validate's
+// other checks (then every product fits in int64: activations are at most
+// 2^24 elements, a layer's taps at most 2^24).
+func (m *Model) RunnerBytes() int64 { return m.runnerBytes() }
+
+func (m *Model) runnerBytes() int64 {
+	c, h, w := m.InC, m.InH, m.InW
+	var weights, maxAct, maxFC, maxConvXs, maxAcc int64
+	for _, l := range m.Layers {
+		oc, oh, ow, err := l.OutShape(c, h, w)
+		if err != nil {
+			return 1 << 62
+		}
+		switch l := l.(type) {
+		case *Conv2D:
+			a := l.affine()
+			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
+			maxConvXs = max(maxConvXs, int64(oh)*int64(ow)*int64(a.cols))
+			maxAcc = max(maxAcc, int64(oh)*int64(ow))
+		case *FullyConnected:
+			a := l.affine()
+			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
+			maxFC = max(maxFC, int64(a.cols))
+		}
+		maxAct = max(maxAct, int64(oc)*int64(oh)*int64(ow))
+		c, h, w = oc, oh, ow
+	}
+	block := min(max(int64(blockBudget)/max(maxAct, maxFC, 1), 1), int64(batchBlock))
+	acts := 2 * block * maxAct
+	xs := 2 * max(maxConvXs, block*maxFC)
+	acc := 4 * max(maxAcc, block)
+	return weights + acts + xs + acc
+}
+
+// affineRunnerBytes bounds a Runner's copy of the weights of a layer with
+// rows output channels of cols taps (see RunnerBytes).
+func affineRunnerBytes(rows, cols int64) int64 {
+	dense := (rows + 7) / 8 * 4 * cols * 8
+	sparse := 16*rows*cols + 4*(rows+1) + cols
+	return max(dense, sparse)
 }
 
 // validateLayer checks one layer fed by a (c, h, w) activation with zero

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qatgo/qatgo/train"
+)
+
+// TestMisuse runs every subcommand in process with bad flags and values: each is refused
+// before any work with exit status 2 and one line naming the problem and "see qat CMD -h";
+// -h prints the command's help and exits 0. None of these cases reads data or trains.
+func TestMisuse(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.qat")
+	os.WriteFile(junk, []byte("not a model"), 0o644)
+	badJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(badJSON, []byte(`{"Prune": {"Target": "x"}}`), 0o644)
+	bigBatch := filepath.Join(dir, "batch.json")
+	os.WriteFile(bigBatch, []byte(`{"Prune": {"Train": {"BatchSize": 1000000000}}}`), 0o644)
+	out := []string{"--out", filepath.Join(dir, "run")}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string // in the one-line message (code 2, 1) or the help (code 0)
+	}{
+		// qat itself
+		{[]string{"bogus"}, 2, `unknown command "bogus"`},
+		{[]string{"--nope"}, 2, "unknown command"},
+		{[]string{"-h"}, 0, "usage: qat"},
+		{[]string{"help"}, 0, "usage: qat"},
+		// train
+		{[]string{"train", "-h"}, 0, "examples:"},
+		{[]string{"train", "--help"}, 0, "optimization:"},
+		{[]string{"train", "--nope"}, 2, "unknown flag -nope"},
+		{[]string{"train", "stray"}, 2, `unexpected argument "stray"`},
+		{[]string{"train", "--batch", "abc"}, 2, `invalid value "abc" for flag -batch`},
+		{[]string{"train", "--seed", "-1"}, 2, "flag -seed"},
+		{[]string{"train", "--ema-decay", "NaN"}, 2, "--ema-decay = NaN: allowed [0, 1)"},
+		{[]string{"train", "--ema-decay", "1"}, 2, "--ema-decay = 1: allowed [0, 1)"},
+		{[]string{"train", "--batch", "1000000000"}, 2, "--batch = 1000000000: allowed 1..4096"},
+		{[]string{"train", "--batch", "0"}, 2, "--batch = 0"},
+		{[]string{"train", "--eval-batch", "1000000000"}, 2, "--eval-batch = 1000000000: allowed 1..4096"},
+		{[]string{"train", "--weight-decay", "-1"}, 2, "--weight-decay = -1: allowed [0, 1]"},
+		{[]string{"train", "--weight-decay", "NaN"}, 2, "--weight-decay = NaN"},
+		{[]string{"train", "--stop-after", "-1"}, 2, "--stop-after = -1: allowed 0..100000"},
+		{[]string{"train", "--optimizer", "sgd", "--momentum", "5"}, 2, "--momentum = 5: allowed [0, 1)"},
+		{[]string{"train", "--optimizer", "sgd", "--momentum", "NaN"}, 2, "--momentum = NaN"},
+		{[]string{"train", "--lr", "0"}, 2, "--lr = 0: allowed (0, 10]"},
+		{[]string{"train", "--lr", "Inf"}, 2, "--lr = +Inf"},
+		{[]string{"train", "--epochs", "0"}, 2, "--epochs = 0: allowed 1..100000"},
+		{[]string{"train", "--quant-delay", "-1"}, 2, "--quant-delay = -1"},
+		{[]string{"train", "--wbits", "9"}, 2, "--wbits = 9: allowed 2..8"},
+		{[]string{"train", "--abits", "1"}, 2, "--abits = 1: allowed 2..8"},
+		{[]string{"train", "--logit-bits", "1"}, 2, "--logit-bits = 1"},
+		{[]string{"train", "--train-limit", "-1"}, 2, "--train-limit = -1"},
+		{[]string{"train", "--test-limit", "-1"}, 2, "--test-limit = -1"},
+		{[]string{"train", "--mode", "ptq", "--from", "x", "--calib", "0"}, 2, "--calib = 0"},
+		{[]string{"train", "--mode", "ptq"}, 2, "ptq needs a trained float checkpoint"},
+		{[]string{"train", "--augment", "9"}, 2, "--augment = 9: allowed 0..8"},
+		{[]string{"train", "--mode", "int"}, 2, `unknown mode "int"`},
+		{[]string{"train", "--model", "vgg"}, 2, `unknown model "vgg"`},
+		{[]string{"train", "--optimizer", "lbfgs"}, 2, "unknown optimizer"},
+		{[]string{"train", "--schedule", "linear"}, 2, "schedule"},
+		{[]string{"train", "--ops", "cudnn"}, 2, "cudnn"},
+		{[]string{"train", "--layer-bits", "conv1=8"}, 2, "NAME=WBITS:ABITS"},
+		{[]string{"train", "--layer-bits", "conv1=9:8"}, 2, "bit width must be in 2..8"},
+		{[]string{"train", "--out", ""}, 2, "output directory"},
+		// export
+		{[]string{"export", "-h"}, 0, "usage: qat export"},
+		{[]string{"export"}, 2, "--from"},
+		{[]string{"export", "--from", "x", "--out", "y", "--eval-batch", "0"}, 2, "--eval-batch = 0: allowed 1..4096"},
+		{[]string{"export", "--from", "x", "--out", "y", "--eval-batch", "5000"}, 2, "--eval-batch = 5000"},
+		{[]string{"export", "--from", "x", "--out", "y", "--test-limit", "-1"}, 2, "--test-limit = -1"},
+		{[]string{"export", "--from", "x", "--out", "y", "--encoding", "zip"}, 2, "unknown weight encoding"},
+		{[]string{"export", "--nope"}, 2, "unknown flag -nope"},
+		// plot, report
+		{[]string{"plot", "-h"}, 0, "examples:"},
+		{[]string{"plot"}, 2, "at least one run directory; see qat plot -h"},
+		{[]string{"plot", "--nope", dir}, 2, "unknown flag -nope"},
+		{[]string{"plot", "--test-limit", "x", dir}, 2, "invalid value"},
+		{[]string{"report", "-h"}, 0, "usage: qat report"},
+		{[]string{"report"}, 2, "exactly one run directory"},
+		{[]string{"report", dir, dir}, 2, "exactly one run directory"},
+		// export --format onnx
+		{[]string{"export", "--format", "tflite"}, 2, `--format "tflite" is not qat or onnx`},
+		{[]string{"export", "--format", "onnx", "--out", "x.onnx"}, 2, "--from"},
+		{[]string{"export", "--onnx-int4", "--from", junk, "--out", "x"}, 2, "--onnx-int4 needs --format onnx"},
+		// summary
+		{[]string{"summary", "-h"}, 0, "usage: qat summary"},
+		{[]string{"summary"}, 2, "one model file, got 0"},
+		{[]string{"summary", "a", "b"}, 2, "got 2"},
+		{[]string{"summary", "--nope", "a"}, 2, "unknown flag"},
+		{[]string{"summary", junk}, 1, "qnet"},
+		// bench
+		{[]string{"bench", "-h"}, 0, "inference benchmark:"},
+		{[]string{"bench", "--batches", "-1"}, 2, "--batches = -1"},
+		{[]string{"bench", "--rounds", "0"}, 2, "--rounds = 0"},
+		{[]string{"bench", "--paired", "-5"}, 2, "--paired = -5"},
+		{[]string{"bench", "--images", "0"}, 2, "--images = 0"},
+		{[]string{"bench", "--batch", "0"}, 2, "--batch = 0"},
+		{[]string{"bench", "--batch", "100000"}, 2, "--batch = 100000"},
+		{[]string{"bench", "--wbits", "9"}, 2, "--wbits = 9"},
+		{[]string{"bench", "--model", "vgg"}, 2, "unknown model"},
+		{[]string{"bench", "--from", "x"}, 2, "needs both --from"},
+		{[]string{"bench", "--int", "x"}, 2, "needs both --from"},
+		// prune
+		{[]string{"prune", "-h"}, 0, "pruning:"},
+		{[]string{"prune"}, 2, "pruning needs a trained checkpoint"},
+		{[]string{"prune", "--from", "x", "--target", "1"}, 2, "--target = 1: allowed [0, 1)"},
+		{[]string{"prune", "--from", "x", "--target", "NaN"}, 2, "--target = NaN"},
+		{[]string{"prune", "--from", "x", "--cycles", "0"}, 2, "--cycles = 0"},
+		{[]string{"prune", "--from", "x", "--retrain-epochs", "0"}, 2, "--retrain-epochs = 0"},
+		{[]string{"prune", "--from", "x", "--prune-schedule", "gradual", "--prune-freq", "0"}, 2, "--prune-freq = 0"},
+		{[]string{"prune", "--from", "x", "--policy", "quality", "--quality", "NaN"}, 2, "--quality = NaN"},
+		{[]string{"prune", "--from", "x", "--policy", "random"}, 2, "unknown pruning policy"},
+		{[]string{"prune", "--from", "x", "--layer-target", "conv1=1.5"}, 2, "--layer-target = 1.5"},
+		{[]string{"prune", "--from", "x", "--lr", "-1"}, 2, "--lr = -1"},
+		{[]string{"prune", "--from", "x", "--batch", "1000000000"}, 2, "--batch = 1000000000"},
+		{[]string{"prune", "--from", "x", "--ema-decay", "NaN"}, 2, "--ema-decay = NaN"},
+		{[]string{"prune", "--from", "x", "--epochs", "3"}, 2, "--epochs does not apply"},
+		// sensitivity
+		{[]string{"sensitivity", "-h"}, 0, "sweep:"},
+		{[]string{"sensitivity"}, 2, "needs a trained checkpoint"},
+		{[]string{"sensitivity", "--from", "x", "--tolerance", "-1"}, 2, "--tolerance = -1: allowed [0, 1]"},
+		{[]string{"sensitivity", "--from", "x", "--tolerance", "NaN"}, 2, "--tolerance = NaN"},
+		{[]string{"sensitivity", "--from", "x", "--sparsities", "0.5,abc"}, 2, `"abc" is not a number`},
+		{[]string{"sensitivity", "--from", "x", "--sparsities", "0.5,1.5"}, 2, "--sparsities = 1.5"},
+		{[]string{"sensitivity", "--from", "x", "--eval-batch", "0"}, 2, "--eval-batch = 0"},
+		{[]string{"sensitivity", "--from", "x", "--test-limit", "-1"}, 2, "--test-limit = -1"},
+		// cluster
+		{[]string{"cluster", "-h"}, 0, "clustering:"},
+		{[]string{"cluster"}, 2, "clustering needs a trained checkpoint"},
+		{[]string{"cluster", "--from", "x", "--kmeans-iter", "0"}, 2, "--kmeans-iter = 0"},
+		{[]string{"cluster", "--from", "x", "--k", "0"}, 2, "--k = 0: allowed 1..256"},
+		{[]string{"cluster", "--from", "x", "--k", "257"}, 2, "--k = 257"},
+		{[]string{"cluster", "--from", "x", "--layer-k", "conv1=0"}, 2, "--layer-k = 0"},
+		{[]string{"cluster", "--from", "x", "--epochs", "-1"}, 2, "--epochs = -1"},
+		{[]string{"cluster", "--from", "x", "--init", "random"}, 2, "unknown k-means initialization"},
+		{[]string{"cluster", "--from", "x", "--lr", "NaN"}, 2, "--lr = NaN"},
+		// compress
+		{[]string{"compress", "-h"}, 0, "clustering stage:"},
+		{[]string{"compress"}, 2, "needs --from"},
+		{[]string{"compress", "--from", "x", "--target", "1.5"}, 2, "--target = 1.5"},
+		{[]string{"compress", "--from", "x", "--prune-lr", "-1"}, 2, "--prune-lr = -1: allowed (0, 10] (setting Prune.Train.LR)"},
+		{[]string{"compress", "--from", "x", "--cluster-lr", "NaN"}, 2, "--cluster-lr = NaN"},
+		{[]string{"compress", "--from", "x", "--cluster-epochs", "-1"}, 2, "--cluster-epochs = -1"},
+		{[]string{"compress", "--from", "x", "--k", "0"}, 2, "--k = 0"},
+		{[]string{"compress", "--from", "x", "--cycles", "0"}, 2, "--cycles = 0"},
+		{[]string{"compress", "--from", "x", "--wbits", "1"}, 2, "--wbits = 1"},
+		{[]string{"compress", "--from", "x", "--test-limit", "-1"}, 2, "--test-limit = -1"},
+		{[]string{"compress", "--from", "x", "--encoding", "zip"}, 2, "unknown weight encoding"},
+		{[]string{"compress", "--from", "x", "--config", badJSON}, 2, "--config " + badJSON},
+		{[]string{"compress", "--from", "x", "--config", bigBatch}, 2, "Prune.Train.BatchSize = 1000000000: allowed 1..4096"},
+	} {
+		args := c.args
+		if len(args) > 1 && args[0] == "train" && !strings.HasPrefix(args[1], "-h") && !strings.HasPrefix(args[1], "--help") {
+			// Given first, so that a case's own --out wins.
+			args = append(append([]string{args[0]}, out...), args[1:]...)
+		}
+		var stdout, stderr bytes.Buffer
+		code := exitCode(run(args, &stdout, &stderr), &stderr, "qat")
+		msg := stderr.String() + stdout.String()
+		if code != c.code || !strings.Contains(msg, c.want) {
+			t.Errorf("%v: exit status %d, output %q; want %d and %q", c.args, code, msg, c.code, c.want)
+			continue
+		}
+		if code == 0 {
+			continue
+		}
+		if strings.Count(msg, "\n") != 1 {
+			t.Errorf("%v: the error is not one line: %q", c.args, msg)
+		}
+		if code == 2 {
+			cmd := "qat"
+			if strings.HasPrefix(msg, "qat ") {
+				cmd = "qat " + c.args[0]
+			}
+			if !strings.HasSuffix(msg, "; see "+cmd+" -h\n") {
+				t.Errorf("%v: %q does not end with %q", c.args, msg, "see "+cmd+" -h")
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run")); err == nil {
+		t.Error("a refused train created its output directory")
+	}
+}
+
+// fixture is a float checkpoint of LeNet-5 after one step on 64 images, PTQ-calibrated, and its
+// integer model: seconds to make, no real training.
+type fixture struct{ float, ptq, model string }
+
+func makeFixture(t *testing.T, seed string) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := fixture{filepath.Join(dir, "float"), filepath.Join(dir, "ptq"), filepath.Join(dir, "m.qat")}
+	small := []string{"--train-limit", "64", "--test-limit", "100", "--quiet", "--seed", seed}
+	for _, args := range [][]string{
+		append([]string{"train", "--mode", "float", "--epochs", "1", "--out", f.float}, small...),
+		append([]string{"train", "--mode", "ptq", "--from", f.float, "--calib", "64", "--out", f.ptq}, small...),
+		{"export", "--from", f.ptq, "--out", f.model, "--test-limit", "100", "--quiet"},
+	} {
+		var out, errb bytes.Buffer
+		if err := run(args, &out, &errb); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errb.String())
+		}
+	}
+	return f
+}
+
+// Failed commands leave no output file; non-finite checkpoints are refused before anything is
+// written; a bench of two different models is refused.
+func TestFailuresLeaveNothing(t *testing.T) {
+	a, b := makeFixture(t, "1"), makeFixture(t, "2")
+	dir := t.TempDir()
+	run1 := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := exitCode(run(args, &out, &errb), &errb, "qat")
+		return code, errb.String()
+	}
+	noFiles := func(what string) {
+		t.Helper()
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if !strings.HasSuffix(e.Name(), ".qck") {
+				t.Errorf("%s left %s behind", what, e.Name())
+			}
+		}
+	}
+	// The export fails on the data after the model was converted and encoded.
+	model := filepath.Join(dir, "m.qat")
+	if code, msg := run1("export", "--from", a.ptq, "--out", model, "--data", filepath.Join(dir, "nonexistent")); code != 1 || !strings.Contains(msg, "nonexistent") {
+		t.Errorf("export --data /nonexistent: %d %q", code, msg)
+	}
+	noFiles("a failed export")
+
+	// A checkpoint with a NaN weight and a valid checksum.
+	ck, err := train.LoadCheckpoint(a.ptq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck.Params[2].Data[5] = float32(math.NaN())
+	nan := filepath.Join(dir, "nan.qck")
+	f, err := os.Create(nan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.EncodeCheckpoint(f, ck); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if code, msg := run1("export", "--from", nan, "--out", model, "--quiet"); code != 1 || !strings.Contains(msg, "value 5 is NaN") {
+		t.Errorf("export of a NaN checkpoint: %d %q", code, msg)
+	}
+	noFiles("export of a NaN checkpoint")
+	out := filepath.Join(dir, "run")
+	if code, msg := run1("train", "--from", nan, "--out", out, "--epochs", "1", "--train-limit", "64", "--quiet"); code != 1 || !strings.Contains(msg, "is NaN") || strings.Contains(msg, "PC ") {
+		t.Errorf("train from a NaN checkpoint: %d %q", code, msg)
+	}
+	if _, err := os.Stat(filepath.Join(out, train.CheckpointFile)); err == nil {
+		t.Error("train from a NaN checkpoint wrote a checkpoint")
+	}
+
+	// bench: --int must be the export of --from.
+	if code, msg := run1("bench", "--batches", "0", "--from", b.ptq, "--int", a.model); code != 2 || !strings.Contains(msg, "is not the export of") {
+		t.Errorf("bench of different models: %d %q", code, msg)
+	}
+	if code, msg := run1("bench", "--batches", "0", "--from", a.ptq, "--int", a.model, "--images", "64"); code != 0 {
+		t.Errorf("bench of a checkpoint and its export: %d %q", code, msg)
+	}
+}
