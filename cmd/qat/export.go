@@ -41,8 +41,14 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cf := addCExportFlags(fs) // --format c (export_c.go)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if cf.format == "c" {
+		return exportC(cfg, cf, *asJSON, stdout)
+	} else if cf.format != "qat" {
+		return fmt.Errorf("unknown --format %q (have qat, c)", cf.format)
 	}
 	if !*quiet {
 		cfg.Progress = stderr
