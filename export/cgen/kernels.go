@@ -230,7 +230,7 @@ func (g *gen) convStage(s *stage) {
 	g.b.WriteString(layoutDoc(s))
 	g.p(" *\n")
 	g.p(" *   acc = bias[out_c] + sum over in_c, ky, kx of (in[in_c][in_y][in_x] - %d) * w[out_c][in_c][ky][kx]\n", q.inZero)
-	g.p(" *         with in_y = conv_y*%d - %d + ky, in_x = conv_x*%d - %d + kx", l.Stride, l.Pad, l.Stride, l.Pad)
+	g.p(" *         with in_y = %s, in_x = %s", axis("conv_y", l.Stride, l.Pad, "ky"), axis("conv_x", l.Stride, l.Pad, "kx"))
 	if l.Pad > 0 {
 		g.p(";\n *         taps outside the input are padding (code %d, real 0) and add nothing", q.inZero)
 	}
