@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,6 +56,9 @@ func check(t *testing.T, c cbuild.Compiler, m *qnet.Model, opt cgen.Options, img
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := plainC(files.Source); err != nil {
+		t.Fatalf("%s.c: %v", files.Name, err)
+	}
 	dir := t.TempDir()
 	exe, err := c.Build(dir, files, true)
 	if err != nil {
@@ -79,6 +83,24 @@ func check(t *testing.T, c cbuild.Compiler, m *qnet.Model, opt cgen.Options, img
 		t.Fatalf("%s (layouts %v, rounding %v): %v", files.Name, layouts(rep), m.Rounding, err)
 	}
 	return rep
+}
+
+var forbidden = regexp.MustCompile(`\b(float|double|malloc|calloc|realloc|free)\b|<math\.h>|<stdlib\.h>`)
+
+// plainC checks the promises of the generated source outside its comments:
+// no floating point, no heap, no libm, and no file-scope variable that is
+// not const (every top-level static is a const array or a function).
+func plainC(src []byte) error {
+	code := regexp.MustCompile(`(?s)/\*.*?\*/`).ReplaceAll(src, nil)
+	if m := forbidden.Find(code); m != nil {
+		return fmt.Errorf("the code uses %q", m)
+	}
+	for i, line := range strings.Split(string(code), "\n") {
+		if strings.HasPrefix(line, "static ") && !strings.HasPrefix(line, "static const ") && !strings.Contains(line, "(") {
+			return fmt.Errorf("line %d: file-scope variable: %s", i+1, line)
+		}
+	}
+	return nil
 }
 
 func layouts(rep *cgen.Report) []string {
@@ -199,5 +221,23 @@ func TestLeNet5Random(t *testing.T) {
 	if unfused.ArenaBytes != 20*24*24+20*12*12 || rep.ArenaBytes >= unfused.ArenaBytes {
 		t.Errorf("arena fused %d, unfused %d bytes; want unfused 20*24*24+20*12*12 = %d and fused smaller",
 			rep.ArenaBytes, unfused.ArenaBytes, 20*24*24+20*12*12)
+	}
+}
+
+// TestPlainC checks that plainC catches what it is meant to.
+func TestPlainC(t *testing.T) {
+	for src, ok := range map[string]bool{
+		"/* double rounding */\nstatic const int8_t w[1] = {0};\nstatic int f(int x)\n": true,
+		"static double x;\n":               false,
+		"int f(void) { float y; }\n":       false,
+		"static int counter;\n":            false,
+		"#include <math.h>\n":              false,
+		"void g(void) { malloc(4); }\n":    false,
+		"static uint8_t buf[10];\n":        false,
+		"/* static int ok; */ int a(void)": true,
+	} {
+		if err := plainC([]byte(src)); (err == nil) != ok {
+			t.Errorf("plainC(%q) = %v, want ok %v", src, err, ok)
+		}
 	}
 }
