@@ -263,7 +263,7 @@ func (g *gen) header(rep *Report) []byte {
 	g.p(" *\n")
 	g.p(" *   static uint8_t arena[%s_ARENA_SIZE];\n", g.upper)
 	g.p(" *   uint8_t codes[%s_OUTPUT_SIZE];\n", g.upper)
-	g.p(" *   int class = %s_predict(pixels, codes, arena);\n", g.name)
+	g.p(" *   int label = %s_predict(pixels, codes, arena);\n", g.name)
 	g.p(" *\n")
 	g.p(" * pixels: %s_INPUT_SIZE raw uint8_t pixels, CHW (%dx%dx%d), zero point %d.\n", g.upper, m.InC, m.InH, m.InW, m.InputZero)
 	g.p(" * codes:  %s_OUTPUT_SIZE uint8_t output codes (%dx%dx%d), real = S_out (q - %s_OUTPUT_ZERO).\n", g.upper, oc, oh, ow, g.upper)
