@@ -32,13 +32,13 @@ func addCExportFlags(fs *flag.FlagSet) *cExportFlags {
 
 // cExportResult is the --json result of `qat export --format c`.
 type cExportResult struct {
-	From   string   `json:"from"`
-	Files  []string `json:"files"`
-	Flash  int      `json:"flash_bytes_estimate"`
-	Const  int      `json:"const_bytes"`
-	Code   int      `json:"code_bytes_estimate"`
-	Arena  int      `json:"arena_bytes"`
-	Stages []cgen.StageReport
+	From   string             `json:"from"`
+	Files  []string           `json:"files"`
+	Flash  int                `json:"flash_bytes_estimate"`
+	Const  int                `json:"const_bytes"`
+	Code   int                `json:"code_bytes_estimate"`
+	Arena  int                `json:"arena_bytes"`
+	Stages []cgen.StageReport `json:"stages"`
 }
 
 // exportC writes <name>.h and <name>.c into cfg.Out for the model in
