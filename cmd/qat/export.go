@@ -42,15 +42,16 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
 	quiet := fs.Bool("quiet", false, "no progress bar (drawn only when stderr is a terminal)")
-	// ONNX and C export (onnx.go): --from may then also be an integer model file (*.qat).
-	format := fs.String("format", "qat", "output format: qat (integer model file) or onnx")
+	// ONNX (onnx.go) and C (export_c.go): --from may then also be an integer model file (*.qat).
+	format := fs.String("format", "qat", "output: qat (integer model file), onnx (ONNX model file) or c (C99 source for microcontrollers: --out is a directory)")
 	var ox onnxFlags
 	ox.register(fs)
+	cf := addCExportFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *format != "qat" && *format != "onnx" {
-		return usagef(fs, "--format %q is not qat or onnx", *format)
+	if *format != "qat" && *format != "onnx" && *format != "c" {
+		return usagef(fs, "--format %q is not qat, onnx or c", *format)
 	}
 	if err := cfg.Validate(); err != nil {
 		return invalid(fs, err)
@@ -60,6 +61,12 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := ox.onlyWithONNX(); err != nil {
 		return usagef(fs, "%v", err)
+	}
+	if *format == "c" {
+		return exportC(fs, cfg, cf, *asJSON, stdout, stderr)
+	}
+	if err := cf.onlyWithC(fs); err != nil {
+		return err
 	}
 	cfg.Progress = progress(*quiet, stderr)
 	res, err := export.Run(cfg)

@@ -87,7 +87,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"report"}, 2, "exactly one run directory"},
 		{[]string{"report", dir, dir}, 2, "exactly one run directory"},
 		// export --format onnx
-		{[]string{"export", "--format", "tflite"}, 2, `--format "tflite" is not qat or onnx`},
+		{[]string{"export", "--format", "tflite"}, 2, `--format "tflite" is not qat, onnx or c`},
 		{[]string{"export", "--format", "onnx", "--out", "x.onnx"}, 2, "--from"},
 		{[]string{"export", "--onnx-int4", "--from", junk, "--out", "x"}, 2, "--onnx-int4 needs --format onnx"},
 		// summary

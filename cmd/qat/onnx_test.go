@@ -70,7 +70,7 @@ func TestExportONNX(t *testing.T) {
 		{[]string{"export", "--onnx-int4", "--from", in, "--out", filepath.Join(dir, "x")}, "--onnx-int4 needs --format onnx"},
 		{[]string{"export", "--format", "onnx", "--onnx-int4", "--from", in, "--out", filepath.Join(dir, "x")}, "--onnx-int4 needs --onnx-form qdq"},
 		{[]string{"export", "--format", "onnx", "--onnx-form", "qlinear", "--from", in, "--out", filepath.Join(dir, "x")}, `unknown ONNX form "qlinear"`},
-		{[]string{"export", "--format", "tflite", "--from", in, "--out", filepath.Join(dir, "x")}, `--format "tflite" is not qat or onnx`},
+		{[]string{"export", "--format", "tflite", "--from", in, "--out", filepath.Join(dir, "x")}, `--format "tflite" is not qat, onnx or c`},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(c.args, &stdout, &stderr)
