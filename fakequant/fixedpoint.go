@@ -167,6 +167,18 @@ func (r *Rounding) Set(s string) error {
 	return nil
 }
 
+// MarshalText implements encoding.TextMarshaler ("single" or "double"), so that JSON
+// configurations name the rule. It fails on an undefined rule.
+func (r Rounding) MarshalText() ([]byte, error) {
+	if !r.Valid() {
+		return nil, fmt.Errorf("fakequant: undefined rounding %d", uint8(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "single" or "double".
+func (r *Rounding) UnmarshalText(b []byte) error { return r.Set(string(b)) }
+
 // MultiplyByQuantizedMultiplierSingle returns x M with M = quantized 2^(shift-31) rounded
 // once, equation (11s), as TFLite's TFLITE_SINGLE_ROUNDING variant:
 //
