@@ -60,6 +60,9 @@ func (m *Model) Validate() error {
 	if n := len(m.Meta.OutputScaleBits); n != 0 && n != len(m.Layers) {
 		return shapeErrorf("Meta.OutputScaleBits has %d entries, want 0 or %d (one per layer)", n, len(m.Layers))
 	}
+	if n := len(m.Meta.WeightScaleBits); n != 0 && n != len(m.Layers) {
+		return shapeErrorf("Meta.WeightScaleBits has %d entries, want 0 or %d (one per layer)", n, len(m.Layers))
+	}
 	c, h, w := m.InC, m.InH, m.InW
 	z, lo, hi := m.InputZero, int32(0), int32(255)
 	weights := 0
@@ -88,8 +91,25 @@ func (m *Model) Validate() error {
 			return err
 		}
 		z, lo, hi = l.quantized(z, lo, hi)
+		if len(m.Meta.WeightScaleBits) > 0 {
+			if got, want := len(m.Meta.WeightScaleBits[i]), outChannels(l); got != want {
+				return &ShapeError{Layer: i, Kind: l.Kind(), Msg: fmt.Sprintf("Meta.WeightScaleBits has %d entries, want %d (one per output channel)", got, want)}
+			}
+		}
 	}
 	return nil
+}
+
+// outChannels returns the number of weight scales of l: its output channels,
+// or 0 for a layer without weights.
+func outChannels(l Layer) int {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.OutC
+	case *FullyConnected:
+		return l.Out
+	}
+	return 0
 }
 
 // validateLayer checks one layer fed by a (c, h, w) activation with zero
