@@ -626,8 +626,9 @@ func TestRequantConstsLayout(t *testing.T) {
 }
 
 // BenchmarkRequantKernels times requantRowVec (eight-lane kernel first), the eight-lane kernel
-// with float64 recovery alone, and requant4 (the four-lane kernel alone) on one channel of accumulator-like values, in the same process, and
-// reports ns per value and their ratio.
+// with float64 recovery alone, requant4 (the four-lane kernel alone) and requantRowVec under
+// single rounding on one channel of accumulator-like values, in the same process, and reports
+// ns per value and the four-lane/eight-lane ratio.
 func BenchmarkRequantKernels(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no vector kernel in this build or on this CPU")
@@ -641,7 +642,7 @@ func BenchmarkRequantKernels(b *testing.B) {
 	for i := range x {
 		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
 	}
-	var t8, t8d, t4 time.Duration
+	var t8, t8d, t4, t8s time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		requantRowVec(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
@@ -651,10 +652,13 @@ func BenchmarkRequantKernels(b *testing.B) {
 		}
 		t2 := time.Now()
 		requant4(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
-		t8, t8d, t4 = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+time.Since(t2)
+		t3 := time.Now()
+		requantRowVec(fakequant.RoundSingle, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		t8, t8d, t4, t8s = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+t3.Sub(t2), t8s+time.Since(t3)
 	}
 	n := float64(b.N * len(x))
 	b.ReportMetric(float64(t8.Nanoseconds())/n, "ns/value-8lane")
+	b.ReportMetric(float64(t8s.Nanoseconds())/n, "ns/value-8lane-single")
 	b.ReportMetric(float64(t8d.Nanoseconds())/n, "ns/value-8lane-float64")
 	b.ReportMetric(float64(t4.Nanoseconds())/n, "ns/value-4lane")
 	b.ReportMetric(float64(t4)/float64(t8), "speedup")
