@@ -25,7 +25,9 @@ func TestRoundingFlag(t *testing.T) {
 			t.Fatal(err, errb.String())
 		}
 		var m struct {
-			Prune, Cluster struct{ Train struct{ Quant struct{ Rounding string } } }
+			Prune, Cluster struct {
+				Train struct{ Quant struct{ Rounding string } }
+			}
 		}
 		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 			t.Fatal(err)
