@@ -94,7 +94,7 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8\n", fs.Arg(0), m.Name, m.InC, m.InH, m.InW)
+	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8, %v rounding\n", fs.Arg(0), m.Name, m.InC, m.InH, m.InW, m.Rounding)
 	printSummary(stdout, m.Summary())
 	return nil
 }
