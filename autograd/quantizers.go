@@ -39,8 +39,15 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", int(m))
 }
 
-// Context is the mode shared by all quantizers of a model (and so by its train and eval graphs).
-type Context struct{ Mode Mode }
+// Context is the mode and the requantization rule shared by all quantizers of a model (and so
+// by its train and eval graphs).
+type Context struct {
+	Mode Mode
+	// Rounding is the rule of the integer engine's requantization (fakequant equation (11) or
+	// (11s)) that the activation quantizers apply to recovered accumulators: the rule the
+	// exported model records. The zero value is fakequant.RoundDouble.
+	Rounding fakequant.Rounding
+}
 
 // Quantizer is the state behind a FakeQuant node.
 type Quantizer interface {
@@ -68,8 +75,8 @@ type ActQuantizer struct {
 	// Acc, when set, is the bias quantizer of the layer this quantizer ends. Whenever both are
 	// active, Forward recovers the layer's int32 accumulator from its float output,
 	// acc = round(y / (S_in S_w[c])) (y is S_in S_w[c] times an integer, up to float error),
-	// and requantizes it exactly as the integer engine does (fakequant equation (12)), so the
-	// simulated codes are the integer codes.
+	// and requantizes it exactly as the integer engine does (fakequant equation (12) under
+	// Ctx.Rounding), so the simulated codes are the integer codes.
 	Acc *BiasQuantizer
 	// ReLU6 adds the integer engine's ReLU6 ceiling Z + round(6/S) to that requantization.
 	ReLU6 bool
@@ -197,11 +204,16 @@ type requantCols struct {
 }
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
-// float value and apply fakequant.Requantize with the multiplier the export computes. The
+// float value and apply fakequant.RequantizeWith(Ctx.Rounding, ...) with the multiplier the
+// export computes. The
 // elements are independent, so the batch is split over two goroutines; every element gets the
 // same operations whatever the split.
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
 	p := q.last
+	rule := q.Ctx.Rounding
+	if !rule.Valid() {
+		panic(fmt.Sprintf("autograd: requantize: undefined rounding %d", uint8(rule)))
+	}
 	channels := len(accScales)
 	if len(shape) < 2 || shape[1] != channels {
 		panic(fmt.Sprintf("autograd: requantize: activation shape %v does not have %d channels on axis 1", shape, channels))
@@ -268,7 +280,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		for g := range colGroups {
 			if cg := &t.cols[g]; cg.ok && r0 < r1 {
 				off := r0*block + 4*g
-				requantColumns4(dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
+				requantColumns4(rule, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
 			}
 		}
 		for base := r0 * block; base < r1*block; base += block {
@@ -282,13 +294,13 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 				if shift > 0 {
 					for k, v := range x {
 						acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
-						d[k] = value[fakequant.Requantize(acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+						d[k] = value[fakequant.RequantizeWith(rule, acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
 					}
 					continue
 				}
-				// The usual case: fakequant.Requantize with the multiply inlined and the
-				// clamp as min/max, four values at a time where the CPU allows.
-				requantRowVec(d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
+				// The usual case: fakequant.RequantizeWith with the multiply inlined and the
+				// clamp as min/max, eight or four values at a time where the CPU allows.
+				requantRowVec(rule, d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
 	})
@@ -480,22 +492,25 @@ func steBackward(dx, x, dy []float32, p fakequant.Params) {
 	}
 }
 
-// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift):
-// d[k] = value[Requantize(acc_k) - QMin] with acc_k = SaturateAccumulator(math.Round(x[k]/s))
-// and the clamp bounds taken relative to the zero point (vlo = QMin - Z, vhi = hi - Z, zoff =
-// Z - QMin); zero is value[Requantize(0) - QMin]. It is a function of its own so that its loop
-// keeps everything in registers, and everything it calls is inlined:
+// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift)
+// under the rounding rule r: d[k] = value[RequantizeWith(r, acc_k) - QMin] with
+// acc_k = SaturateAccumulator(math.Round(x[k]/s)) and the clamp bounds taken relative to the
+// zero point (vlo = QMin - Z, vhi = hi - Z, zoff = Z - QMin); zero is
+// value[RequantizeWith(r, 0) - QMin]. It is a function of its own so that its loop keeps
+// everything in registers, and everything it calls is inlined:
 //
 //   - zeros (half of a ReLU output) skip the arithmetic;
 //   - math.Round and the saturation: for |y| < 2^32 (every y that does not saturate; not NaN),
 //     t = trunc(y) and the fraction y - t are exact, t moves one away from zero when
 //     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y take fakequant's path;
-//   - the multiply is mulByQuantizedMultiplierNonPos and the clamp is min/max.
+//   - the multiply is mulByQuantizedMultiplierNonPos (RoundDouble) or
+//     mulByQuantizedMultiplierSingleNonPos (RoundSingle), and the clamp is min/max.
 //
-// TestRequantRow checks it against the composition of fakequant's functions.
-func requantRow(d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// TestRequantRow checks it against the composition of fakequant's functions for both rules.
+func requantRow(r fakequant.Rounding, d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	mask := int32(int64(1)<<exponent - 1)
 	shift := -int(exponent)
+	single := r == fakequant.RoundSingle
 	d = d[:len(x)]
 	for k, v := range x {
 		if v == 0 {
@@ -512,7 +527,12 @@ func requantRow(d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, 
 		} else {
 			acc = fakequant.SaturateAccumulator(math.Round(y), shift)
 		}
-		m := mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
+		var m int32
+		if single {
+			m = mulByQuantizedMultiplierSingleNonPos(acc, mult, exponent)
+		} else {
+			m = mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
+		}
 		d[k] = value[min(max(m, vlo), vhi)+zoff]
 	}
 }
@@ -534,6 +554,16 @@ func mulByQuantizedMultiplierNonPos(acc, quantized int32, exponent uint, mask in
 	// x>>exponent + (1 if x&mask > threshold), with the conditions as 0/1 values.
 	threshold := mask>>1 + int32(uint32(x)>>31)
 	return x>>exponent + int32(b2i(x&mask > threshold))
+}
+
+// mulByQuantizedMultiplierSingleNonPos is fakequant.MultiplyByQuantizedMultiplierSingle(acc,
+// quantized, -exponent) under the same preconditions as mulByQuantizedMultiplierNonPos, without
+// the argument checks: with t = 31 + exponent (31..62), (acc quantized + 2^(t-1)) >> t, the
+// 64-bit product and sum exact (|acc quantized| < 2^62) and the shift arithmetic.
+// TestMulByQuantizedMultiplierNonPos checks it against fakequant.
+func mulByQuantizedMultiplierSingleNonPos(acc, quantized int32, exponent uint) int32 {
+	t := 31 + exponent&31
+	return int32((int64(acc)*int64(quantized) + int64(1)<<(t-1)) >> t)
 }
 
 // rangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in

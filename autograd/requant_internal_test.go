@@ -10,9 +10,13 @@ import (
 	"github.com/qatgo/qatgo/fakequant"
 )
 
+// roundings are the requantization rules the kernel tests run under.
+var roundings = []fakequant.Rounding{fakequant.RoundDouble, fakequant.RoundSingle}
+
 func TestMulByQuantizedMultiplierNonPos(t *testing.T) {
 	// Edge accumulators and multipliers, every exponent, and seeded random values, ties of
-	// both rounding steps included: the inlined form gives fakequant's result exactly.
+	// every rounding step included: the inlined forms give fakequant's results exactly, under
+	// both rules.
 	accs := []int32{0, 1, -1, 2, -2, 3, -3, math.MaxInt32, math.MinInt32, math.MaxInt32 - 1, math.MinInt32 + 1, 1 << 30, -1 << 30}
 	mults := []int32{0, 1, 1 << 30, 1<<30 + 1, math.MaxInt32, 1610612736}
 	rng := rand.New(rand.NewPCG(61, 62))
@@ -20,6 +24,10 @@ func TestMulByQuantizedMultiplierNonPos(t *testing.T) {
 		want := fakequant.MultiplyByQuantizedMultiplier(acc, mult, -e)
 		if got := mulByQuantizedMultiplierNonPos(acc, mult, uint(e), int32(int64(1)<<e-1)); got != want {
 			t.Fatalf("acc %d mult %d shift %d: %d, want %d", acc, mult, -e, got, want)
+		}
+		want = fakequant.MultiplyByQuantizedMultiplierSingle(acc, mult, -e)
+		if got := mulByQuantizedMultiplierSingleNonPos(acc, mult, uint(e)); got != want {
+			t.Fatalf("single: acc %d mult %d shift %d: %d, want %d", acc, mult, -e, got, want)
 		}
 	}
 	for e := 0; e <= 31; e++ {
@@ -50,28 +58,37 @@ func TestRequantRow(t *testing.T) {
 		ys = append(ys, rng.NormFloat64()*math.Pow(2, float64(rng.IntN(70)-20)), float64(rng.Int64N(1<<34)-1<<33)/2)
 	}
 	for _, s := range []float64{1, 0.75, 3e-5} {
-		x := make([]float32, 0, len(ys))
-		for _, y := range ys {
-			x = append(x, float32(y*s))
+		for _, r := range roundings {
+			requantRowCase(t, r, s, ys)
 		}
-		for _, c := range []struct {
-			mult         int32
-			shift        int
-			zero, lo, hi int32
-		}{{1 << 30, 0, 0, 0, 255}, {1610612736, -9, 10, 0, 255}, {1<<30 + 12345, -31, -3, -128, 127}, {2147483647, -4, 0, 0, 6}} {
-			value := make([]float32, c.hi-c.lo+1)
-			for i := range value {
-				value[i] = float32(i)
-			}
-			zero := value[fakequant.Requantize(0, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
-			d := make([]float32, len(x))
-			requantRow(d, x, s, c.mult, uint(-c.shift), c.lo-c.zero, c.hi-c.zero, c.zero-c.lo, value, zero)
-			for i, v := range x {
-				acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), c.shift)
-				want := value[fakequant.Requantize(acc, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
-				if d[i] != want {
-					t.Fatalf("s %g %+v: x %v: code %v, want %v", s, c, v, d[i], want)
-				}
+	}
+}
+
+// requantRowCase checks requantRow under rule r with accumulator scale s on the accumulators
+// ys against fakequant's composition.
+func requantRowCase(t *testing.T, r fakequant.Rounding, s float64, ys []float64) {
+	t.Helper()
+	x := make([]float32, 0, len(ys))
+	for _, y := range ys {
+		x = append(x, float32(y*s))
+	}
+	for _, c := range []struct {
+		mult         int32
+		shift        int
+		zero, lo, hi int32
+	}{{1 << 30, 0, 0, 0, 255}, {1610612736, -9, 10, 0, 255}, {1<<30 + 12345, -31, -3, -128, 127}, {2147483647, -4, 0, 0, 6}} {
+		value := make([]float32, c.hi-c.lo+1)
+		for i := range value {
+			value[i] = float32(i)
+		}
+		zero := value[fakequant.RequantizeWith(r, 0, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
+		d := make([]float32, len(x))
+		requantRow(r, d, x, s, c.mult, uint(-c.shift), c.lo-c.zero, c.hi-c.zero, c.zero-c.lo, value, zero)
+		for i, v := range x {
+			acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), c.shift)
+			want := value[fakequant.RequantizeWith(r, acc, c.mult, c.shift, c.zero, c.lo, c.hi)-c.lo]
+			if d[i] != want {
+				t.Fatalf("%v: s %g %+v: x %v: code %v, want %v", r, s, c, v, d[i], want)
 			}
 		}
 	}
@@ -151,20 +168,23 @@ func TestRequantRowVec(t *testing.T) {
 				x[i] = float32(ys[i%len(ys)] * c.s)
 			}
 			vlo, vhi, zoff, value, zero := c.table()
-			want, got := make([]float32, len(x)), make([]float32, len(x))
-			requantRow(want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
 			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
-			requantRowVec(got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-			for i := range x {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+			for _, r := range roundings {
+				want, got := make([]float32, len(x)), make([]float32, len(x))
+				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				requantRowVec(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				for i := range x {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+					}
 				}
 			}
 		}
 	}
 }
 
-// TestRequant8Asm: the eight-lane kernel, where it accepts a group, writes requantRow's bits,
+// TestRequant8Asm: the eight-lane kernels of both rules, where they accept a group, write
+// requantRow's bits,
 // and it accepts the groups it is for. Inputs are accumulators of a quantized layer
 // (integers times s, rounded to float32, some nudged by a few ulps) up to and past the 2^20
 // bound, with groups salted with values at its edges: near half-integers, at 1/8 from an
@@ -200,60 +220,63 @@ func TestRequant8Asm(t *testing.T) {
 				x[i] = v
 			}
 			vlo, vhi, zoff, value, zero := c.table()
-			want, got := make([]float32, len(x)), make([]float32, len(x))
-			requantRow(want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
 			var k requantConsts
 			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
-			for g := 0; g < len(x); g += 8 {
-				// The float64 recovery: every group whose x/s are all below 2^29 and not
-				// within 0.01 of a half-integer, and the exact bits for every group taken.
-				totalD++
-				if requant8dAsm(&got[g], &x[g], 1, &k) == 0 {
-					near := c.s != 1e-40
-					for _, v := range x[g : g+8] {
-						y := float64(v) / c.s
-						near = near && math.Abs(y) < 1<<29 && math.Abs(y-math.Round(y)) < 0.49
+			for _, r := range roundings {
+				kern := &requantKernels[r]
+				want, got := make([]float32, len(x)), make([]float32, len(x))
+				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				for g := 0; g < len(x); g += 8 {
+					// The float64 recovery: every group whose x/s are all below 2^29 and not
+					// within 0.01 of a half-integer, and the exact bits for every group taken.
+					totalD++
+					if kern.k8d(&got[g], &x[g], 1, &k) == 0 {
+						near := c.s != 1e-40
+						for _, v := range x[g : g+8] {
+							y := float64(v) / c.s
+							near = near && math.Abs(y) < 1<<29 && math.Abs(y-math.Round(y)) < 0.49
+						}
+						if near {
+							t.Fatalf("%v, float64 recovery, exponent %d %+v: declined the group %v, whose x/s are all away from half-integers", r, e, c, x[g:g+8])
+						}
+					} else {
+						acceptedD++
+						for i := g; i < g+8; i++ {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%v, float64 recovery, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+							}
+						}
 					}
-					if near {
-						t.Fatalf("float64 recovery, exponent %d %+v: declined the group %v, whose x/s are all away from half-integers", e, c, x[g:g+8])
+					total++
+					if kern.k8(&got[g], &x[g], 1, &k) == 0 {
+						if c.s == 1e-40 {
+							continue
+						}
+						near := true
+						for _, v := range x[g : g+8] {
+							y := float64(v) / c.s
+							near = near && math.Abs(y) < 1<<19 && math.Abs(y-math.Round(y)) < 0.05 // |y - y'| < 0.07 here
+						}
+						if near {
+							t.Fatalf("%v, exponent %d %+v: declined the group %v, whose x/s are all near integers", r, e, c, x[g:g+8])
+						}
+						continue
 					}
-				} else {
-					acceptedD++
+					if c.s == 1e-40 {
+						t.Fatalf("%v: accepted a group with s = %v (1/s is not a float32)", r, c.s)
+					}
+					accepted++
 					for i := g; i < g+8; i++ {
 						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("float64 recovery, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+							t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
 						}
 					}
 				}
-				total++
-				if requant8Asm(&got[g], &x[g], 1, &k) == 0 {
-					if c.s == 1e-40 {
-						continue
-					}
-					near := true
-					for _, v := range x[g : g+8] {
-						y := float64(v) / c.s
-						near = near && math.Abs(y) < 1<<19 && math.Abs(y-math.Round(y)) < 0.05 // |y - y'| < 0.07 here
-					}
-					if near {
-						t.Fatalf("exponent %d %+v: declined the group %v, whose x/s are all near integers", e, c, x[g:g+8])
-					}
-					continue
-				}
-				if c.s == 1e-40 {
-					t.Fatalf("accepted a group with s = %v (1/s is not a float32)", c.s)
-				}
-				accepted++
-				for i := g; i < g+8; i++ {
+				requantRowVec(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				for i := range x {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+						t.Fatalf("%v, requantRowVec, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
 					}
-				}
-			}
-			requantRowVec(got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-			for i := range x {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("requantRowVec, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
 				}
 			}
 		}
@@ -529,7 +552,8 @@ func TestAbsMaxVec(t *testing.T) {
 }
 
 // TestRequantColumns4: four channels with their own scale, multiplier and exponent, strided
-// down a batch, give requantRow's bits per element, rows with slow-path values included.
+// down a batch, give requantRow's bits per element under both rules, rows with slow-path
+// values included.
 func TestRequantColumns4(t *testing.T) {
 	rng := rand.New(rand.NewPCG(75, 76))
 	const rows, stride, col = 45, 7, 2
@@ -559,18 +583,20 @@ func TestRequantColumns4(t *testing.T) {
 			x[rng.IntN(len(x))] = float32(math.NaN())
 			x[rng.IntN(len(x))] = float32(1e30)
 		}
-		got := make([]float32, len(x))
-		want := make([]float32, len(x))
-		requantColumns4(got[col:], x[col:], rows, stride, &k, &s, &mult, &exp, vlo, vhi, zoff, value, zero)
-		for r := range rows {
-			for i := range 4 {
-				j := r*stride + col + i
-				requantRow(want[j:j+1], x[j:j+1], s[i], mult[i], exp[i], vlo, vhi, zoff, value, zero)
+		for _, rule := range roundings {
+			got := make([]float32, len(x))
+			want := make([]float32, len(x))
+			requantColumns4(rule, got[col:], x[col:], rows, stride, &k, &s, &mult, &exp, vlo, vhi, zoff, value, zero)
+			for r := range rows {
+				for i := range 4 {
+					j := r*stride + col + i
+					requantRow(rule, want[j:j+1], x[j:j+1], s[i], mult[i], exp[i], vlo, vhi, zoff, value, zero)
+				}
 			}
-		}
-		for j := range x {
-			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-				t.Fatalf("trial %d: x[%d] = %v: %v, want %v", trial, j, x[j], got[j], want[j])
+			for j := range x {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%v, trial %d: x[%d] = %v: %v, want %v", rule, trial, j, x[j], got[j], want[j])
+				}
 			}
 		}
 	}
@@ -591,7 +617,8 @@ func TestRequantConstsLayout(t *testing.T) {
 		{"lim8", unsafe.Offsetof(k.lim8), 400}, {"guard", unsafe.Offsetof(k.guard), 432}, {"abs8", unsafe.Offsetof(k.abs8), 464},
 		{"mult8", unsafe.Offsetof(k.mult8), 496}, {"mask8", unsafe.Offsetof(k.mask8), 528}, {"half8", unsafe.Offsetof(k.half8), 560},
 		{"vlo8", unsafe.Offsetof(k.vlo8), 592}, {"vhi8", unsafe.Offsetof(k.vhi8), 624}, {"expq", unsafe.Offsetof(k.expq), 656},
-		{"recipD", unsafe.Offsetof(k.recipD), 664}, {"limD", unsafe.Offsetof(k.limD), 696}, {"guardD", unsafe.Offsetof(k.guardD), 728}} {
+		{"recipD", unsafe.Offsetof(k.recipD), 664}, {"limD", unsafe.Offsetof(k.limD), 696}, {"guardD", unsafe.Offsetof(k.guardD), 728},
+		{"sBias", unsafe.Offsetof(k.sBias), 760}, {"sShift", unsafe.Offsetof(k.sShift), 792}, {"sSub", unsafe.Offsetof(k.sSub), 824}} {
 		if f.got != f.want {
 			t.Errorf("requantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
 		}
@@ -599,8 +626,9 @@ func TestRequantConstsLayout(t *testing.T) {
 }
 
 // BenchmarkRequantKernels times requantRowVec (eight-lane kernel first), the eight-lane kernel
-// with float64 recovery alone, and requant4 (the four-lane kernel alone) on one channel of accumulator-like values, in the same process, and
-// reports ns per value and their ratio.
+// with float64 recovery alone, requant4 (the four-lane kernel alone) and requantRowVec under
+// single rounding on one channel of accumulator-like values, in the same process, and reports
+// ns per value and the four-lane/eight-lane ratio.
 func BenchmarkRequantKernels(b *testing.B) {
 	if !useAVX2 {
 		b.Skip("no vector kernel in this build or on this CPU")
@@ -614,20 +642,23 @@ func BenchmarkRequantKernels(b *testing.B) {
 	for i := range x {
 		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
 	}
-	var t8, t8d, t4 time.Duration
+	var t8, t8d, t4, t8s time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		requantRowVec(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		requantRowVec(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
 		t1 := time.Now()
 		if requant8dAsm(&d[0], &x[0], len(x)/8, &k) != len(x) {
 			b.Fatal("the float64 recovery declined a group")
 		}
 		t2 := time.Now()
-		requant4(d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
-		t8, t8d, t4 = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+time.Since(t2)
+		requant4(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		t3 := time.Now()
+		requantRowVec(fakequant.RoundSingle, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		t8, t8d, t4, t8s = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+t3.Sub(t2), t8s+time.Since(t3)
 	}
 	n := float64(b.N * len(x))
 	b.ReportMetric(float64(t8.Nanoseconds())/n, "ns/value-8lane")
+	b.ReportMetric(float64(t8s.Nanoseconds())/n, "ns/value-8lane-single")
 	b.ReportMetric(float64(t8d.Nanoseconds())/n, "ns/value-8lane-float64")
 	b.ReportMetric(float64(t4.Nanoseconds())/n, "ns/value-4lane")
 	b.ReportMetric(float64(t4)/float64(t8), "speedup")

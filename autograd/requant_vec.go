@@ -1,6 +1,10 @@
 package autograd
 
-import "math"
+import (
+	"math"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
 
 // requantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
 // per lane of the four float64 or int64 (or int32) lanes it works on, so that the kernel can
@@ -39,6 +43,15 @@ type requantConsts struct {
 	recipD [4]float64 // 664: fl64(1/s)
 	limD   [4]float64 // 696: 2^30, the bound of its fast path on |x * recipD|
 	guardD [4]float64 // 728: 1/2 - 2^-20, the bound on the distance to an integer
+
+	// The single-rounding kernels (requantSAsm, requant8SAsm, requant8dSAsm), per lane as s:
+	// with t = 31 + exponent, the product acc*mult plus sBias is in [0, 2^64), its logical
+	// shift right by t is floor((acc*mult + 2^(t-1)) / 2^t) + 2^(62-t), and subtracting sSub
+	// (mod 2^32) leaves the result. The eight-lane kernels read all eight sSub lanes (set fills
+	// them; setLane fills lane i of the first four).
+	sBias  [4]int64  // 760: 2^(t-1) + 2^62
+	sShift [4]uint64 // 792: t
+	sSub   [8]int32  // 824: 2^(62-t) mod 2^32 (2^31 is stored as MinInt32)
 }
 
 // set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
@@ -53,6 +66,7 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 		lim = 0 // the bound in requant8_amd64.s assumes a normal float32 1/s
 	}
 	for i := range 8 {
+		k.sSub[i] = k.sSub[0]
 		k.recip[i], k.lim8[i], k.guard[i], k.abs8[i] = recip, lim, 0.125, 1<<31-1
 		k.mult8[i], k.mask8[i], k.half8[i], k.vlo8[i], k.vhi8[i] = mult, k.mask[0], k.half[0], vlo, vhi
 	}
@@ -74,79 +88,97 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 	k.mult[i], k.nudge[i], k.low31[i] = int64(mult), 1<<30, 1<<31-1
 	k.mask[i], k.half[i], k.vlo[i], k.vhi[i] = mask, mask>>1, vlo, vhi
 	k.scale[i], k.exp[i] = scale, uint32(exponent)
+	t := 31 + exponent
+	k.sBias[i], k.sShift[i], k.sSub[i] = 1<<(t-1)+1<<62, uint64(t), int32(uint32(1)<<(31-exponent))
+}
+
+// requant8Kernels are the eight-lane kernels of one rounding rule: the float32 recovery, the
+// float64 recovery and the four-lane kernel.
+type requant8Kernels struct {
+	k8, k8d func(d, x *float32, groups int, k *requantConsts) int
+	k4      func(d, x *float32, groups, stride int, k *requantConsts) int
+}
+
+var requantKernels = [2]requant8Kernels{
+	fakequant.RoundDouble: {requant8Asm, requant8dAsm, requantAsm},
+	fakequant.RoundSingle: {requant8SAsm, requant8dSAsm, requantSAsm},
 }
 
 // requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
-// the vector kernels where the CPU has them: groups of eight through requant8Asm, what it
-// declines through requant8dAsm, and what both decline through requant4 (groups of four
-// through requantAsm, a group on requantRow's slow path and the tail through requantRow).
-// TestRequantRowVec and TestRequant8Asm check it against requantRow.
-func requantRowVec(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// the vector kernels of rule r where the CPU has them: groups of eight through the float32
+// recovery (requant8Asm, requant8SAsm), what it declines through the float64 recovery
+// (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of four
+// through requantAsm or requantSAsm, a group on requantRow's slow path and the tail through
+// requantRow). TestRequantRowVec and TestRequant8Asm check it against requantRow.
+func requantRowVec(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	d = d[:len(x)]
 	if !useAVX2 {
-		requantRow(d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
+		requantRow(r, d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
 		return
 	}
-	// Eight at a time where requant8_amd64.s's float32 shortcut is exact; where it declines a
-	// group, the next declineRun values go through the float64 recovery before it tries again
-	// (large accumulators come in runs), and a group that one declines too goes through the
-	// four-lane kernel.
+	kern := &requantKernels[r&1]
+	// Eight at a time where the float32 shortcut is exact; where it declines a group, the next
+	// declineRun values go through the float64 recovery before it tries again (large
+	// accumulators come in runs), and a group that one declines too goes through the four-lane
+	// kernel.
 	const declineRun = 64
 	i := 0
 	for len(x)-i >= 8 {
-		i += requant8Asm(&d[i], &x[i], (len(x)-i)/8, k)
+		i += kern.k8(&d[i], &x[i], (len(x)-i)/8, k)
 		if len(x)-i < 8 {
 			break
 		}
 		groups := min(declineRun, len(x)-i) / 8
-		j := requant8dAsm(&d[i], &x[i], groups, k)
+		j := kern.k8d(&d[i], &x[i], groups, k)
 		i += j
 		if j < 8*groups {
-			requant4(d[i:i+8], x[i:i+8], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+			requant4(r, d[i:i+8], x[i:i+8], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
 			i += 8
 		}
 	}
-	requant4(d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+	requant4(r, d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
 }
 
-// requant4 is requantRowVec with the four-lane kernel (requant_amd64.s) only: groups of four
-// through requantAsm, a group holding a value on requantRow's slow path (|x/s| >= 2^32, NaN)
-// and the tail through requantRow.
-func requant4(d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// requant4 is requantRowVec with the four-lane kernel of rule r (requant_amd64.s) only: groups
+// of four through requantAsm or requantSAsm, a group holding a value on requantRow's slow path
+// (|x/s| >= 2^32, NaN) and the tail through requantRow.
+func requant4(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+	k4 := requantKernels[r&1].k4
 	i := 0
 	for len(x)-i >= 4 {
-		i += requantAsm(&d[i], &x[i], (len(x)-i)/4, 4, k)
+		i += k4(&d[i], &x[i], (len(x)-i)/4, 4, k)
 		if len(x)-i < 4 {
 			break
 		}
-		requantRow(d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
+		requantRow(r, d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
 		i += 4
 	}
-	requantRow(d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
+	requantRow(r, d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
 }
 
 // requantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
-// matrix of fully connected outputs (one value per channel per row): d[r*stride+c+i] is
-// requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and exponent[i], k holding
-// those in its lanes. Rows with a value on requantRow's slow path go through requantRow.
-// TestRequantColumns4 checks it against requantRow.
-func requantColumns4(d, x []float32, rows, stride int, k *requantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// matrix of fully connected outputs (one value per channel per row) under rule r:
+// d[r*stride+c+i] is requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and
+// exponent[i], k holding those in its lanes. Rows with a value on requantRow's slow path go
+// through requantRow. TestRequantColumns4 checks it against requantRow.
+func requantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *requantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	if rows == 0 {
 		return
 	}
 	_, _ = d[(rows-1)*stride+3], x[(rows-1)*stride+3] // the kernel reads and writes these
-	r := 0
-	for r < rows {
+	k4 := requantKernels[r&1].k4
+	row := 0
+	for row < rows {
 		if useAVX2 {
-			r += requantAsm(&d[r*stride], &x[r*stride], rows-r, stride, k) / 4
-			if r == rows {
+			row += k4(&d[row*stride], &x[row*stride], rows-row, stride, k) / 4
+			if row == rows {
 				return
 			}
 		}
-		row := r * stride
+		off := row * stride
 		for i := range 4 {
-			requantRow(d[row+i:row+i+1], x[row+i:row+i+1], s[i], mult[i], exponent[i], vlo, vhi, zoff, value, zero)
+			requantRow(r, d[off+i:off+i+1], x[off+i:off+i+1], s[i], mult[i], exponent[i], vlo, vhi, zoff, value, zero)
 		}
-		r++
+		row++
 	}
 }

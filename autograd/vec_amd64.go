@@ -19,6 +19,11 @@ var useAVX2 = cpu.X86.HasAVX2
 //go:noescape
 func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
 
+// requantSAsm is requantAsm under fakequant.RoundSingle (see requant_amd64.s).
+//
+//go:noescape
+func requantSAsm(d, x *float32, groups, stride int, k *requantConsts) int
+
 // requant8Asm requantizes up to groups groups of eight consecutive values from x into d with
 // the one-channel constants in k (set, not setLane), by requant8_amd64.s's float32 shortcut,
 // and returns eight times the number of groups it wrote: groups, or fewer if it stopped
@@ -34,6 +39,15 @@ func requant8Asm(d, x *float32, groups int, k *requantConsts) int
 //
 //go:noescape
 func requant8dAsm(d, x *float32, groups int, k *requantConsts) int
+
+// requant8SAsm and requant8dSAsm are requant8Asm and requant8dAsm under fakequant.RoundSingle
+// (see requant8_amd64.s).
+//
+//go:noescape
+func requant8SAsm(d, x *float32, groups int, k *requantConsts) int
+
+//go:noescape
+func requant8dSAsm(d, x *float32, groups int, k *requantConsts) int
 
 // patchRows16Asm copies rows rows of two runs of eight floats each from x, at off[r]+s0 and
 // off[r]+s1, to the 16-float rows of dst (see patchrows_amd64.s). It does not check bounds.

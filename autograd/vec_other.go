@@ -17,6 +17,18 @@ func requant8dAsm(d, x *float32, groups int, k *requantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
+func requantSAsm(d, x *float32, groups, stride int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}
+
+func requant8SAsm(d, x *float32, groups int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}
+
+func requant8dSAsm(d, x *float32, groups int, k *requantConsts) int {
+	panic("autograd: no assembly requantization kernel")
+}
+
 func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int) {
 	panic("autograd: no assembly patch packing kernel")
 }

@@ -15,25 +15,30 @@ import (
 var ErrNoRanges = errors.New("export: the model has no activation ranges: train it with --mode qat or calibrate it with --mode ptq first")
 
 // Convert builds the integer model of m. The model's quantizers must hold ranges (QAT or PTQ).
-// The returned model has passed qnet's Validate, including the int32 accumulator bound.
+// The integer model requantizes under the rule the simulation applies (m.Config.Rounding), and
+// records the trained weight scales and output scales as float32 bits (qnet.Meta). The returned
+// model has passed qnet's Validate, including the int32 accumulator bound.
 func Convert(m *nn.Model) (*qnet.Model, error) {
 	for _, q := range m.ActQuantizers() {
 		if !q.Seen {
 			return nil, ErrNoRanges
 		}
 	}
+	if m.Ctx.Rounding != m.Config.Rounding {
+		return nil, fmt.Errorf("export: the simulation rounds %v but the model's configuration says %v", m.Ctx.Rounding, m.Config.Rounding)
+	}
 	in := m.InQ.Params()
-	qm := &qnet.Model{Name: m.Arch, InC: m.InC, InH: m.InH, InW: m.InW, InputZero: in.ZeroPoint}
+	qm := &qnet.Model{Name: m.Arch, InC: m.InC, InH: m.InH, InW: m.InW, InputZero: in.ZeroPoint, Rounding: m.Config.Rounding}
 	qm.Meta.InputScaleBits = math.Float32bits(float32(in.Scale))
 	for _, l := range m.Layers {
 		var (
 			ql  qnet.Layer
 			out = in
+			a   affine
 			err error
 		)
 		switch t := l.(type) {
 		case *nn.Conv2D:
-			var a affine
 			if a, out, err = quantizeAffine(t, t.EffectiveWeights(), t.EffectiveBias(), in); err != nil {
 				return nil, err
 			}
@@ -43,7 +48,6 @@ func Convert(m *nn.Model) (*qnet.Model, error) {
 				InputZero: in.ZeroPoint, OutputZero: out.ZeroPoint, ActMin: a.lo, ActMax: a.hi, OutBits: a.outBits,
 			}
 		case *nn.Linear:
-			var a affine
 			w := append([]float32(nil), t.W.Data...)
 			b := append([]float32(nil), t.B.Data...)
 			if a, out, err = quantizeAffine(t, w, b, in); err != nil {
@@ -55,7 +59,7 @@ func Convert(m *nn.Model) (*qnet.Model, error) {
 				InputZero: in.ZeroPoint, OutputZero: out.ZeroPoint, ActMin: a.lo, ActMax: a.hi, OutBits: a.outBits,
 			}
 		case *nn.MaxPool2D:
-			ql = &qnet.MaxPool2D{K: t.K, Stride: t.Stride}
+			ql = &qnet.MaxPool2D{K: t.K, Stride: t.Stride} // no weights: a.wScales is nil
 		case *nn.Flatten:
 			continue // implicit: FullyConnected reads the CHW vector
 		default:
@@ -67,6 +71,7 @@ func Convert(m *nn.Model) (*qnet.Model, error) {
 			scale = math.Float32bits(float32(out.Scale))
 		}
 		qm.Meta.OutputScaleBits = append(qm.Meta.OutputScaleBits, scale)
+		qm.Meta.WeightScaleBits = append(qm.Meta.WeightScaleBits, a.wScales)
 		in = out
 	}
 	if err := qm.Validate(); err != nil {
@@ -82,6 +87,7 @@ type affine struct {
 	b, mult       []int32
 	shift         []int32
 	lo, hi        int32
+	wScales       []uint32 // the weight scales S_w[c] as float32 bits
 }
 
 func quantizeAffine(l nn.Quantized, w, b []float32, in fakequant.Params) (affine, fakequant.Params, error) {
@@ -104,6 +110,7 @@ func quantizeAffine(l nn.Quantized, w, b []float32, in fakequant.Params) (affine
 			return a, out, fmt.Errorf("export: %s: bias %d (%g) does not fit int32 at scale %g", l.Name(), c, bv, s)
 		}
 		a.b = append(a.b, v)
+		a.wScales = append(a.wScales, math.Float32bits(float32(ws[c].Scale)))
 		mult, shift := fakequant.RequantMultiplier(s, out.Scale)
 		a.mult = append(a.mult, mult)
 		a.shift = append(a.shift, int32(shift))

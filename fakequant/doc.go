@@ -45,22 +45,34 @@
 // # Integer arithmetic
 //
 // A layer computes q3 = Z3 + M sum (q1 - Z1)(q2 - Z2) with M = S1 S2 / S3. The runtime stores
-// M as a Q31 integer and a shift (QuantizeMultiplier) and multiplies with gemmlowp's primitives,
-// bit-exact with gemmlowp and TFLite:
+// M as a Q31 integer and a shift (QuantizeMultiplier) and multiplies by one of two rules
+// (Rounding), each bit-exact with a TFLite build: gemmlowp's primitives, TFLite's default (11),
+// or one rounding, TFLite's TFLITE_SINGLE_ROUNDING (11s):
 //
-//	(8)  M = M0 2^(shift - 31),  M0 in [2^30, 2^31)             QuantizeMultiplier
-//	(9)  SRDHM(a, b) = floor(a b / 2^31 + 1/2), saturated        SaturatingRoundingDoublingHighMul
-//	(10) RDBPOT(x, e) = x / 2^e rounded, ties away from zero     RoundingDivideByPOT
-//	(11) MBQM(x, M0, shift) = RDBPOT(SRDHM(x 2^max(shift,0), M0), max(-shift,0))
-//	(12) q = clamp(Z_out + MBQM(acc, M0, shift), lo, hi)                 Requantize
-//	                                                             MultiplyByQuantizedMultiplier
+//	(8)   M = M0 2^(shift - 31),  M0 in [2^30, 2^31)             QuantizeMultiplier
+//	(9)   SRDHM(a, b) = floor(a b / 2^31 + 1/2), saturated        SaturatingRoundingDoublingHighMul
+//	(10)  RDBPOT(x, e) = x / 2^e rounded, ties away from zero     RoundingDivideByPOT
+//	(11)  MBQM(x, M0, shift) = RDBPOT(SRDHM(x 2^max(shift,0), M0), max(-shift,0))
+//	                                                              MultiplyByQuantizedMultiplier
+//	(11s) MBQMs(x, M0, shift) = (x M0 + 2^(t-1)) >> t,  t = 31 - shift  (64-bit, arithmetic >>)
+//	                          = floor(x M + 1/2)                  MultiplyByQuantizedMultiplierSingle
+//	(12)  q = clamp(Z_out + MBQM(acc, M0, shift), lo, hi)         Requantize (RoundDouble);
+//	                                                              RequantizeWith(r, ...) uses (11)
+//	                                                              or (11s) by the rule r
+//
+// A model records its rule (RoundDouble, the zero value, is (11); RoundSingle is (11s), the
+// default for new models), and the simulation, the exporter and the engine apply that rule.
 //
 // # Rounding
 //
 // Quantize (2) and RDBPOT (10) both round ties away from zero (math.Round); keep them in step,
 // so that quantizing r/S in floating point and requantizing an accumulator agree on ties.
 // SRDHM (9) rounds ties toward +Inf, and the two roundings of (11) together can differ by 1
-// from rounding x M once; tests model the two steps exactly and bound the difference by 1.
+// from rounding x M once: SRDHM's rounding can land the intermediate exactly on a tie of
+// RDBPOT, which then rounds it away from zero, so (11) gives one code too many (always away
+// from zero) on about a 2^(shift-1) share of outputs (0.04% at shift -9, 12.5% at -2);
+// 1000 (2^31-1) 2^-35 = 62.49997 gives 63 under (11). (11s) rounds once: it is within 1/2 of
+// x M, ties toward +Inf (62 above). Tests model both rules exactly.
 // ONNX's QuantizeLinear rounds ties to even instead, so an ONNX runtime may differ by 1 LSB.
 //
 // # Example

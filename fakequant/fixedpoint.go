@@ -122,9 +122,10 @@ type Rounding uint8
 const (
 	// RoundDouble is TFLite's default and gemmlowp's rule, equation (11): SRDHM (ties toward
 	// +Inf) then RoundingDivideByPOT (ties away from zero). It is bit-exact with TFLite's
-	// default builds, but not correctly rounded: it gives one code too many on about a
-	// 2^(shift-1) share of outputs (12.5% at shift -2), always upward. The zero value, so that
-	// models and checkpoints written before the rounding was recorded keep their rule.
+	// default builds, but not correctly rounded: on about a 2^(shift-1) share of outputs
+	// (12.5% at shift -2) it is one code off, always away from zero (one code too high for
+	// positive outputs, e.g. ReLU layers'). The zero value, so that models and checkpoints
+	// written before the rounding was recorded keep their rule.
 	RoundDouble Rounding = 0
 	// RoundSingle is TFLite's TFLITE_SINGLE_ROUNDING rule, equation (11s): acc*M0 rounded
 	// once by 2^(31-shift), ties toward +Inf. Correctly rounded (within 1/2 of acc*M0*2^(shift-31)
@@ -166,6 +167,18 @@ func (r *Rounding) Set(s string) error {
 	*r = v
 	return nil
 }
+
+// MarshalText implements encoding.TextMarshaler ("single" or "double"), so that JSON
+// configurations name the rule. It fails on an undefined rule.
+func (r Rounding) MarshalText() ([]byte, error) {
+	if !r.Valid() {
+		return nil, fmt.Errorf("fakequant: undefined rounding %d", uint8(r))
+	}
+	return []byte(r.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "single" or "double".
+func (r *Rounding) UnmarshalText(b []byte) error { return r.Set(string(b)) }
 
 // MultiplyByQuantizedMultiplierSingle returns x M with M = quantized 2^(shift-31) rounded
 // once, equation (11s), as TFLite's TFLITE_SINGLE_ROUNDING variant:

@@ -30,16 +30,21 @@ type Config struct {
 	PerChannel bool
 	Decay      float64 // EMA decay of activation ranges (default 0.99)
 	Delay      int     // QAT steps before activations are quantized (default 0)
+	// Rounding is the requantization rule (fakequant equation (11) or (11s)) that the
+	// simulation applies and the exported model records. DefaultConfig sets
+	// fakequant.RoundSingle; the zero value is fakequant.RoundDouble, so the configuration of a
+	// checkpoint written before the field existed decodes to the rule it was trained with.
+	Rounding fakequant.Rounding
 	// Layers overrides the configuration of named layers (mixed precision).
 	Layers map[string]LayerQ
 }
 
-// DefaultConfig is W8A8, per-channel weights, EMA decay 0.99.
+// DefaultConfig is W8A8, per-channel weights, EMA decay 0.99, single rounding.
 func DefaultConfig() Config {
-	return Config{WBits: 8, ABits: 8, LogitBits: 8, PerChannel: true, Decay: 0.99}
+	return Config{WBits: 8, ABits: 8, LogitBits: 8, PerChannel: true, Decay: 0.99, Rounding: fakequant.RoundSingle}
 }
 
-// Validate checks bit widths and the EMA decay.
+// Validate checks bit widths, the EMA decay and the rounding rule.
 func (c Config) Validate() error {
 	check := func(what string, b int) error {
 		if b < 2 || b > 8 {
@@ -65,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.Delay < 0 {
 		return fmt.Errorf("nn: quantization delay %d must be >= 0", c.Delay)
+	}
+	if !c.Rounding.Valid() {
+		return fmt.Errorf("nn: undefined requantization rounding %d (have single, double)", uint8(c.Rounding))
 	}
 	return nil
 }

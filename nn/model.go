@@ -138,7 +138,7 @@ func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Model{Arch: arch, InC: c, InH: h, InW: w, Layers: layers, Config: cfg, Ctx: &autograd.Context{}}
+	m := &Model{Arch: arch, InC: c, InH: h, InW: w, Layers: layers, Config: cfg, Ctx: &autograd.Context{Rounding: cfg.Rounding}}
 	m.InQ = &autograd.ActQuantizer{Ctx: m.Ctx, Scheme: fakequant.Scheme{Bits: 8}, Fixed: true, Min: 0, Max: 1, Seen: true}
 	rng := rand.New(rand.NewPCG(seed, 0x9a7c0))
 	in := m.InQ

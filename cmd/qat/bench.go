@@ -20,6 +20,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn or lenet300-100")
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
+	fs.Var(&cfg.Quant.Rounding, "rounding", "requantization rounding: single or double")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "training batch size (1..4096)")
 	batches := fs.Int("batches", 100, "training batches per run (0 = skip the training benchmark)")
 	rounds := fs.Int("rounds", 4, "rounds the four training runs are interleaved in (against drift in machine speed; >= 1)")

@@ -127,7 +127,7 @@ func cmdSummary(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return printJSON(stdout, summaryJSON(path, st.Size(), m, sum))
 	}
-	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8\n", path, m.Name, m.InC, m.InH, m.InW)
+	fmt.Fprintf(stdout, "%s: %s, input %dx%dx%d uint8, %v rounding\n", path, m.Name, m.InC, m.InH, m.InW, m.Rounding)
 	printSummary(stdout, sum)
 	return nil
 }
@@ -164,7 +164,7 @@ func summaryJSON(path string, size int64, m *qnet.Model, sum []qnet.LayerSummary
 		}
 		layers[i] = s
 	}
-	return map[string]any{"model_file": path, "file_bytes": size, "name": m.Name,
+	return map[string]any{"model_file": path, "file_bytes": size, "name": m.Name, "rounding": m.Rounding.String(),
 		"input_shape": [3]int{m.InC, m.InH, m.InW}, "layers": layers}
 }
 

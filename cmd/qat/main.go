@@ -102,6 +102,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.Var(layerBits{&cfg.Quant}, "layer-bits", "per-layer bits, e.g. conv1=8:8,fc2=8:8 (NAME=WBITS:ABITS; mixed precision)")
 	fs.Float64Var(&cfg.Quant.Decay, "ema-decay", cfg.Quant.Decay, "EMA decay of activation ranges")
 	fs.IntVar(&cfg.Quant.Delay, "quant-delay", cfg.Quant.Delay, "QAT steps before activations are quantized")
+	fs.Var(&cfg.Quant.Rounding, "rounding", "requantization rounding: single (correctly rounded) or double (TFLite's default, bit-exact with it); a --from fine-tune takes this flag, not the checkpoint's rule")
 	fs.StringVar(&cfg.From, "from", cfg.From, "start from this checkpoint (file or run directory)")
 	fs.BoolVar(&cfg.Resume, "resume", cfg.Resume, "resume the run in --out from its checkpoint")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs")

@@ -53,6 +53,8 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.Cluster.Train.LR, "cluster-lr", cfg.Cluster.Train.LR, "centroid fine-tuning learning rate")
 	wbits := fs.Int("wbits", cfg.Prune.Train.Quant.WBits, "weight bits (2..8)")
 	abits := fs.Int("abits", cfg.Prune.Train.Quant.ABits, "activation bits (2..8)")
+	rounding := cfg.Prune.Train.Quant.Rounding
+	fs.Var(&rounding, "rounding", "requantization rounding of both stages: single or double (TFLite's default)")
 	augment := fs.Int("augment", cfg.Prune.Train.Augment, "shift training images randomly by up to N pixels")
 	seed := fs.Uint64("seed", cfg.Prune.Train.Seed, "random seed")
 	fs.BoolVar(&cfg.SkipPrune, "skip-prune", cfg.SkipPrune, "leave out the pruning stage")
@@ -81,6 +83,9 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 		}
 		if set["abits"] {
 			t.Quant.ABits = *abits
+		}
+		if set["rounding"] {
+			t.Quant.Rounding = rounding
 		}
 		if set["augment"] {
 			t.Augment = *augment

@@ -168,16 +168,29 @@ func scales(m *qnet.Model) (sIn float64, sOut []float64, err error) {
 //	M[c] = Multiplier[c] * 2^(Shift[c]-31) = S_in S_w[c] / S_out   =>   S_w[c] = M[c] S_out / S_in
 //
 // M[c] is the trained S_in S_w[c] / S_out to within 2^-31 relative, so this is the trained
-// scale to float32 precision. (When the file stores the per-channel weight scales, this is
-// the one place to prefer them.) A channel with Multiplier 0 (its outputs are the zero point
+// scale to float32 precision. Where the file stores the trained per-channel weight scales
+// (Meta.WeightScaleBits), those are used. A channel with Multiplier 0 (its outputs are the zero point
 // whatever the input) gets scale 0.
-func weightScales(mult, shift []int32, sIn, sOut float64) []float32 {
+func weightScales(stored []uint32, mult, shift []int32, sIn, sOut float64) []float32 {
 	ws := make([]float32, len(mult))
 	for c := range mult {
+		if c < len(stored) && stored[c] != 0 && mult[c] != 0 {
+			ws[c] = math.Float32frombits(stored[c]) // the trained scale, as the file stores it
+			continue
+		}
 		m := math.Ldexp(float64(mult[c]), int(shift[c])-31)
 		ws[c] = float32(m * sOut / sIn)
 	}
 	return ws
+}
+
+// storedScales returns the trained weight scales of layer i that the model file carries
+// (Meta.WeightScaleBits), or nil.
+func storedScales(m *qnet.Model, i int) []uint32 {
+	if i < len(m.Meta.WeightScaleBits) {
+		return m.Meta.WeightScaleBits[i]
+	}
+	return nil
 }
 
 // Build returns the ONNX model of m in the form opt.Form. m must pass qnet's Validate and
@@ -241,6 +254,7 @@ func Build(m *qnet.Model, opt Options) (*onnxpb.ModelProto, error) {
 				outC: t.OutC, inC: t.InC, kh: t.KH, kw: t.KW, stride: t.Stride, pad: t.Pad,
 				wbits: t.WeightBits, obits: t.OutBits, weights: t.Weights, bias: t.Bias,
 				mult: t.Multiplier, shift: t.Shift, outZero: t.OutputZero, lo: t.ActMin, hi: t.ActMax,
+				stored: storedScales(m, i),
 			}
 			x = b.affine(a, false)
 			curScale, curZero = sOut[i], t.OutputZero
@@ -250,6 +264,7 @@ func Build(m *qnet.Model, opt Options) (*onnxpb.ModelProto, error) {
 				outC: t.Out, inC: t.In, kh: 1, kw: 1, stride: 1,
 				wbits: t.WeightBits, obits: t.OutBits, weights: t.Weights, bias: t.Bias,
 				mult: t.Multiplier, shift: t.Shift, outZero: t.OutputZero, lo: t.ActMin, hi: t.ActMax,
+				stored: storedScales(m, i),
 			}
 			x = b.affine(a, true)
 			curScale, curZero = sOut[i], t.OutputZero
@@ -423,6 +438,7 @@ type affine struct {
 	stride, pad, wbits, obits int
 	weights                   []int8
 	bias, mult, shift         []int32
+	stored                    []uint32 // the trained weight scales (float32 bits), or nil
 }
 
 type builder struct {
@@ -435,7 +451,7 @@ type builder struct {
 // connected layer over the flattened input.
 func (b *builder) affine(a affine, fc bool) string {
 	n := a.name
-	ws := weightScales(a.mult, a.shift, a.inScale, a.outScale)
+	ws := weightScales(a.stored, a.mult, a.shift, a.inScale, a.outScale)
 	act := "the A-bit range"
 	switch full := int32(1)<<a.obits - 1; {
 	case a.lo == a.outZero && a.hi == full:

@@ -24,7 +24,8 @@ const (
 
 	flagOutputScales   = 1 << 0 // Meta.OutputScaleBits is present
 	flagSingleRounding = 1 << 1 // Rounding is fakequant.RoundSingle (clear: RoundDouble)
-	knownFlags         = flagOutputScales | flagSingleRounding
+	flagWeightScales   = 1 << 2 // Meta.WeightScaleBits is present
+	knownFlags         = flagOutputScales | flagSingleRounding | flagWeightScales
 
 	headerLen  = len(Magic) + 2 + 2
 	trailerLen = 4
@@ -82,6 +83,9 @@ func marshal(m *Model, opt EncodeOptions) ([]byte, *StorageReport, error) {
 	if m.Rounding == fakequant.RoundSingle {
 		flags |= flagSingleRounding
 	}
+	if len(m.Meta.WeightScaleBits) > 0 {
+		flags |= flagWeightScales
+	}
 	b := append([]byte(nil), Magic...)
 	b = le.AppendUint16(b, Version)
 	b = le.AppendUint16(b, flags)
@@ -101,6 +105,11 @@ func marshal(m *Model, opt EncodeOptions) ([]byte, *StorageReport, error) {
 		}
 		start := len(b)
 		b, rep.Layers[i] = appendLayer(b, l, scale, opt.Encoding)
+		if flags&flagWeightScales != 0 {
+			for _, v := range m.Meta.WeightScaleBits[i] {
+				b = le.AppendUint32(b, v)
+			}
+		}
 		st := &rep.Layers[i]
 		st.Index, st.Bytes = i, len(b)-start
 		if st.Weights > 0 {
@@ -267,7 +276,7 @@ func decode(data []byte) (*Model, error) {
 		return nil, &UnsupportedError{Msg: fmt.Sprintf("format version %d (this package reads versions 1 to %d)", version, Version)}
 	}
 	flags := le.Uint16(data[10:])
-	if flags&^knownFlags != 0 || version == 1 && flags&flagSingleRounding != 0 {
+	if flags&^knownFlags != 0 || version == 1 && flags&(flagSingleRounding|flagWeightScales) != 0 {
 		return nil, &UnsupportedError{Msg: fmt.Sprintf("flags %#04x in a version-%d file", flags, version)}
 	}
 	if len(data) >= headerLen+trailerLen {
@@ -389,6 +398,9 @@ func (p *parser) model(flags uint16) *Model {
 	if flags&flagOutputScales != 0 {
 		m.Meta.OutputScaleBits = make([]uint32, n)
 	}
+	if flags&flagWeightScales != 0 {
+		m.Meta.WeightScaleBits = make([][]uint32, n)
+	}
 	for i := 0; i < n && p.err == nil; i++ {
 		kind := LayerKind(p.u8("layer kind"))
 		scaleOff := p.off
@@ -412,6 +424,9 @@ func (p *parser) model(flags uint16) *Model {
 			// Versions 1 and 2 have exactly these kinds; a new kind needs a new version,
 			// since a reader cannot skip a record it does not know.
 			p.failAt(p.off-5, false, fmt.Sprintf("layer %d: unknown layer kind %d", i, kind))
+		}
+		if flags&flagWeightScales != 0 && p.err == nil {
+			m.Meta.WeightScaleBits[i] = p.weightScales(i, outChannels(m.Layers[i]))
 		}
 	}
 	if p.err != nil {
@@ -561,6 +576,21 @@ func (p *parser) arrays(layer int, a *affine, rows int, mode byte) {
 		a.multiplier[c] = int32(le.Uint32(b[4*i:]))
 		a.shift[c] = int32(int8(b[4*n+i]))
 	}
+}
+
+// weightScales reads the rows float32 weight scales (as bits) that follow a
+// layer record when flag bit 2 is set; the bytes are checked before the
+// slice is allocated. A layer without weights has none (nil).
+func (p *parser) weightScales(layer, rows int) []uint32 {
+	b := p.take(4*int64(rows), fmt.Sprintf("layer %d weight scales", layer))
+	if p.err != nil || rows == 0 {
+		return nil
+	}
+	s := make([]uint32, rows)
+	for c := range s {
+		s[c] = le.Uint32(b[4*c:])
+	}
+	return s
 }
 
 // zigzagVarint reads a zigzag-encoded int32 in the shortest unsigned LEB128

@@ -58,6 +58,7 @@ func testdataFiles() map[string]testFile {
 		"sparse.qnet":    {m: compressible(rand.New(rand.NewPCG(2025, 3))), opt: EncodeOptions{Encoding: EncodingSparse}},
 		"huffman.qnet":   {m: compressible(rand.New(rand.NewPCG(2025, 3))), opt: EncodeOptions{Encoding: EncodingHuffman}},
 		"pruned.qnet":    {m: compressible(rand.New(rand.NewPCG(2025, 4)))},
+		"scales.qnet":    {m: withWeightScales(smallModel(), rand.New(rand.NewPCG(2026, 5)))},
 	}
 }
 
@@ -149,6 +150,9 @@ func TestRoundTrip(t *testing.T) {
 		}
 		if i%2 == 1 { // version 2 records the rounding rule (version 1 files round twice)
 			m.Rounding = fakequant.RoundSingle
+		}
+		if i%3 == 1 { // ... and the weight scales
+			withWeightScales(m, rng)
 		}
 		for _, enc := range allEncodings {
 			data := encodeWith(t, m, EncodeOptions{Encoding: enc})
@@ -392,8 +396,11 @@ func TestDecodeCorruptFields(t *testing.T) {
 		{"fc Out max", put32(fc+4, 0xffffffff), format},
 		{"fc Out +1", put32(fc+4, 4), format},
 		{"scale without flag", put16(10, 0), format},
-		{"unknown flag", put16(10, 5), unsupported},
+		{"unknown flag", put16(10, 9), unsupported},
+		{"unknown flag 15", put16(10, 1<<15|1), unsupported},
 		{"v1 single rounding", put16(10, 2), unsupported},
+		{"v1 weight scales", put16(10, 5), unsupported},
+		{"weight scales flag, none stored", put16(10, 5), anyErr},
 		{"version 3", put16(8, 3), unsupported},
 		{"version 1", put16(8, 1), anyErr},
 		{"version 0", put16(8, 0), unsupported},
@@ -440,6 +447,14 @@ func TestDecodeCorruptFields(t *testing.T) {
 	var fe *FormatError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "after the last layer") {
 		t.Errorf("trailing bytes: %v", err)
+	}
+	// Weight scales: the flag cleared on a file that stores them leaves their
+	// bytes where the next field is expected.
+	scales := encode(t, withWeightScales(smallModel(), rand.New(rand.NewPCG(7, 8))))
+	cleared := bytes.Clone(scales)
+	binary.LittleEndian.PutUint16(cleared[10:], 1|2)
+	if _, err := Decode(bytes.NewReader(withCRC(cleared))); !errors.As(err, &fe) {
+		t.Errorf("weight scales without their flag: %v, want *FormatError", err)
 	}
 	// Not a model at all.
 	for _, in := range []string{"", "QATGO", "PK\x03\x04 not a model", "QATGOINX" + string(data[8:])} {

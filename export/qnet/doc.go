@@ -26,9 +26,15 @@
 // per file: conv2d.go, fully_connected.go, requant.go):
 //
 //	acc = Bias[c] + sum_j (q_in[j] - InputZero) * W[c][j]          // int32
-//	out = clamp(OutputZero + MultiplyByQuantizedMultiplier(acc, Multiplier[c], Shift[c]), ActMin, ActMax)
+//	out = clamp(OutputZero + MultiplyByQuantizedMultiplierWith(Rounding, acc, Multiplier[c], Shift[c]), ActMin, ActMax)
 //
-// ReLU and ReLU6 are just the clamp bounds. Padding taps of a convolution
+// The product acc * Multiplier[c] * 2^(Shift[c]-31) is rounded by the model's
+// Rounding: RoundDouble is TFLite's default and gemmlowp's (fakequant equation
+// (11): SRDHM, then RoundingDivideByPOT), bit-exact with TFLite's default
+// builds but one code too high on about a 2^(Shift-1) share of outputs;
+// RoundSingle (equation (11s), TFLite's TFLITE_SINGLE_ROUNDING) rounds once,
+// floor(acc M + 1/2), and is what new models use. ReLU and ReLU6 are just the
+// clamp bounds. Padding taps of a convolution
 // hold InputZero, the code of real 0. MaxPool2D works on the codes directly.
 // Validate proves, per output channel, that the accumulator cannot overflow:
 // sum_j |W[c][j]| * max|q_in - InputZero| + |Bias[c]| < 2^31.
@@ -52,7 +58,7 @@
 // weight adds W[c][k] * xT[k][j] to all columns j in one loop:
 //
 //	acc[c][j] = Bias[c] + sum over nonzero W[c][k] of W[c][k] * xT[k][j]
-//	out[c][j] = Requantize(acc[c][j], Multiplier[c], Shift[c], OutputZero, ActMin, ActMax)
+//	out[c][j] = Requantize(Rounding, acc[c][j], Multiplier[c], Shift[c], OutputZero, ActMin, ActMax)
 //
 // For a Conv2D the columns are the output positions of one image (xT is the
 // transposed im2col, computed only for taps some filter uses); for a
@@ -107,6 +113,8 @@
 //	10       2     uint16  flags: bit 0 set = the layers carry output scales (Meta.OutputScaleBits);
 //	                       bit 1 set = requantization rounds once (Rounding = RoundSingle; clear:
 //	                       RoundDouble, TFLite's default, and every version 1 file);
+//	                       bit 2 set = every layer record is followed by its weight scales
+//	                       (Meta.WeightScaleBits; version 2 only);
 //	                       other bits 0 (set: *UnsupportedError)
 //	12       2     uint16  name length n
 //	14       n     bytes   Name
@@ -134,6 +142,13 @@
 //	quantization block               quantization block
 //	weight block (OIHW)              weight block ([Out][In])
 //	per-channel arrays (OutC)        per-channel arrays (Out)
+//	[weight scales: OutC x uint32]   [weight scales: Out x uint32]
+//
+// The weight scales (float32 bits, Meta.WeightScaleBits) are present when
+// flag bit 2 is set; a MaxPool2D record has none. Like the output scales they
+// are descriptive: the trained S_w[c], for converters to other formats, never
+// read by the kernels (which use the Q31 Multiplier). Decode checks that
+// their bytes are present before allocating them.
 //
 // The quantization block is 17 bytes:
 //

@@ -33,6 +33,12 @@ type Meta struct {
 	// OutputScaleBits holds the output scale of every layer (0 if not
 	// applicable, e.g. for MaxPool2D), or is empty.
 	OutputScaleBits []uint32
+	// WeightScaleBits holds the trained per-output-channel weight scales S_w[c]
+	// of every layer (one slice per layer: OutC or Out entries for Conv2D and
+	// FullyConnected, none for MaxPool2D), or is empty. A converter to
+	// another format takes the weight scales from here rather than deriving
+	// them from the rounded Multiplier as M S_out / S_in.
+	WeightScaleBits [][]uint32
 }
 
 // LayerKind identifies the type of a layer. Its value is the kind byte of the

@@ -71,6 +71,9 @@ func (m *Model) Validate() error {
 	if n := len(m.Meta.OutputScaleBits); n != 0 && n != len(m.Layers) {
 		return shapeErrorf("Meta.OutputScaleBits has %d entries, want 0 or %d (one per layer)", n, len(m.Layers))
 	}
+	if n := len(m.Meta.WeightScaleBits); n != 0 && n != len(m.Layers) {
+		return shapeErrorf("Meta.WeightScaleBits has %d entries, want 0 or %d (one per layer)", n, len(m.Layers))
+	}
 	c, h, w := m.InC, m.InH, m.InW
 	z, lo, hi := m.InputZero, int32(0), int32(255)
 	weights, channels := 0, 0
@@ -104,6 +107,11 @@ func (m *Model) Validate() error {
 			return err
 		}
 		z, lo, hi = l.quantized(z, lo, hi)
+		if len(m.Meta.WeightScaleBits) > 0 {
+			if got, want := len(m.Meta.WeightScaleBits[i]), outChannels(l); got != want {
+				return &ShapeError{Layer: i, Kind: l.Kind(), Msg: fmt.Sprintf("Meta.WeightScaleBits has %d entries, want %d (one per output channel)", got, want)}
+			}
+		}
 	}
 	if n := m.runnerBytes(); n > MaxRunnerBytes {
 		return shapeErrorf("a Runner would need %d bytes of buffers (packed weights, activations, im2col scratch), limit %d", n, MaxRunnerBytes)
@@ -161,6 +169,18 @@ func affineRunnerBytes(rows, cols int64) int64 {
 	dense := (rows + 7) / 8 * 4 * cols * 8
 	sparse := 16*rows*cols + 4*(rows+1) + cols
 	return max(dense, sparse)
+}
+
+// outChannels returns the number of weight scales of l: its output channels,
+// or 0 for a layer without weights.
+func outChannels(l Layer) int {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.OutC
+	case *FullyConnected:
+		return l.Out
+	}
+	return 0
 }
 
 // validateLayer checks one layer fed by a (c, h, w) activation with zero

@@ -2,9 +2,12 @@ package qnet
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/qatgo/qatgo/fakequant"
 )
 
 // smallModel is a valid model with every layer kind: conv (3-bit weights,
@@ -23,6 +26,21 @@ func smallModel() *Model {
 			InputZero: 3, OutputZero: 128, ActMin: 0, ActMax: 255, OutBits: 8,
 		})
 	m.Meta = Meta{InputScaleBits: 0x3b808081, OutputScaleBits: []uint32{0x3d800000, 0, 0x3e000000}}
+	return m
+}
+
+// withWeightScales gives m single rounding and a random float32 weight scale
+// per output channel of every layer with weights (nil for max pool).
+func withWeightScales(m *Model, rng *rand.Rand) *Model {
+	m.Rounding = fakequant.RoundSingle
+	m.Meta.WeightScaleBits = make([][]uint32, len(m.Layers))
+	for i, l := range m.Layers {
+		s := m.Meta.WeightScaleBits[i]
+		for range outChannels(l) {
+			s = append(s, math.Float32bits(rng.Float32()*0.1))
+		}
+		m.Meta.WeightScaleBits[i] = s
+	}
 	return m
 }
 
@@ -55,6 +73,10 @@ func TestValidateRejects(t *testing.T) {
 		{"input zero 256", func(m *Model) { m.InputZero = 256 }, -1, false, "input zero point"},
 		{"name too long", func(m *Model) { m.Name = strings.Repeat("x", MaxNameLen+1) }, -1, false, "name"},
 		{"meta length", func(m *Model) { m.Meta.OutputScaleBits = []uint32{1} }, -1, true, "OutputScaleBits"},
+		{"weight scales length", func(m *Model) { m.Meta.WeightScaleBits = [][]uint32{{1, 2}} }, -1, true, "WeightScaleBits"},
+		{"weight scales conv", func(m *Model) { m.Meta.WeightScaleBits = [][]uint32{{1}, nil, {1, 2, 3}} }, 0, true, "WeightScaleBits"},
+		{"weight scales pool", func(m *Model) { m.Meta.WeightScaleBits = [][]uint32{{1, 2}, {1}, {1, 2, 3}} }, 1, true, "WeightScaleBits"},
+		{"weight scales fc", func(m *Model) { m.Meta.WeightScaleBits = [][]uint32{{1, 2}, nil, {1, 2}} }, 2, true, "WeightScaleBits"},
 		{"conv channels", func(m *Model) { m.InC = 2 }, 0, true, "channels"},
 		{"conv kernel too big", func(m *Model) { conv(m).KH = 6 }, 0, true, "does not fit"},
 		{"conv stride 0", func(m *Model) { conv(m).Stride = 0 }, 0, true, "stride"},
