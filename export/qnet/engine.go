@@ -59,17 +59,17 @@ type engine struct {
 	outLen int
 	maxAct int // largest activation forward writes, per image
 
-	cap    int // images the block buffers hold
+	cap     int // images the block buffers hold
 	convAcc int // accumulators of the largest Conv2D (one image)
 	convX   int // im2col inputs of the largest Conv2D
-	bufs [2][]uint8
-	in   []uint8 // HWC input
-	out  []uint8 // CHW output
-	x8   []uint8 // im2col rows or FullyConnected inputs (byte levels)
-	x16  []int16 // the same, widened (LevelAVX2)
-	acc  []int32 // accumulators: one image of a Conv2D, or a block of a FullyConnected
-	pacc []int32 // pooled accumulators
-	prow []int32 // one row of vertically pooled accumulators
+	bufs    [2][]uint8
+	in      []uint8 // HWC input
+	out     []uint8 // CHW output
+	x8      []uint8 // im2col rows or FullyConnected inputs (byte levels)
+	x16     []int16 // the same, widened (LevelAVX2)
+	acc     []int32 // accumulators: one image of a Conv2D, or a block of a FullyConnected
+	pacc    []int32 // pooled accumulators
+	prow    []int32 // one row of vertically pooled accumulators
 }
 
 // bufSlack covers what the kernels touch past an activation: requantization

@@ -30,13 +30,13 @@ type Runner struct {
 	path    KernelPath
 	kernels Kernels
 	eng     *engine // the SIMD engine (engine.go); nil: the lane-packed and sparse kernels below
-	plans  []layerPlan
-	inLen  int
-	outLen int
-	block  int        // images per block in PredictBatch
-	bufs   [2][]uint8 // ping-pong activations, block images each
-	xs     []int16    // centered inputs: im2col of one image, or a block of FullyConnected inputs
-	acc    []int32    // accumulators of the sparse kernel: one channel of one image, or of a block
+	plans   []layerPlan
+	inLen   int
+	outLen  int
+	block   int        // images per block in PredictBatch
+	bufs    [2][]uint8 // ping-pong activations, block images each
+	xs      []int16    // centered inputs: im2col of one image, or a block of FullyConnected inputs
+	acc     []int32    // accumulators of the sparse kernel: one channel of one image, or of a block
 }
 
 // A KernelPath selects the kernels a Runner uses for Conv2D and

@@ -46,22 +46,22 @@ import "fmt"
 
 // Parameter slots of one block of 8 channels: 16 vectors of 8 int32.
 const (
-	slotBias  = iota // added to the accumulator (0 in the engine: Gemm adds the bias)
-	slotMult         // M
-	slotLsh          // double: max(shift, 0)
-	slotRsh          // double: e = max(-shift, 0)
-	slotMask         // double: 2^e - 1
-	slotThr          // double: (2^e - 1) >> 1
-	slotRndE         // single: 4 x int64 2^(t-1) + 2^63 of channels 0, 2, 4, 6
-	slotRndO         // single: the same for channels 1, 3, 5, 7
-	slotTE           // single: 4 x uint64 t of channels 0, 2, 4, 6
-	slotTO           // single: of channels 1, 3, 5, 7
-	slotCorr         // single: low32(2^(63-t))
-	slotHi           // hi - zero
-	slotLo           // lo - zero
-	slotZero         // zero
-	slots     = 16
-	blockP    = slots * 8 // int32s per block
+	slotBias = iota // added to the accumulator (0 in the engine: Gemm adds the bias)
+	slotMult        // M
+	slotLsh         // double: max(shift, 0)
+	slotRsh         // double: e = max(-shift, 0)
+	slotMask        // double: 2^e - 1
+	slotThr         // double: (2^e - 1) >> 1
+	slotRndE        // single: 4 x int64 2^(t-1) + 2^63 of channels 0, 2, 4, 6
+	slotRndO        // single: the same for channels 1, 3, 5, 7
+	slotTE          // single: 4 x uint64 t of channels 0, 2, 4, 6
+	slotTO          // single: of channels 1, 3, 5, 7
+	slotCorr        // single: low32(2^(63-t))
+	slotHi          // hi - zero
+	slotLo          // lo - zero
+	slotZero        // zero
+	slots    = 16
+	blockP   = slots * 8 // int32s per block
 )
 
 // Requant holds the requantization parameters of Blocks*8 channels.
