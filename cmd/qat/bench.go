@@ -27,7 +27,15 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	images := fs.Int("images", 2000, "test images for the inference benchmark")
 	dataDir := fs.String("data", "", "MNIST idx directory")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	engine := fs.String("engine", "", "integer model file: time the engine's kernel sets at batch 1, 8, 64, 256 (--images each, --rounds interleaved) and exit")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *engine != "" {
+		rs, err := benchEngine(*engine, *images, *rounds, stdout)
+		if err == nil && *asJSON {
+			err = printJSON(stdout, map[string]any{"engine": rs})
+		}
 		return err
 	}
 	if err := cfg.Quant.Validate(); err != nil {

@@ -143,3 +143,35 @@ func BenchmarkCrossover(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernels times every kernel set this CPU runs on the random
+// LeNet-5 at batch 1 (Forward) and 64 (PredictBatch). `qat bench --engine
+// FILE` does the same on a model file with the sets interleaved in rounds
+// and ratios printed.
+func BenchmarkKernels(b *testing.B) {
+	const n = 64
+	for _, bits := range benchBits {
+		for _, k := range []Kernels{KernelsLanes, KernelsGo, KernelsAVX2, KernelsVNNI} {
+			if !k.Supported() {
+				continue
+			}
+			for _, batch := range []int{1, n} {
+				b.Run(fmt.Sprintf("%dbit/%v/batch%d", bits, k, batch), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(26, uint64(bits)))
+					r := lenet5(rng, bits, bits).NewRunnerWith(RunnerOptions{Kernels: k})
+					imgs := randImages(rng, n, 784)
+					dst := make([]int, n)
+					b.ReportAllocs()
+					for b.Loop() {
+						if batch == 1 {
+							r.Forward(imgs[:784])
+						} else {
+							r.PredictBatch(imgs, n, dst)
+						}
+					}
+					b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+				})
+			}
+		}
+	}
+}

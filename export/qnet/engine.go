@@ -44,6 +44,9 @@ type vplan struct {
 	bias []int32 // Bias[c] - InputZero*sum_k W[c][k], w.Cols() entries
 	zero uint8   // input zero point: the code of padding taps
 
+	offs  []int32 // Conv2D: im2col runs, outH*outW x KH source offsets (qgemm.Gather)
+	mixed []int32 // Conv2D: the runs (pos*KH + ky) that straddle the padding, offset -2
+
 	fuse         bool // Conv2D whose next layer, a MaxPool2D, pools its accumulators (forward only)
 	poolK, poolS int  // the fused pool
 	poolH, poolW int  // its output
@@ -54,6 +57,7 @@ type engine struct {
 	lv     qgemm.Level
 	plans  []vplan
 	inHWC  bool // the input has channels and pixels: transpose it to HWC
+	copyIn bool // the input is copied (or transposed) into in
 	outCHW bool // the output has channels and pixels: transpose it to CHW
 	inLen  int
 	outLen int
@@ -79,6 +83,10 @@ const bufSlack = 16
 func newEngine(m *Model, lv qgemm.Level) *engine {
 	e := &engine{lv: lv, inLen: m.InC * m.InH * m.InW}
 	e.inHWC = m.InC > 1 && m.InH*m.InW > 1
+	// Gather reads up to 15 bytes past a run: a Conv2D reads its input from
+	// the engine's buffers, which have slack.
+	_, first := m.Layers[0].(*Conv2D)
+	e.copyIn = e.inHWC || first
 	c, h, w := m.InC, m.InH, m.InW
 	single := m.Rounding == fakequant.RoundSingle
 	for _, l := range m.Layers {
@@ -92,6 +100,7 @@ func newEngine(m *Model, lv qgemm.Level) *engine {
 		case *Conv2D:
 			p.conv = l
 			p.prepare(lv, l.affine(), convHWC(l), single)
+			p.runs()
 		case *FullyConnected:
 			p.prepare(lv, l.affine(), fcHWC(l, c, h, w), single)
 		case *MaxPool2D:
@@ -186,8 +195,8 @@ func (e *engine) grow(n int) {
 	for i := range e.bufs {
 		e.bufs[i] = make([]uint8, n*e.maxAct+bufSlack)
 	}
-	if e.inHWC {
-		e.in = make([]uint8, n*e.inLen)
+	if e.copyIn {
+		e.in = make([]uint8, n*e.inLen+bufSlack)
 	}
 	if e.outCHW {
 		e.out = make([]uint8, n*e.outLen)
@@ -208,9 +217,9 @@ func (e *engine) grow(n int) {
 	}
 	e.acc = make([]int32, maxAcc)
 	if e.lv == qgemm.LevelAVX2 {
-		e.x16 = make([]int16, maxX)
+		e.x16 = make([]int16, maxX+bufSlack)
 	} else {
-		e.x8 = make([]uint8, maxX)
+		e.x8 = make([]uint8, maxX+bufSlack)
 	}
 	e.pacc = make([]int32, maxPool)
 	e.prow = make([]int32, maxRow)
@@ -232,11 +241,8 @@ func (e *engine) bytes() int {
 // the outputs, n*outLen bytes, CHW.
 func (e *engine) forward(src []uint8, n int) []uint8 {
 	cur := src
-	if e.inHWC {
-		for j := 0; j < n; j++ {
-			toHWC(e.in[j*e.inLen:(j+1)*e.inLen], src[j*e.inLen:(j+1)*e.inLen], e.plans[0].inC, e.plans[0].inH*e.plans[0].inW)
-		}
-		cur = e.in[:n*e.inLen]
+	if e.copyIn {
+		cur = e.input(src, n)
 	}
 	side := 0
 	for i := 0; i < len(e.plans); i++ {
@@ -250,7 +256,7 @@ func (e *engine) forward(src []uint8, n int) []uint8 {
 				outLen = e.plans[i+1].outLen
 			}
 			for j := 0; j < n; j++ {
-				e.conv(p, dst[j*outLen:], cur[j*p.inLen:(j+1)*p.inLen], p.fuse)
+				e.conv(p, dst[j*outLen:], cur[j*p.inLen:], p.fuse)
 			}
 			if p.fuse {
 				i++
@@ -276,18 +282,31 @@ func (e *engine) forward(src []uint8, n int) []uint8 {
 	return cur
 }
 
+// input copies n images (CHW) into e.in, transposed to HWC if the input
+// has channels and pixels, and returns them, with bufSlack bytes of
+// capacity after.
+func (e *engine) input(src []uint8, n int) []uint8 {
+	if !e.inHWC {
+		copy(e.in, src[:n*e.inLen])
+		return e.in[:n*e.inLen]
+	}
+	for j := 0; j < n; j++ {
+		toHWC(e.in[j*e.inLen:(j+1)*e.inLen], src[j*e.inLen:(j+1)*e.inLen], e.plans[0].inC, e.plans[0].inH*e.plans[0].inW)
+	}
+	return e.in[:n*e.inLen]
+}
+
 // trace runs one image layer by layer, without fusing, and returns a copy
 // of every layer's output, CHW.
 func (e *engine) trace(img []uint8) [][]uint8 {
 	cur := img
-	if e.inHWC {
-		cur = make([]uint8, e.inLen)
-		toHWC(cur, img, e.plans[0].inC, e.plans[0].inH*e.plans[0].inW)
+	if e.copyIn {
+		cur = e.input(img, 1)
 	}
 	var outs [][]uint8
 	for i := range e.plans {
 		p := &e.plans[i]
-		dst := make([]uint8, p.outLen+bufSlack)
+		dst := make([]uint8, p.outLen+bufSlack) // read by the next layer's Gather, written by whole blocks
 		switch p.kind {
 		case KindConv2D:
 			e.conv(p, dst, cur, false)
@@ -308,20 +327,28 @@ func (e *engine) trace(img []uint8) [][]uint8 {
 	return outs
 }
 
-// conv computes one image of a Conv2D (HWC in, HWC out at dst, which needs
-// bufSlack bytes past the output), pooled on the accumulators if fuse.
+// conv computes one image of a Conv2D: HWC in at src, which needs bufSlack
+// bytes past the input, HWC out at dst, which needs bufSlack bytes past the
+// output; pooled on the accumulators if fuse.
 func (e *engine) conv(p *vplan, dst, src []uint8, fuse bool) {
 	l := p.conv
 	rows := p.outH * p.outW
 	cols, kp := p.w.Cols(), p.w.Kp
 	acc := e.acc[:rows*cols]
+	run := l.KW * l.InC
 	if p.w.Wide() {
-		x := e.x16[:rows*kp]
-		im2colHWC(x, src, l, p.inH, p.inW, p.outH, p.outW, kp, int16(p.zero))
+		x := e.x16[:rows*kp+bufSlack]
+		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		for _, i := range p.mixed {
+			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), int16(p.zero))
+		}
 		p.w.Gemm16(acc, cols, x, kp, rows, p.bias)
 	} else {
-		x := e.x8[:rows*kp]
-		im2colHWC(x, src, l, p.inH, p.inW, p.outH, p.outW, kp, p.zero)
+		x := e.x8[:rows*kp+bufSlack]
+		qgemm.Gather(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		for _, i := range p.mixed {
+			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), p.zero)
+		}
 		p.w.Gemm(acc, cols, x, kp, rows, p.bias)
 	}
 	if !fuse {
@@ -374,6 +401,57 @@ func (e *engine) fc(p *vplan, dst, src []uint8, n int) {
 		p.w.Gemm(acc, cols, x, kp, n, p.bias)
 	}
 	p.rq.Rows(e.lv, dst, p.outC, acc, cols, n)
+}
+
+// runs sets p.offs and p.mixed: the im2col row of output position pos is
+// KH runs of KW*InC codes, run ky read from input row inY = outY*Stride -
+// Pad + ky at pixel inX0 = outX*Stride - Pad (HWC: offset (inY*inW +
+// inX0)*InC), or padding (-1) if inY is outside the input, or partly
+// padding (-2, mixedRun) if the run crosses the left or right edge.
+func (p *vplan) runs() {
+	l := p.conv
+	p.offs = make([]int32, p.outH*p.outW*l.KH)
+	for outY := 0; outY < p.outH; outY++ {
+		for outX := 0; outX < p.outW; outX++ {
+			inX0 := outX*l.Stride - l.Pad
+			for ky := 0; ky < l.KH; ky++ {
+				i := (outY*p.outW+outX)*l.KH + ky
+				inY := outY*l.Stride - l.Pad + ky
+				switch {
+				case inY < 0 || inY >= p.inH:
+					p.offs[i] = -1
+				case inX0 < 0 || inX0+l.KW > p.inW:
+					p.offs[i] = -2
+					p.mixed = append(p.mixed, int32(i))
+				default:
+					p.offs[i] = int32((inY*p.inW + inX0) * l.InC)
+				}
+			}
+		}
+	}
+}
+
+// mixedRun writes run i = pos*KH + ky of an im2col row that crosses the
+// left or right edge of the input: the codes of the taps inside, zero for
+// the others.
+func mixedRun[T uint8 | int16](seg []T, src []uint8, l *Conv2D, inH, inW, outW, i int, zero T) {
+	c := l.InC
+	pos, ky := i/l.KH, i%l.KH
+	inY := pos/outW*l.Stride - l.Pad + ky
+	inX0 := pos%outW*l.Stride - l.Pad
+	line := src[inY*inW*c : (inY+1)*inW*c]
+	for kx := 0; kx < l.KW; kx++ {
+		d := seg[kx*c : (kx+1)*c]
+		if inX := inX0 + kx; inX >= 0 && inX < inW {
+			for j, q := range line[inX*c : (inX+1)*c] {
+				d[j] = T(q)
+			}
+		} else {
+			for j := range d {
+				d[j] = zero
+			}
+		}
+	}
 }
 
 // im2colHWC writes, for every output position pos = outY*outW + outX, the

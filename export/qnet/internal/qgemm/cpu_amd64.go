@@ -113,3 +113,17 @@ func maxIntoAsm(dst, src []int32) int {
 	}
 	return n
 }
+
+//go:noescape
+func gatherAVX2(dst *uint8, ldd int, src *uint8, offs *int32, rows, per, run int, fill uint8)
+
+//go:noescape
+func gather16AVX2(dst *int16, ldd int, src *uint8, offs *int32, rows, per, run int, fill uint8)
+
+func gatherAsm(dst []uint8, ldd int, src []uint8, offs []int32, rows, per, run int, fill uint8) {
+	gatherAVX2(&dst[0], ldd, &src[0], &offs[0], rows, per, run, fill)
+}
+
+func gather16Asm(dst []int16, ldd int, src []uint8, offs []int32, rows, per, run int, fill uint8) {
+	gather16AVX2(&dst[0], ldd*2, &src[0], &offs[0], rows, per, run, fill)
+}

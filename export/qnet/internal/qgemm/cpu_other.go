@@ -18,3 +18,11 @@ func requantAsm(*Requant, []uint8, int, []int32, int, int) {
 }
 
 func maxIntoAsm([]int32, []int32) int { return 0 }
+
+func gatherAsm([]uint8, int, []uint8, []int32, int, int, int, uint8) {
+	panic("qgemm: no assembly in this build")
+}
+
+func gather16Asm([]int16, int, []uint8, []int32, int, int, int, uint8) {
+	panic("qgemm: no assembly in this build")
+}

@@ -24,6 +24,23 @@
 	LEAQ (SI)(R9*2), R12; \
 	LEAQ (R11)(R9*2), R13
 
+#define GATHER_ARGS \
+	MOVQ dst+0(FP), DI; \
+	MOVQ ldd+8(FP), R8; \
+	MOVQ src+16(FP), SI; \
+	MOVQ offs+24(FP), DX; \
+	MOVQ rows+32(FP), CX; \
+	MOVQ run+48(FP), R10
+
+#define RQ_ARGS \
+	MOVQ dst+0(FP), DI; \
+	MOVQ ldd+8(FP), R8; \
+	MOVQ acc+16(FP), SI; \
+	MOVQ lda+24(FP), R9; \
+	MOVQ rows+32(FP), CX; \
+	VMOVDQU packShuf<>(SB), Y14; \
+	VMOVDQU packPerm<>(SB), Y13
+
 // ---- AVX-512 VNNI: VPDPBUSD acc += u8(broadcast x) . s8(w), per dword.
 
 // One row of a 3-block tile: Y0..Y2 hold the weights of the k4 step.
@@ -318,15 +335,6 @@ DATA packPerm<>+24(SB)/4, $6
 DATA packPerm<>+28(SB)/4, $7
 GLOBL packPerm<>(SB), RODATA|NOPTR, $32
 
-#define RQ_ARGS \
-	MOVQ dst+0(FP), DI; \
-	MOVQ ldd+8(FP), R8; \
-	MOVQ acc+16(FP), SI; \
-	MOVQ lda+24(FP), R9; \
-	MOVQ rows+32(FP), CX; \
-	VMOVDQU packShuf<>(SB), Y14; \
-	VMOVDQU packPerm<>(SB), Y13
-
 // Clamp Y2 to [lo-zero, hi-zero], add zero, store the 8 codes at (R11).
 #define RQ_STORE \
 	VPMINSD      352(R10), Y2, Y2; \
@@ -439,5 +447,108 @@ maxloop:
 	ADDQ    $32, DI
 	DECQ    CX
 	JNZ     maxloop
+	VZEROUPPER
+	RET
+
+// ---- Gather (gather.go): runs of codes into im2col rows, 16 per step.
+// func gatherAVX2(dst *uint8, ldd int, src *uint8, offs *int32, rows, per, run int, fill uint8)
+//	DI dst row   R8 ldd (bytes)   SI src   DX offs   CX rows left
+//	R9 runs left in the row   R10 run   R11 dst of the run   R12 codes left
+//	R13 source of the run   Y1 fill in every byte (word: gather16)
+
+TEXT ·gatherAVX2(SB), NOSPLIT, $0-57
+	GATHER_ARGS
+	MOVBLZX      fill+56(FP), AX
+	VMOVD        AX, X1
+	VPBROADCASTB X1, X1
+
+g8row:
+	MOVQ per+40(FP), R9
+	MOVQ DI, R11
+
+g8run:
+	MOVLQSX (DX), AX
+	ADDQ    $4, DX
+	MOVQ    R10, R12
+	CMPQ    AX, $-1
+	JEQ     g8fill
+	JLT     g8next
+	LEAQ    (SI)(AX*1), R13
+	MOVQ    R11, BX
+
+g8copy:
+	VMOVDQU (R13), X0
+	VMOVDQU X0, (BX)
+	ADDQ    $16, R13
+	ADDQ    $16, BX
+	SUBQ    $16, R12
+	JGT     g8copy
+	JMP     g8next
+
+g8fill:
+	MOVQ R11, BX
+
+g8fillloop:
+	VMOVDQU X1, (BX)
+	ADDQ    $16, BX
+	SUBQ    $16, R12
+	JGT     g8fillloop
+
+g8next:
+	ADDQ R10, R11
+	DECQ R9
+	JNZ  g8run
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  g8row
+	VZEROUPPER
+	RET
+
+// func gather16AVX2(dst *int16, ldd int, src *uint8, offs *int32, rows, per, run int, fill uint8)
+TEXT ·gather16AVX2(SB), NOSPLIT, $0-57
+	GATHER_ARGS
+	MOVBLZX      fill+56(FP), AX
+	VMOVD        AX, X1
+	VPBROADCASTW X1, Y1
+
+g16row:
+	MOVQ per+40(FP), R9
+	MOVQ DI, R11
+
+g16run:
+	MOVLQSX (DX), AX
+	ADDQ    $4, DX
+	MOVQ    R10, R12
+	CMPQ    AX, $-1
+	JEQ     g16fill
+	JLT     g16next
+	LEAQ    (SI)(AX*1), R13
+	MOVQ    R11, BX
+
+g16copy:
+	VPMOVZXBW (R13), Y0
+	VMOVDQU   Y0, (BX)
+	ADDQ      $16, R13
+	ADDQ      $32, BX
+	SUBQ      $16, R12
+	JGT       g16copy
+	JMP       g16next
+
+g16fill:
+	MOVQ R11, BX
+
+g16fillloop:
+	VMOVDQU Y1, (BX)
+	ADDQ    $32, BX
+	SUBQ    $16, R12
+	JGT     g16fillloop
+
+g16next:
+	LEAQ (R11)(R10*2), R11
+	DECQ R9
+	JNZ  g16run
+	ADDQ R8, DI
+	DECQ CX
+	JNZ  g16row
 	VZEROUPPER
 	RET

@@ -211,3 +211,54 @@ func TestLevels(t *testing.T) {
 	}
 	t.Logf("levels tested: %v", fmt.Sprint(ls))
 }
+
+// TestGather compares Gather and Gather16 at every level with plain copies
+// on random runs (lengths around 16), padding runs and skipped runs.
+func TestGather(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, lv := range Levels() {
+		for it := range 300 {
+			rows, per, run := 1+rng.IntN(9), 1+rng.IntN(6), 1+rng.IntN(40)
+			ldd := per*run + rng.IntN(5)
+			src := make([]uint8, run+16+rng.IntN(200))
+			for i := range src {
+				src[i] = uint8(rng.IntN(256))
+			}
+			offs := make([]int32, rows*per)
+			for i := range offs {
+				switch rng.IntN(6) {
+				case 0:
+					offs[i] = -1
+				case 1:
+					offs[i] = -2
+				default:
+					offs[i] = int32(rng.IntN(len(src) - run - 15 + 1))
+				}
+			}
+			fill := uint8(rng.IntN(256))
+			d8 := make([]uint8, (rows-1)*ldd+per*run+15)
+			d16 := make([]int16, len(d8))
+			Gather(lv, d8, ldd, src, offs, rows, per, run, fill)
+			Gather16(lv, d16, ldd, src, offs, rows, per, run, fill)
+			for r := range rows {
+				for j := range per {
+					off := offs[r*per+j]
+					for i := range run {
+						want := int(fill)
+						switch {
+						case off == -2:
+							continue
+						case off >= 0:
+							want = int(src[int(off)+i])
+						}
+						at := r*ldd + j*run + i
+						if int(d8[at]) != want || int(d16[at]) != want {
+							t.Fatalf("%v it %d: row %d run %d (off %d) code %d: Gather %d, Gather16 %d, want %d",
+								lv, it, r, j, off, i, d8[at], d16[at], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
