@@ -10,8 +10,9 @@
 //	                                       black on white) or idx3 image files (plain or gzip)
 //
 // Flags: --data DIR (MNIST idx directory; default the copy shipped in the GoMNIST module),
-// --limit N (first N test images), --invert, --json (the last line of stdout is one JSON
-// object with accuracy, images, images_per_second and images_per_second_batch64).
+// --limit N (first N test images), --invert, --threads N (batch-64 pass on N threads, one
+// Runner each; default 1), --json (the last line of stdout is one JSON object with accuracy,
+// images, images_per_second and images_per_second_batch64).
 // Bad files get a one-line error and exit status 1.
 package main
 
@@ -27,6 +28,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/qatgo/qatgo/data"
@@ -50,6 +53,7 @@ type evalResult struct {
 	ImagesPerSecond    float64 `json:"images_per_second"`
 	ImagesPerSecond64  float64 `json:"images_per_second_batch64"`
 	BatchPredictsMatch bool    `json:"batch_predictions_match"`
+	Threads            int     `json:"threads"` // of the batch-64 pass
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -60,8 +64,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	limit := fs.Int("limit", 0, "evaluate the first N test images (0 = all)")
 	invert := fs.Bool("invert", false, "invert PNG images (black digit on white)")
 	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	threads := fs.Int("threads", 1, "threads (one Runner each) for the batch-64 pass; the classes are the same for any N")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *threads < 1 || *threads > 1024 {
+		return fmt.Errorf("--threads %d outside 1..1024", *threads)
 	}
 	if *model == "" {
 		return errors.New("--model FILE is required")
@@ -83,10 +91,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if test.Rows != m.InH || test.Cols != m.InW || m.InC != 1 {
 		return fmt.Errorf("model input %dx%dx%d does not match %dx%d test images", m.InC, m.InH, m.InW, test.Rows, test.Cols)
 	}
-	res := evaluate(m, test)
+	res := evaluate(m, test, *threads)
 	res.Model = *model
 	fmt.Fprintf(stdout, "%s: accuracy %.2f%% on %d images; %.0f images/s at batch 1, %.0f images/s at batch 64 (one thread)\n",
 		*model, 100*res.Accuracy, res.Images, res.ImagesPerSecond, res.ImagesPerSecond64)
+	if res.Threads > 1 {
+		fmt.Fprintf(stdout, "  batch 64 on %d threads: %.0f images/s\n", res.Threads, res.ImagesPerSecond64)
+	}
 	if !res.BatchPredictsMatch {
 		return errors.New("batched predictions differ from single-image predictions (engine bug)")
 	}
@@ -96,9 +107,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// evaluate measures accuracy and speed on one thread: batch 1 through Predict, batch 64
-// through PredictBatch; both must give the same classes.
-func evaluate(m *qnet.Model, s *data.Set) evalResult {
+// evaluate measures accuracy and speed: batch 1 through Predict on one thread, batch 64
+// through PredictBatch on threads goroutines (one Runner each, the images split into
+// contiguous shares of whole batches); both must give the same classes.
+func evaluate(m *qnet.Model, s *data.Set, threads int) evalResult {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	r := m.NewRunner()
 	preds := make([]int, s.N)
@@ -112,23 +124,33 @@ func evaluate(m *qnet.Model, s *data.Set) evalResult {
 	}
 	t1 := time.Since(start)
 	px := s.Rows * s.Cols
-	batch := make([]int, 64)
-	match := true
-	start = time.Now()
-	for first := 0; first < s.N; first += 64 {
-		n := min(64, s.N-first)
-		r.PredictBatch(s.Images[first*px:(first+n)*px], n, batch[:n])
-		for i := 0; i < n; i++ {
-			if batch[i] != preds[first+i] {
-				match = false
-			}
-		}
+	batches := make([]int, s.N)
+	runners := []*qnet.Runner{r}
+	for len(runners) < threads {
+		runners = append(runners, m.NewRunner())
 	}
+	share := (s.N/64 + threads - 1) / threads * 64 // images per thread, whole batches
+	runtime.GOMAXPROCS(threads)
+	start = time.Now()
+	var wg sync.WaitGroup
+	for t, r := range runners {
+		lo, hi := min(t*share, s.N), min((t+1)*share, s.N)
+		if t == threads-1 {
+			hi = s.N
+		}
+		wg.Go(func() {
+			for first := lo; first < hi; first += 64 {
+				n := min(64, hi-first)
+				r.PredictBatch(s.Images[first*px:(first+n)*px], n, batches[first:first+n])
+			}
+		})
+	}
+	wg.Wait()
 	t64 := time.Since(start)
 	return evalResult{
 		Accuracy: float64(correct) / float64(max(s.N, 1)), Images: s.N,
 		ImagesPerSecond: float64(s.N) / t1.Seconds(), ImagesPerSecond64: float64(s.N) / t64.Seconds(),
-		BatchPredictsMatch: match,
+		BatchPredictsMatch: slices.Equal(batches, preds), Threads: threads,
 	}
 }
 
