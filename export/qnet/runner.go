@@ -20,11 +20,13 @@ const (
 // A Runner is not safe for concurrent use; give each goroutine its own Runner
 // (the Model itself is shared read-only).
 //
-// A Runner runs the fast paths (plan.go, sparse.go), which equal the
-// reference kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit.
-// It keeps its own copy of the weights, lane-packed for dense layers (2 to 4
-// bytes per weight) or as lists of nonzeros for sparse ones (8 bytes per
-// nonzero), and activation buffers for a block of images.
+// A Runner runs one of the fast engines (doc.go, "Kernels": engine.go with
+// internal/qgemm, or plan.go and sparse.go), which equal the reference
+// kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit. It keeps
+// its own copy of the weights in its engine's layout (the SIMD engine: 1
+// byte per weight with VNNI, 2 with AVX2; the lane-packed engine: 2 to 4
+// bytes per weight, or 8 per nonzero on the sparse path) and activation
+// buffers, for one image until PredictBatch first needs a block.
 type Runner struct {
 	m       *Model
 	path    KernelPath

@@ -7,6 +7,9 @@
 // features (golang.org/x/sys/cpu) and can be forced lower for tests
 // (SetLevel). Every level computes exactly the same integers.
 //
+// Gather builds im2col rows from runs of contiguous codes (HWC inputs: a
+// filter row is one run of KW*InC codes), 16 codes per step.
+//
 // Like the rest of the integer runtime it has no floating point (qnet's
 // TestNoFloatingPoint parses this package too).
 //
@@ -28,13 +31,16 @@
 // (VPDPBUSDS does); the products and sums wrap modulo 2^32 like Go's int32.
 //
 // AVX2 has no u8 x s8 dot product that cannot saturate (VPMADDUBSW adds two
-// u8*s8 products into a saturating int16: 2*255*127 = 64770 > 32767), so
-// the AVX2 kernel reads the same packed bytes and widens them in registers:
-// the even bytes of a dword (taps k, k+2) and the odd bytes (k+1, k+3) as
-// int16 pairs (x: VPAND 0x00ff / VPSRLW 8, zero extension; W: VPSLLW 8 then
-// VPSRAW 8 / VPSRAW 8, sign extension), and VPMADDWD multiplies the int16
-// pairs and adds each pair into an int32 (at most 2*255*128 in magnitude),
-// two VPMADDWD per 4 taps.
+// u8*s8 products into a saturating int16: 2*255*127 = 64770 > 32767), so at
+// LevelAVX2 the weights are widened to int16 once, at Pack, in blocks of 8
+// channels by 2 taps,
+//
+//	B16[b][k/2][l][k%2] = W[8b+l][k]
+//
+// and the inputs are widened as they are gathered (Gather16, VPMOVZXBW);
+// VPMADDWD multiplies int16 pairs and adds each pair into an int32 lane (at
+// most 2*255*128 in magnitude, exact), with x's 2 codes broadcast, and
+// VPADDD accumulates: two instructions per 16 multiply-adds.
 //
 // Wrapping arithmetic is exact here: the caller's true sum (bias plus
 // products) lies in int32 (the model's accumulator bound), and sums modulo
