@@ -88,8 +88,10 @@ func newEngine(m *Model, lv qgemm.Level) *engine {
 	_, first := m.Layers[0].(*Conv2D)
 	e.copyIn = e.inHWC || first
 	c, h, w := m.InC, m.InH, m.InW
+	z, lo, hi := m.InputZero, int32(0), int32(255) // the input's zero point and range
 	single := m.Rounding == fakequant.RoundSingle
 	for _, l := range m.Layers {
+		xmax := int(max(hi, z)) // largest input code, padding included
 		oc, oh, ow, err := l.OutShape(c, h, w)
 		if err != nil {
 			panic("qnet: " + err.Error()) // the model was validated
@@ -99,15 +101,16 @@ func newEngine(m *Model, lv qgemm.Level) *engine {
 		switch l := l.(type) {
 		case *Conv2D:
 			p.conv = l
-			p.prepare(lv, l.affine(), convHWC(l), single)
+			p.prepare(lv, l.affine(), convHWC(l), xmax, single)
 			p.runs()
 		case *FullyConnected:
-			p.prepare(lv, l.affine(), fcHWC(l, c, h, w), single)
+			p.prepare(lv, l.affine(), fcHWC(l, c, h, w), xmax, single)
 		case *MaxPool2D:
 			p.pool = l
 		}
 		e.plans = append(e.plans, p)
 		c, h, w = oc, oh, ow
+		z, lo, hi = l.quantized(z, lo, hi)
 	}
 	for i := range e.plans {
 		p := &e.plans[i]
@@ -141,8 +144,8 @@ func newEngine(m *Model, lv qgemm.Level) *engine {
 
 // prepare packs the weights (already permuted to the engine's layout) and
 // the requantization of an affine layer.
-func (p *vplan) prepare(lv qgemm.Level, a affine, w []int8, single bool) {
-	p.w = qgemm.Pack(lv, w, a.rows, a.cols)
+func (p *vplan) prepare(lv qgemm.Level, a affine, w []int8, xmax int, single bool) {
+	p.w = qgemm.Pack(lv, w, a.rows, a.cols, xmax)
 	p.bias = make([]int32, p.w.Cols())
 	for c := 0; c < a.rows; c++ {
 		p.bias[c] = a.bias[c] - a.inZero*p.w.Sum[c] // exact modulo 2^32 (qgemm)
@@ -216,9 +219,16 @@ func (e *engine) grow(n int) {
 		}
 	}
 	e.acc = make([]int32, maxAcc)
-	if e.lv == qgemm.LevelAVX2 {
+	wide, narrow := false, false
+	for _, p := range e.plans {
+		if p.w != nil {
+			wide, narrow = wide || p.w.Wide(), narrow || !p.w.Wide()
+		}
+	}
+	if wide {
 		e.x16 = make([]int16, maxX+bufSlack)
-	} else {
+	}
+	if narrow {
 		e.x8 = make([]uint8, maxX+bufSlack)
 	}
 	e.pacc = make([]int32, maxPool)

@@ -69,6 +69,7 @@ func TestRunnerMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	used := map[int]int{} // lane counts chosen automatically
 	sparse := 0           // layers PathAuto runs sparse
+	narrow, wide := 0, 0  // AVX2 layers on the VPMADDUBSW and the VPMADDWD kernels
 	for i := range 300 {
 		m := randomModel(rng)
 		if i%2 == 1 {
@@ -101,6 +102,15 @@ func TestRunnerMatchesReference(t *testing.T) {
 				for _, p := range r.plans {
 					if p.lanes != 0 {
 						used[p.lanes]++
+					}
+				}
+			}
+			if cfg.kernels == KernelsAVX2 {
+				for _, p := range r.eng.plans {
+					if p.w != nil && p.w.Narrow() {
+						narrow++
+					} else if p.w != nil {
+						wide++
 					}
 				}
 			}
@@ -140,7 +150,10 @@ func TestRunnerMatchesReference(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("layers by lane count chosen: %v; %d layers run sparse on PathAuto", used, sparse)
+	t.Logf("layers by lane count chosen: %v; %d layers run sparse on PathAuto; AVX2: %d layers narrow, %d wide", used, sparse, narrow, wide)
+	if KernelsAVX2.Supported() && (narrow == 0 || wide == 0) {
+		t.Errorf("AVX2: %d layers on the VPMADDUBSW kernel, %d on the VPMADDWD kernel: the test does not cover both", narrow, wide)
+	}
 	if sparse == 0 {
 		t.Error("PathAuto never chose the sparse kernel")
 	}

@@ -57,10 +57,31 @@ func requantSingleAVX2(dst *uint8, ldd int, acc *int32, lda int, rows int, p *in
 //go:noescape
 func maxInt32AVX2(dst, src *int32, n int)
 
+//go:noescape
+func ubs4x2(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32, steps int)
+
+//go:noescape
+func ubs1x2(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32, steps int)
+
 // gemmAsm runs Gemm's VNNI tiles: 4 rows at a time, then single rows; 3
-// blocks at a time, then single blocks. Gemm has checked the slices.
+// blocks at a time, then single blocks; or the AVX2 VPMADDUBSW tiles of a
+// Narrow p: 4 rows or 1, 2 blocks (Pack makes Blocks even). Gemm has
+// checked the slices.
 func gemmAsm(p *Packed, c []int32, ldc int, x []uint8, ldx int, rows int, bias []int32) {
 	kp4, bs := p.Kp/4, p.Kp*8
+	if p.Narrow() {
+		for r := 0; r < rows; {
+			t, step := ubs4x2, 4
+			if rows-r < 4 {
+				t, step = ubs1x2, 1
+			}
+			for b := 0; b < p.Blocks; b += 2 {
+				t(&c[r*ldc+b*8], ldc*4, &x[r*ldx], ldx, &p.B[b*bs], kp4, &bias[b*8], p.Steps)
+			}
+			r += step
+		}
+		return
+	}
 	for r := 0; r < rows; {
 		tn, t1, step := vnni4x3, vnni4x1, 4
 		if rows-r < 4 {

@@ -41,6 +41,60 @@
 	VMOVDQU packShuf<>(SB), Y14; \
 	VMOVDQU packPerm<>(SB), Y13
 
+// Macros of the AVX2 kernels (defined here, before any TEXT, for go vet).
+
+#define AVX_ARGS \
+	TILE_ARGS; \
+	SHLQ $1, R10; \
+	SHLQ $1, CX
+
+#define AVX_ROW2(p, a0, a1) \
+	VPBROADCASTD (p), Y12; \
+	VPMADDWD     Y8, Y12, Y13; \
+	VPMADDWD     Y9, Y12, Y14; \
+	VPADDD       Y13, a0, a0; \
+	VPADDD       Y14, a1, a1
+
+#define AVX_ROW1(p, a0) \
+	VPBROADCASTD (p), Y12; \
+	VPMADDWD     Y8, Y12, Y13; \
+	VPADDD       Y13, a0, a0
+
+#define UBS_ROW2(p, a0, a1) \
+	VPBROADCASTD (p), Y12; \
+	VPMADDUBSW   Y8, Y12, Y13; \
+	VPADDW       Y13, a0, a0; \
+	VPMADDUBSW   Y9, Y12, Y14; \
+	VPADDW       Y14, a1, a1
+
+#define UBS_FLUSH(a, m) \
+	VPMADDWD Y15, a, a; \
+	VPADDD   m, a, a; \
+	VMOVDQU  a, m
+
+#define UBS_SETUP \
+	TILE_ARGS; \
+	MOVQ         steps+56(FP), R14; \
+	MOVL         $0x00010001, AX; \
+	VMOVD        AX, X15; \
+	VPBROADCASTD X15, Y15; \
+	VMOVDQU      (BX), Y10; \
+	VMOVDQU      32(BX), Y11
+
+#define UBS_RUN \
+	MOVQ    R14, AX; \
+	CMPQ    AX, CX; \
+	CMOVQGT CX, AX; \
+	SUBQ    AX, CX
+
+#define RQ_STORE \
+	VPMINSD      352(R10), Y2, Y2; \
+	VPMAXSD      384(R10), Y2, Y2; \
+	VPADDD       416(R10), Y2, Y2; \
+	VPSHUFB      Y14, Y2, Y2; \
+	VPERMD       Y2, Y13, Y2; \
+	VMOVQ        X2, (R11)
+
 // ---- AVX-512 VNNI: VPDPBUSD acc += u8(broadcast x) . s8(w), per dword.
 
 // One row of a 3-block tile: Y0..Y2 hold the weights of the k4 step.
@@ -184,23 +238,9 @@ vnni1x1loop:
 // bytes and kp4 = Kp/4; each step covers 2 taps: R10 = block stride =
 // kp4*64 bytes.
 
-#define AVX_ARGS \
-	TILE_ARGS; \
-	SHLQ $1, R10; \
-	SHLQ $1, CX
 
 // One row of a 2-block tile: x pair at p broadcast into Y12.
-#define AVX_ROW2(p, a0, a1) \
-	VPBROADCASTD (p), Y12; \
-	VPMADDWD     Y8, Y12, Y13; \
-	VPMADDWD     Y9, Y12, Y14; \
-	VPADDD       Y13, a0, a0; \
-	VPADDD       Y14, a1, a1
 
-#define AVX_ROW1(p, a0) \
-	VPBROADCASTD (p), Y12; \
-	VPMADDWD     Y8, Y12, Y13; \
-	VPADDD       Y13, a0, a0
 
 // func avx4x2(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32)
 TEXT ·avx4x2(SB), NOSPLIT, $0-56
@@ -312,6 +352,105 @@ avx1x1loop:
 	VZEROUPPER
 	RET
 
+// ---- AVX2, Narrow packs: VPMADDUBSW on the byte layout of VNNI.
+// VPMADDUBSW multiplies the u8 x bytes by the s8 weight bytes and adds
+// adjacent pairs into int16 lanes (taps k, k+1 and k+2, k+3 of a dword);
+// VPADDW accumulates them for up to steps 4-tap steps (Pack's bound keeps
+// every int16 sum exact), then VPMADDWD by 1 adds each dword's two int16
+// into an int32 that is added to c, which starts as the bias.
+// func ubs4x2(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32, steps int)
+//	R14 steps   AX steps left in the run   Y15 int16 ones
+
+
+
+
+// Run length: AX = min(steps, CX); CX -= AX.
+
+TEXT ·ubs4x2(SB), NOSPLIT, $0-64
+	UBS_SETUP
+	MOVQ    DI, BX
+	VMOVDQU Y10, (BX)
+	VMOVDQU Y11, 32(BX)
+	ADDQ    R8, BX
+	VMOVDQU Y10, (BX)
+	VMOVDQU Y11, 32(BX)
+	ADDQ    R8, BX
+	VMOVDQU Y10, (BX)
+	VMOVDQU Y11, 32(BX)
+	ADDQ    R8, BX
+	VMOVDQU Y10, (BX)
+	VMOVDQU Y11, 32(BX)
+
+ubs4x2run:
+	UBS_RUN
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+ubs4x2loop:
+	VMOVDQU (DX), Y8
+	VMOVDQU (DX)(R10*1), Y9
+	UBS_ROW2(SI, Y0, Y1)
+	UBS_ROW2(R11, Y2, Y3)
+	UBS_ROW2(R12, Y4, Y5)
+	UBS_ROW2(R13, Y6, Y7)
+	ADDQ $4, SI
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $32, DX
+	DECQ AX
+	JNZ  ubs4x2loop
+
+	MOVQ DI, BX
+	UBS_FLUSH(Y0, (BX))
+	UBS_FLUSH(Y1, 32(BX))
+	ADDQ R8, BX
+	UBS_FLUSH(Y2, (BX))
+	UBS_FLUSH(Y3, 32(BX))
+	ADDQ R8, BX
+	UBS_FLUSH(Y4, (BX))
+	UBS_FLUSH(Y5, 32(BX))
+	ADDQ R8, BX
+	UBS_FLUSH(Y6, (BX))
+	UBS_FLUSH(Y7, 32(BX))
+	TESTQ CX, CX
+	JNZ   ubs4x2run
+	VZEROUPPER
+	RET
+
+// func ubs1x2(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32, steps int)
+TEXT ·ubs1x2(SB), NOSPLIT, $0-64
+	UBS_SETUP
+	VMOVDQU Y10, (DI)
+	VMOVDQU Y11, 32(DI)
+
+ubs1x2run:
+	UBS_RUN
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+
+ubs1x2loop:
+	VMOVDQU (DX), Y8
+	VMOVDQU (DX)(R10*1), Y9
+	UBS_ROW2(SI, Y0, Y1)
+	ADDQ $4, SI
+	ADDQ $32, DX
+	DECQ AX
+	JNZ  ubs1x2loop
+
+	UBS_FLUSH(Y0, (DI))
+	UBS_FLUSH(Y1, 32(DI))
+	TESTQ CX, CX
+	JNZ   ubs1x2run
+	VZEROUPPER
+	RET
+
 // ---- Requantization (requant.go), AVX2, 8 channels per step.
 // func requantXxxAVX2(dst *uint8, ldd int, acc *int32, lda int, rows int, p *int32, blocks int)
 //	DI dst row   R8 ldd   SI acc row   R9 lda (bytes)   CX rows left
@@ -336,13 +475,6 @@ DATA packPerm<>+28(SB)/4, $7
 GLOBL packPerm<>(SB), RODATA|NOPTR, $32
 
 // Clamp Y2 to [lo-zero, hi-zero], add zero, store the 8 codes at (R11).
-#define RQ_STORE \
-	VPMINSD      352(R10), Y2, Y2; \
-	VPMAXSD      384(R10), Y2, Y2; \
-	VPADDD       416(R10), Y2, Y2; \
-	VPSHUFB      Y14, Y2, Y2; \
-	VPERMD       Y2, Y13, Y2; \
-	VMOVQ        X2, (R11)
 
 // func requantDoubleAVX2(dst *uint8, ldd int, acc *int32, lda int, rows int, p *int32, blocks int)
 TEXT ·requantDoubleAVX2(SB), NOSPLIT, $0-56

@@ -60,22 +60,51 @@ func SetLevel(l Level) Level {
 // Packed is a weight matrix of Rows output channels by K taps in the kernel
 // layout of its level (doc.go): Blocks blocks of 8 channels, Kp = K rounded
 // up to 4 taps. At LevelAVX2 the weights are widened to int16 (B16) and the
-// inputs must be too (Gemm16); the other levels read bytes (B, Gemm).
+// inputs must be too (Gemm16), unless the products are small enough for
+// VPMADDUBSW (Narrow); the other levels read bytes (B, Gemm).
 type Packed struct {
 	Level               Level
 	Rows, K, Kp, Blocks int
+	// Steps is, at LevelAVX2 with bytes (Narrow), the 4-tap steps whose
+	// VPMADDUBSW pair sums can be added in int16 lanes without leaving
+	// them: floor(32767 / (2 xmax wmax)); 0 otherwise.
+	Steps int
 	B                   []int8  // Go, VNNI: Blocks x Kp/4 x 8 x 4
 	B16                 []int16 // AVX2: Blocks x Kp/2 x 8 x 2
 	Sum                 []int32 // sum_k W[j][k] of every channel, Blocks*8 entries (0 beyond Rows)
 }
 
-// Pack lays out w (rows x k, row-major) for Gemm or Gemm16 at level lv. It
-// panics on a length mismatch, a size below 1 or an unsupported level.
-func Pack(lv Level, w []int8, rows, k int) *Packed {
-	if rows < 1 || k < 1 || len(w) != rows*k || !Supported(lv) {
-		panic(fmt.Sprintf("qgemm: Pack: %d weights for %d x %d at %v", len(w), rows, k, lv))
+// minNarrowSteps is the fewest int16 steps for which the VPMADDUBSW kernel
+// (a flush to int32 after every run of Steps) beats the VPMADDWD one.
+const minNarrowSteps = 4
+
+// Pack lays out w (rows x k, row-major) for Gemm or Gemm16 at level lv, for
+// inputs x in [0, xmax]. It panics on a length mismatch, a size below 1, an
+// xmax outside 0..255 or an unsupported level.
+//
+// At LevelAVX2 it picks the VPMADDUBSW kernel when no int16 sum can leave
+// its range: VPMADDUBSW adds two u8 x s8 products into an int16, saturating,
+// and the kernel adds Steps of those sums per int16 lane before widening
+// them to int32 (VPMADDWD by 1), so it needs Steps * 2 xmax wmax <= 32767,
+// wmax = max |W|; bytes past K are multiplied by zero weights, so their
+// values do not count. With 4-bit weights and activations (15*7) a lane
+// takes 156 steps; with 8-bit weights and activations (255*127) not one,
+// and the VPMADDWD kernel on int16 runs.
+func Pack(lv Level, w []int8, rows, k int, xmax int) *Packed {
+	if rows < 1 || k < 1 || len(w) != rows*k || !Supported(lv) || xmax < 0 || xmax > 255 {
+		panic(fmt.Sprintf("qgemm: Pack: %d weights for %d x %d at %v, inputs up to %d", len(w), rows, k, lv, xmax))
 	}
 	p := &Packed{Level: lv, Rows: rows, K: k, Kp: (k + 3) &^ 3, Blocks: (rows + 7) / 8}
+	if lv == LevelAVX2 {
+		wmax := 1
+		for _, v := range w {
+			wmax = max(wmax, int(v), -int(v))
+		}
+		if s := 32767 / (2 * max(xmax, 1) * wmax); s >= minNarrowSteps {
+			p.Steps = s
+			p.Blocks = (p.Blocks + 1) &^ 1 // the tiles take 2 blocks
+		}
+	}
 	p.Sum = make([]int32, p.Blocks*8)
 	if p.Wide() {
 		p.B16 = make([]int16, p.Blocks*p.Kp*8)
@@ -97,8 +126,11 @@ func Pack(lv Level, w []int8, rows, k int) *Packed {
 }
 
 // Wide reports whether the inputs are int16 (Gemm16) rather than bytes
-// (Gemm): true at LevelAVX2.
-func (p *Packed) Wide() bool { return p.Level == LevelAVX2 }
+// (Gemm): at LevelAVX2 unless the VPMADDUBSW kernel runs.
+func (p *Packed) Wide() bool { return p.Level == LevelAVX2 && p.Steps == 0 }
+
+// Narrow reports whether the VPMADDUBSW kernel (LevelAVX2, bytes) runs.
+func (p *Packed) Narrow() bool { return p.Steps > 0 }
 
 // Cols returns the accumulators Gemm writes per row: Blocks*8.
 func (p *Packed) Cols() int { return p.Blocks * 8 }

@@ -34,7 +34,9 @@ func naive(w []int8, rows, k int, x []uint8, ldx, n int, bias []int32) [][]int32
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, lv := range Levels() {
-		for it := range 400 {
+		narrow, wide := 0, 0
+		for it := range 600 {
+			xmax := []int{255, 15, 3, 127, 1}[it%5]
 			rows := 1 + rng.IntN(40)
 			k := 1 + rng.IntN(70)
 			n := 1 + rng.IntN(11)
@@ -43,7 +45,7 @@ func TestGemm(t *testing.T) {
 			}
 			w := make([]int8, rows*k)
 			x := make([]uint8, 0)
-			mode := it % 5
+			mode := it / 5 % 5
 			for i := range w {
 				switch mode {
 				case 0:
@@ -58,17 +60,22 @@ func TestGemm(t *testing.T) {
 					w[i] = int8(rng.IntN(15) - 7)
 				}
 			}
-			p := Pack(lv, w, rows, k)
+			p := Pack(lv, w, rows, k, xmax)
+			if p.Narrow() {
+				narrow++
+			} else {
+				wide++
+			}
 			ldx := p.Kp + rng.IntN(3)
 			x = make([]uint8, (n-1)*ldx+p.Kp)
 			for i := range x {
 				switch mode {
 				case 1, 2:
-					x[i] = 255
+					x[i] = uint8(xmax)
 				case 3:
-					x[i] = 255 * uint8(rng.IntN(2))
+					x[i] = uint8(xmax) * uint8(rng.IntN(2))
 				default:
-					x[i] = uint8(rng.IntN(256))
+					x[i] = uint8(rng.IntN(xmax + 1))
 				}
 			}
 			for r := range n { // taps beyond K hold anything
@@ -101,9 +108,13 @@ func TestGemm(t *testing.T) {
 			want := naive(w, rows, k, x, ldx, n, bias)
 			for r := range n {
 				if got := c[r*ldc : r*ldc+rows]; !slices.Equal(got, want[r]) {
-					t.Fatalf("%v it %d: %d x %d x %d, row %d:\n got %v\nwant %v", lv, it, n, rows, k, r, got, want[r])
+					t.Fatalf("%v it %d (narrow %v): %d x %d x %d, row %d:\n got %v\nwant %v", lv, it, p.Narrow(), n, rows, k, r, got, want[r])
 				}
 			}
+		}
+		t.Logf("%v: %d narrow packs, %d others", lv, narrow, wide)
+		if lv == LevelAVX2 && (narrow < 50 || wide < 50) {
+			t.Errorf("%v: %d narrow packs, %d others: the test does not cover both kernels", lv, narrow, wide)
 		}
 	}
 }
