@@ -69,9 +69,9 @@ type Packed struct {
 	// VPMADDUBSW pair sums can be added in int16 lanes without leaving
 	// them: floor(32767 / (2 xmax wmax)); 0 otherwise.
 	Steps int
-	B                   []int8  // Go, VNNI: Blocks x Kp/4 x 8 x 4
-	B16                 []int16 // AVX2: Blocks x Kp/2 x 8 x 2
-	Sum                 []int32 // sum_k W[j][k] of every channel, Blocks*8 entries (0 beyond Rows)
+	B     []int8  // Go, VNNI: Blocks x Kp/4 x 8 x 4
+	B16   []int16 // AVX2: Blocks x Kp/2 x 8 x 2
+	Sum   []int32 // sum_k W[j][k] of every channel, Blocks*8 entries (0 beyond Rows)
 }
 
 // minNarrowSteps is the fewest int16 steps for which the VPMADDUBSW kernel
