@@ -241,7 +241,7 @@ func (e *engine) bytes() int {
 		4*(len(e.acc)+len(e.pacc)+len(e.prow))
 	for _, p := range e.plans {
 		if p.w != nil {
-			n += len(p.w.B) + 2*len(p.w.B16) + 4*len(p.w.Sum) + 4*len(p.bias) + 4*len(p.rq.P)
+			n += len(p.w.B) + len(p.w.BW) + 4*len(p.w.Sum) + 4*len(p.bias) + 4*len(p.rq.P)
 		}
 	}
 	return n

@@ -37,16 +37,16 @@ func vnni1x3(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32
 func vnni1x1(c *int32, ldc int, x *uint8, ldx int, w *int8, kp4 int, bias *int32)
 
 //go:noescape
-func avx4x2(c *int32, ldc int, x *int16, ldx int, w *int16, kp4 int, bias *int32)
+func avx4x2(c *int32, ldc int, x *int16, ldx int, w *int8, kp4 int, bias *int32)
 
 //go:noescape
-func avx4x1(c *int32, ldc int, x *int16, ldx int, w *int16, kp4 int, bias *int32)
+func avx4x1(c *int32, ldc int, x *int16, ldx int, w *int8, kp4 int, bias *int32)
 
 //go:noescape
-func avx1x2(c *int32, ldc int, x *int16, ldx int, w *int16, kp4 int, bias *int32)
+func avx1x2(c *int32, ldc int, x *int16, ldx int, w *int8, kp4 int, bias *int32)
 
 //go:noescape
-func avx1x1(c *int32, ldc int, x *int16, ldx int, w *int16, kp4 int, bias *int32)
+func avx1x1(c *int32, ldc int, x *int16, ldx int, w *int8, kp4 int, bias *int32)
 
 //go:noescape
 func requantDoubleAVX2(dst *uint8, ldd int, acc *int32, lda int, rows int, p *int32, blocks int)
@@ -109,10 +109,10 @@ func gemm16Asm(p *Packed, c []int32, ldc int, x []int16, ldx int, rows int, bias
 		}
 		b := 0
 		for ; b+2 <= p.Blocks; b += 2 {
-			tn(&c[r*ldc+b*8], ldc*4, &x[r*ldx], ldx*2, &p.B16[b*bs], kp4, &bias[b*8])
+			tn(&c[r*ldc+b*8], ldc*4, &x[r*ldx], ldx*2, &p.BW[b*bs], kp4, &bias[b*8])
 		}
 		for ; b < p.Blocks; b++ {
-			t1(&c[r*ldc+b*8], ldc*4, &x[r*ldx], ldx*2, &p.B16[b*bs], kp4, &bias[b*8])
+			t1(&c[r*ldc+b*8], ldc*4, &x[r*ldx], ldx*2, &p.BW[b*bs], kp4, &bias[b*8])
 		}
 		r += step
 	}

@@ -32,15 +32,19 @@
 //
 // AVX2 has no u8 x s8 dot product that cannot saturate (VPMADDUBSW adds two
 // u8*s8 products into a saturating int16: 2*255*127 = 64770 > 32767), so at
-// LevelAVX2 the weights are widened to int16 once, at Pack, in blocks of 8
-// channels by 2 taps,
+// LevelAVX2 the weights are laid out in blocks of 8 channels by 2 taps,
 //
-//	B16[b][k/2][l][k%2] = W[8b+l][k]
+//	BW[b][k/2][l][k%2] = W[8b+l][k]
 //
-// and the inputs are widened as they are gathered (Gather16, VPMOVZXBW);
+// and widened to int16 as they are loaded (VPMOVSXBW: 16 bytes, 8 channels
+// by 2 taps, per step), the inputs as they are gathered (Gather16,
+// VPMOVZXBW);
 // VPMADDWD multiplies int16 pairs and adds each pair into an int32 lane (at
 // most 2*255*128 in magnitude, exact), with x's 2 codes broadcast, and
-// VPADDD accumulates: two instructions per 16 multiply-adds.
+// VPADDD accumulates: two instructions per 16 multiply-adds. Where Pack
+// proves that the u8 x s8 pair sums cannot saturate (small weights and
+// inputs: every W4A4 layer), VPMADDUBSW on the byte layout does 32
+// multiply-adds per instruction, summed in int16 lanes (Packed.Steps).
 //
 // Wrapping arithmetic is exact here: the caller's true sum (bias plus
 // products) lies in int32 (the model's accumulator bound), and sums modulo

@@ -45,7 +45,6 @@
 
 #define AVX_ARGS \
 	TILE_ARGS; \
-	SHLQ $1, R10; \
 	SHLQ $1, CX
 
 #define AVX_ROW2(p, a0, a1) \
@@ -230,8 +229,9 @@ vnni1x1loop:
 	VZEROUPPER
 	RET
 
-// ---- AVX2: VPMADDWD on int16 inputs and weights widened ahead of time
-// (Packed.B16: 8 channels x 2 taps of int16 per 32 bytes; x rows of int16).
+// ---- AVX2: VPMADDWD on int16 inputs and weights, the weights widened as
+// they are loaded (Packed.BW: 8 channels x 2 taps per 16 bytes, VPMOVSXBW to
+// int16; x rows of int16).
 // VPMADDWD multiplies the int16 pairs and adds each pair into an int32
 // lane: acc += x[k] w[l][k] + x[k+1] w[l][k+1], at most 2*255*128 in
 // magnitude, exact. The tiles take the same arguments as VNNI's with ldx in
@@ -255,8 +255,8 @@ TEXT ·avx4x2(SB), NOSPLIT, $0-56
 	VMOVDQA Y1, Y7
 
 avx4x2loop:
-	VMOVDQU (DX), Y8
-	VMOVDQU (DX)(R10*1), Y9
+	VPMOVSXBW (DX), Y8
+	VPMOVSXBW (DX)(R10*1), Y9
 	AVX_ROW2(SI, Y0, Y1)
 	AVX_ROW2(R11, Y2, Y3)
 	AVX_ROW2(R12, Y4, Y5)
@@ -265,7 +265,7 @@ avx4x2loop:
 	ADDQ $4, R11
 	ADDQ $4, R12
 	ADDQ $4, R13
-	ADDQ $32, DX
+	ADDQ $16, DX
 	DECQ CX
 	JNZ  avx4x2loop
 
@@ -292,7 +292,7 @@ TEXT ·avx4x1(SB), NOSPLIT, $0-56
 	VMOVDQA Y0, Y3
 
 avx4x1loop:
-	VMOVDQU (DX), Y8
+	VPMOVSXBW (DX), Y8
 	AVX_ROW1(SI, Y0)
 	AVX_ROW1(R11, Y1)
 	AVX_ROW1(R12, Y2)
@@ -301,7 +301,7 @@ avx4x1loop:
 	ADDQ $4, R11
 	ADDQ $4, R12
 	ADDQ $4, R13
-	ADDQ $32, DX
+	ADDQ $16, DX
 	DECQ CX
 	JNZ  avx4x1loop
 
@@ -322,11 +322,11 @@ TEXT ·avx1x2(SB), NOSPLIT, $0-56
 	VMOVDQU 32(BX), Y1
 
 avx1x2loop:
-	VMOVDQU (DX), Y8
-	VMOVDQU (DX)(R10*1), Y9
+	VPMOVSXBW (DX), Y8
+	VPMOVSXBW (DX)(R10*1), Y9
 	AVX_ROW2(SI, Y0, Y1)
 	ADDQ $4, SI
-	ADDQ $32, DX
+	ADDQ $16, DX
 	DECQ CX
 	JNZ  avx1x2loop
 
@@ -341,10 +341,10 @@ TEXT ·avx1x1(SB), NOSPLIT, $0-56
 	VMOVDQU (BX), Y0
 
 avx1x1loop:
-	VMOVDQU (DX), Y8
+	VPMOVSXBW (DX), Y8
 	AVX_ROW1(SI, Y0)
 	ADDQ $4, SI
-	ADDQ $32, DX
+	ADDQ $16, DX
 	DECQ CX
 	JNZ  avx1x1loop
 

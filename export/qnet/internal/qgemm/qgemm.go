@@ -59,8 +59,8 @@ func SetLevel(l Level) Level {
 
 // Packed is a weight matrix of Rows output channels by K taps in the kernel
 // layout of its level (doc.go): Blocks blocks of 8 channels, Kp = K rounded
-// up to 4 taps. At LevelAVX2 the weights are widened to int16 (B16) and the
-// inputs must be too (Gemm16), unless the products are small enough for
+// up to 4 taps. At LevelAVX2 the weights are laid out for int16 products
+// (BW) and the inputs must be int16 (Gemm16), unless the products are small enough for
 // VPMADDUBSW (Narrow); the other levels read bytes (B, Gemm).
 type Packed struct {
 	Level               Level
@@ -69,8 +69,8 @@ type Packed struct {
 	// VPMADDUBSW pair sums can be added in int16 lanes without leaving
 	// them: floor(32767 / (2 xmax wmax)); 0 otherwise.
 	Steps int
-	B     []int8  // Go, VNNI: Blocks x Kp/4 x 8 x 4
-	B16   []int16 // AVX2: Blocks x Kp/2 x 8 x 2
+	B     []int8  // Go, VNNI, AVX2 VPMADDUBSW: Blocks x Kp/4 x 8 x 4
+	BW    []int8  // AVX2 on int16 inputs: Blocks x Kp/2 x 8 x 2, widened to int16 as loaded
 	Sum   []int32 // sum_k W[j][k] of every channel, Blocks*8 entries (0 beyond Rows)
 }
 
@@ -107,7 +107,7 @@ func Pack(lv Level, w []int8, rows, k int, xmax int) *Packed {
 	}
 	p.Sum = make([]int32, p.Blocks*8)
 	if p.Wide() {
-		p.B16 = make([]int16, p.Blocks*p.Kp*8)
+		p.BW = make([]int8, p.Blocks*p.Kp*8)
 	} else {
 		p.B = make([]int8, p.Blocks*p.Kp*8)
 	}
@@ -115,7 +115,7 @@ func Pack(lv Level, w []int8, rows, k int, xmax int) *Packed {
 		l := j % 8
 		for t, v := range w[j*k : (j+1)*k] {
 			if p.Wide() {
-				p.B16[j/8*p.Kp*8+t/2*16+l*2+t%2] = int16(v)
+				p.BW[j/8*p.Kp*8+t/2*16+l*2+t%2] = v
 			} else {
 				p.B[j/8*p.Kp*8+t/4*32+l*4+t%4] = v
 			}
