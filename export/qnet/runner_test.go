@@ -258,9 +258,16 @@ func TestRunnerLeNet5(t *testing.T) {
 				if pruned {
 					prune(rng, m, hanKeep)
 				}
+				const n = 20
+				imgs := randImages(rng, n, 28*28)
+				refs := make([][]uint8, n) // the reference's logits, computed once for every engine
+				for j := range n {
+					ref := referenceTrace(m, imgs[j*784:(j+1)*784])
+					refs[j] = ref[len(ref)-1]
+				}
 				for _, cfg := range runnerConfigs {
 					if cfg.lanes == 0 {
-						checkLeNet5(t, rng, m, cfg.runner(m))
+						checkLeNet5(t, imgs, refs, cfg.runner(m))
 					}
 				}
 			})
@@ -268,25 +275,25 @@ func TestRunnerLeNet5(t *testing.T) {
 	}
 }
 
-func checkLeNet5(t *testing.T, rng *rand.Rand, m *Model, r *Runner) {
+// checkLeNet5 compares r's Forward and PredictBatch on imgs with the
+// reference's logits refs.
+func checkLeNet5(t *testing.T, imgs []uint8, refs [][]uint8, r *Runner) {
 	t.Helper()
-	const n = 20
-	imgs := randImages(rng, n, 28*28)
+	n := len(refs)
 	got := make([]int, n)
 	r.PredictBatch(imgs, n, got)
 	classes := map[int]bool{}
 	for j := range n {
 		img := imgs[j*784 : (j+1)*784]
-		ref := referenceTrace(m, img)
-		if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
-			t.Fatalf("%v image %d: Forward %v, reference %v", r.path, j, fw, ref[len(ref)-1])
+		if fw := r.Forward(img); !bytes.Equal(fw, refs[j]) {
+			t.Fatalf("%v %v image %d: Forward %v, reference %v", r.kernels, r.path, j, fw, refs[j])
 		}
-		if want := Argmax(ref[len(ref)-1]); got[j] != want {
-			t.Fatalf("%v image %d: PredictBatch %d, reference %d", r.path, j, got[j], want)
+		if want := Argmax(refs[j]); got[j] != want {
+			t.Fatalf("%v %v image %d: PredictBatch %d, reference %d", r.kernels, r.path, j, got[j], want)
 		}
 		classes[got[j]] = true
 	}
-	t.Logf("%v %v: %d distinct classes over %d random images", r.path, r.SparseLayers(), len(classes), n)
+	t.Logf("%v %v %v: %d distinct classes over %d random images", r.kernels, r.path, r.SparseLayers(), len(classes), n)
 }
 
 func TestRunnerNoAllocs(t *testing.T) {
@@ -382,6 +389,11 @@ func TestPredictBatchSmallBlock(t *testing.T) {
 	}
 	const n = 9
 	imgs := randImages(rng, n, 64*64)
+	want := make([]int, n)
+	for j := range n {
+		ref := referenceTrace(m, imgs[j*4096:(j+1)*4096])
+		want[j] = Argmax(ref[len(ref)-1])
+	}
 	for _, cfg := range runnerConfigs {
 		if cfg.lanes != 0 {
 			continue
@@ -391,8 +403,7 @@ func TestPredictBatchSmallBlock(t *testing.T) {
 		r.PredictBatch(imgs, n, got)
 		for j := range n {
 			img := imgs[j*4096 : (j+1)*4096]
-			ref := referenceTrace(m, img)
-			if want := Argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
+			if want := want[j]; got[j] != want || r.Predict(img) != want {
 				t.Errorf("%v image %d: PredictBatch %d, Predict %d, reference %d", cfg, j, got[j], r.Predict(img), want)
 			}
 		}
