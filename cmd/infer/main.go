@@ -11,9 +11,11 @@
 //
 // Flags: --data DIR (MNIST idx directory; default the copy shipped in the GoMNIST module; only
 // the test files are read), --limit N (first N test images), --invert, --gray (convert color,
-// 16-bit and 1/2/4-bit PNGs to 8-bit gray; without it they are refused), --json (stdout carries
-// only one JSON object: model_file, test_accuracy, images, images_per_second,
-// images_per_second_batch64, batch_predictions_match; or images and predictions).
+// 16-bit and 1/2/4-bit PNGs to 8-bit gray; without it they are refused), --threads N (the
+// batch-64 pass on N threads, one Runner each; default 1; the classes are the same for any N),
+// --json (stdout carries only one JSON object: model_file, test_accuracy, images, threads,
+// images_per_second, images_per_second_batch64, batch_predictions_match; or images and
+// predictions).
 // Exit status: 0 on success and for -h, 1 for failures (bad files get a one-line error), 2 for
 // usage errors (one line ending in "see infer -h").
 package main
@@ -30,7 +32,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qatgo/qatgo/data"
@@ -90,6 +94,7 @@ type evalResult struct {
 	ImagesPerSecond    float64 `json:"images_per_second"`
 	ImagesPerSecond64  float64 `json:"images_per_second_batch64"`
 	BatchPredictsMatch bool    `json:"batch_predictions_match"`
+	Threads            int     `json:"threads"` // of the batch-64 pass
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -100,6 +105,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	invert := fs.Bool("invert", false, "invert PNG images (black digit on white)")
 	gray := fs.Bool("gray", false, "convert color, 16-bit and 1/2/4-bit PNG images to 8-bit gray (else they are refused)")
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	threads := fs.Int("threads", 1, "threads (one Runner each) for the batch-64 pass (1..256); the classes are the same for any N")
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 			msg = "unknown flag " + f
 		}
 		return usagef("%s", msg)
+	}
+	if *threads < 1 || *threads > 256 {
+		return usagef("--threads = %d: allowed 1..256", *threads)
 	}
 	if *model == "" {
 		return usagef("--model FILE is required")
@@ -143,10 +152,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if test.Rows != m.InH || test.Cols != m.InW || m.InC != 1 {
 		return fmt.Errorf("model input %dx%dx%d does not match %dx%d test images", m.InC, m.InH, m.InW, test.Rows, test.Cols)
 	}
-	res := evaluate(m, test)
+	res := evaluate(m, test, *threads)
 	res.Model = *model
-	fmt.Fprintf(out, "%s: accuracy %.2f%% on %d images; %.0f images/s at batch 1, %.0f images/s at batch 64 (one thread)\n",
-		*model, 100*res.Accuracy, res.Images, res.ImagesPerSecond, res.ImagesPerSecond64)
+	fmt.Fprintf(out, "%s: accuracy %.2f%% on %d images; %.0f images/s at batch 1 (one thread), %.0f images/s at batch 64 (%d thread(s))\n",
+		*model, 100*res.Accuracy, res.Images, res.ImagesPerSecond, res.ImagesPerSecond64, res.Threads)
 	if !res.BatchPredictsMatch {
 		return errors.New("batched predictions differ from single-image predictions (engine bug)")
 	}
@@ -156,9 +165,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// evaluate measures accuracy and speed on one thread: batch 1 through Predict, batch 64
-// through PredictBatch; both must give the same classes.
-func evaluate(m *qnet.Model, s *data.Set) evalResult {
+// evaluate measures accuracy and speed: batch 1 through Predict on one thread, batch 64
+// through PredictBatch on threads goroutines (one Runner each, the images split into
+// contiguous shares of whole batches); both must give the same classes.
+func evaluate(m *qnet.Model, s *data.Set, threads int) evalResult {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	r := m.NewRunner()
 	preds := make([]int, s.N)
@@ -172,23 +182,33 @@ func evaluate(m *qnet.Model, s *data.Set) evalResult {
 	}
 	t1 := time.Since(start)
 	px := s.Rows * s.Cols
-	batch := make([]int, 64)
-	match := true
-	start = time.Now()
-	for first := 0; first < s.N; first += 64 {
-		n := min(64, s.N-first)
-		r.PredictBatch(s.Images[first*px:(first+n)*px], n, batch[:n])
-		for i := 0; i < n; i++ {
-			if batch[i] != preds[first+i] {
-				match = false
-			}
-		}
+	batches := make([]int, s.N)
+	runners := []*qnet.Runner{r}
+	for len(runners) < threads {
+		runners = append(runners, m.NewRunner())
 	}
+	share := (s.N/64 + threads - 1) / threads * 64 // images per thread, whole batches
+	runtime.GOMAXPROCS(threads)
+	start = time.Now()
+	var wg sync.WaitGroup
+	for t, r := range runners {
+		lo, hi := min(t*share, s.N), min((t+1)*share, s.N)
+		if t == threads-1 {
+			hi = s.N
+		}
+		wg.Go(func() {
+			for first := lo; first < hi; first += 64 {
+				n := min(64, hi-first)
+				r.PredictBatch(s.Images[first*px:(first+n)*px], n, batches[first:first+n])
+			}
+		})
+	}
+	wg.Wait()
 	t64 := time.Since(start)
 	return evalResult{
 		Accuracy: float64(correct) / float64(max(s.N, 1)), Images: s.N,
 		ImagesPerSecond: float64(s.N) / t1.Seconds(), ImagesPerSecond64: float64(s.N) / t64.Seconds(),
-		BatchPredictsMatch: match,
+		BatchPredictsMatch: slices.Equal(batches, preds), Threads: threads,
 	}
 }
 

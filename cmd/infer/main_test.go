@@ -63,6 +63,30 @@ func TestEvaluateJSON(t *testing.T) {
 	}
 }
 
+// TestThreads runs the batch pass on several Runners: the classes equal the single-image
+// pass (batch_predictions_match) for any thread count, including more threads than batches.
+func TestThreads(t *testing.T) {
+	path, _ := randomModel(t, t.TempDir())
+	for _, n := range []string{"1", "2", "3", "7"} {
+		var out, errb bytes.Buffer
+		if err := run([]string{"--model", path, "--limit", "330", "--threads", n, "--json"}, &out, &errb); err != nil {
+			t.Fatal(err)
+		}
+		var res map[string]any
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil { // --json: stdout is the object alone
+			t.Fatal(err)
+		}
+		if res["batch_predictions_match"] != true || res["threads"].(float64) != float64(n[0]-'0') {
+			t.Errorf("--threads %s: %v", n, res)
+		}
+	}
+	var out, errb bytes.Buffer
+	err := run([]string{"--model", path, "--threads", "0"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--threads = 0: allowed 1..256") {
+		t.Errorf("--threads 0: %v", err)
+	}
+}
+
 func writePNG(t *testing.T, path string, w, h int, px []uint8) {
 	img := image.NewGray(image.Rect(0, 0, w, h))
 	copy(img.Pix, px)

@@ -30,7 +30,18 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	images := fs.Int("images", 2000, "test images for the inference benchmark (1..10000)")
 	dataDir := fs.String("data", "", "MNIST idx `dir`ectory")
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
+	engine := fs.String("engine", "", "integer model `file`: time the engine's kernel sets at batch 1, 8, 64, 256 (--images each, at least 256; --rounds interleaved) and exit")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *engine != "" {
+		if err := firstErr(train.IntIn("rounds", *rounds, 1, 1_000_000), train.IntIn("images", *images, 1, 1<<20)); err != nil {
+			return invalid(fs, err)
+		}
+		rs, err := benchEngine(*engine, *images, *rounds, output(*asJSON, stdout, stderr))
+		if err == nil && *asJSON {
+			err = printJSON(stdout, map[string]any{"engine": rs})
+		}
 		return err
 	}
 	if *paired == -1 {

@@ -39,12 +39,13 @@ func init() {
 		synopsis: "qat bench [flags]\n\nTraining speed (stock vs fast ops, float vs QAT, same batches, interleaved rounds) and, with\n--from and --int, inference speed (float graph vs integer engine) in one process.",
 		groups: []flagList{
 			{"training benchmark", []string{"model", "wbits", "abits", "batch", "batches", "rounds", "paired"}},
-			{"inference benchmark", []string{"from", "int", "images"}},
+			{"inference benchmark", []string{"from", "int", "images", "engine"}},
 			{"data and output", []string{"data", "json"}},
 		},
 		examples: []string{
 			"qat bench --batches 200 --rounds 4",
 			"qat bench --batches 0 --from runs/qat --int runs/qat/model.qat --images 2000",
+			"qat bench --engine runs/qat/model.qat --images 1024 --rounds 3",
 		},
 	}
 	helps["qat prune"] = help{

@@ -9,7 +9,8 @@
 //	qat export  [flags]      convert a trained checkpoint into an integer model file
 //	qat summary FILE.qat     print an integer model's layers, shapes, bits and bytes
 //	qat bench   [flags]      training speed (float vs QAT, same batches) and, with --from and
-//	                         --int, inference speed (float graph vs integer engine)
+//	                         --int, inference speed (float graph vs integer engine); with
+//	                         --engine FILE.qat, the engine's kernel sets at batch 1, 8, 64, 256
 //	qat prune   [flags]      magnitude pruning of a trained checkpoint: prune-retrain cycles
 //	                         or gradual (Zhu-Gupta) pruning, in QAT or float
 //	qat sensitivity [flags]  per-layer accuracy when only that layer is pruned (no retraining)

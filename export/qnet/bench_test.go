@@ -57,16 +57,28 @@ func BenchmarkReference(b *testing.B) {
 // BenchmarkPruned compares the dense and sparse kernels on a random LeNet-5
 // pruned to Deep Compression's kept fractions (conv1 66%, conv2 12%, fc1
 // 8%, fc2 19%: 92% pruned), one image at a time (Forward) and in batches of
-// 64 (PredictBatch). PathAuto runs conv2, fc1 and fc2 sparse.
+// 64 (PredictBatch): the lane-packed engine's dense and sparse kernels
+// (PathAuto runs conv2, fc1 and fc2 sparse) and the SIMD engine's dense
+// kernels on the pruned weights.
 func BenchmarkPruned(b *testing.B) {
 	const n = 64
+	type cfg struct {
+		k    Kernels
+		path KernelPath
+	}
+	cfgs := []cfg{{KernelsLanes, PathDense}, {KernelsLanes, PathAuto}}
+	for _, k := range []Kernels{KernelsAVX2, KernelsVNNI} {
+		if k.Supported() {
+			cfgs = append(cfgs, cfg{k, PathDense})
+		}
+	}
 	for _, bits := range benchBits {
-		for _, path := range []KernelPath{PathDense, PathAuto} {
+		for _, c := range cfgs {
 			for _, batch := range []int{1, n} {
-				b.Run(fmt.Sprintf("%dbit/%v/batch%d", bits, path, batch), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%dbit/%v/%v/batch%d", bits, c.k, c.path, batch), func(b *testing.B) {
 					rng := rand.New(rand.NewPCG(24, uint64(bits)))
 					m := prunedLeNet5(rng, bits, bits, 0, false)
-					r := m.NewRunnerWith(RunnerOptions{Path: path})
+					r := m.NewRunnerWith(RunnerOptions{Path: c.path, Kernels: c.k})
 					imgs := randImages(rng, n, 784)
 					dst := make([]int, n)
 					b.ReportAllocs()
@@ -122,7 +134,7 @@ func BenchmarkCrossover(b *testing.B) {
 						m := s.model(rng, bits)
 						m.InputZero = 0
 						prune(rng, m, []float64{float64(pct) / 100})
-						r := m.NewRunnerWith(RunnerOptions{Path: path})
+						r := m.NewRunnerWith(RunnerOptions{Path: path, Kernels: KernelsLanes})
 						inLen := m.InC * m.InH * m.InW
 						imgs := randImages(rng, s.batch, inLen)
 						for i := range imgs {
@@ -139,6 +151,38 @@ func BenchmarkCrossover(b *testing.B) {
 						b.ReportMetric(float64(b.N*s.batch)/b.Elapsed().Seconds(), "images/s")
 					})
 				}
+			}
+		}
+	}
+}
+
+// BenchmarkKernels times every kernel set this CPU runs on the random
+// LeNet-5 at batch 1 (Forward) and 64 (PredictBatch). `qat bench --engine
+// FILE` does the same on a model file with the sets interleaved in rounds
+// and ratios printed.
+func BenchmarkKernels(b *testing.B) {
+	const n = 64
+	for _, bits := range benchBits {
+		for _, k := range []Kernels{KernelsLanes, KernelsGo, KernelsAVX2, KernelsVNNI} {
+			if !k.Supported() {
+				continue
+			}
+			for _, batch := range []int{1, n} {
+				b.Run(fmt.Sprintf("%dbit/%v/batch%d", bits, k, batch), func(b *testing.B) {
+					rng := rand.New(rand.NewPCG(26, uint64(bits)))
+					r := lenet5(rng, bits, bits).NewRunnerWith(RunnerOptions{Kernels: k})
+					imgs := randImages(rng, n, 784)
+					dst := make([]int, n)
+					b.ReportAllocs()
+					for b.Loop() {
+						if batch == 1 {
+							r.Forward(imgs[:784])
+						} else {
+							r.PredictBatch(imgs, n, dst)
+						}
+					}
+					b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
+				})
 			}
 		}
 	}

@@ -234,23 +234,32 @@ func TestSummary(t *testing.T) {
 		{Index: 2, Kind: KindFullyConnected, OutC: 3, OutH: 1, OutW: 1, Params: 27, MACs: 24, WeightBits: 2, OutBits: 8,
 			Bytes: 1 + 4 + 8 + 17 + 6 + 6 + 1 + 3 + 3*5, Nonzero: 14, Encoding: EncodingDense, Sparse: true},
 	}
+	// Summary reports what NewRunner does: the SIMD engine (on AVX2 and
+	// VNNI CPUs) runs every layer dense, the lane-packed engine picks.
+	lanesAuto := KernelsAuto.resolve() == KernelsLanes
+	want[0].Sparse, want[2].Sparse = lanesAuto, lanesAuto
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Summary:\n got %+v\nwant %+v", s, want)
 	}
-	// Tiny layers run sparse: the dense path's fixed costs dominate. On
-	// LeNet-5 pruned as in Deep Compression, conv2, fc1 and fc2 run sparse
-	// (conv1, 66% kept, is close to its crossover).
+	// On the lane-packed engine tiny layers run sparse: the dense path's
+	// fixed costs dominate. On LeNet-5 pruned as in Deep Compression,
+	// conv2, fc1 and fc2 run sparse (conv1, 66% kept, is close to its
+	// crossover).
 	for _, bits := range []int{8, 4} {
 		m := prunedLeNet5(rand.New(rand.NewPCG(3, 4)), bits, bits, 16, false)
-		var got []bool
+		var sum []bool
 		for _, s := range m.Summary() {
-			got = append(got, s.Sparse)
+			sum = append(sum, s.Sparse)
 		}
+		if r := m.NewRunner().SparseLayers(); !slices.Equal(r, sum) {
+			t.Errorf("%d bits: SparseLayers %v, Summary %v", bits, r, sum)
+		}
+		got := m.NewRunnerWith(RunnerOptions{Kernels: KernelsLanes}).SparseLayers()
 		if !got[2] || !got[4] || !got[5] || got[1] || got[3] {
-			t.Errorf("%d bits: Summary Sparse %v, want [? false true false true true]", bits, got)
+			t.Errorf("%d bits: lane-packed engine's SparseLayers %v, want [? false true false true true]", bits, got)
 		}
-		if r := m.NewRunner().SparseLayers(); !slices.Equal(r, got) {
-			t.Errorf("%d bits: SparseLayers %v, Summary %v", bits, r, got)
+		if lanesAuto && !slices.Equal(got, sum) || !lanesAuto && slices.Contains(sum, true) {
+			t.Errorf("%d bits: Summary Sparse %v, lane-packed engine %v, it is the default: %v", bits, sum, got, lanesAuto)
 		}
 	}
 }

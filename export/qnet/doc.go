@@ -40,14 +40,28 @@
 // sum_j |W[c][j]| * max|q_in - InputZero| + |Bias[c]| < 2^31.
 //
 // The plain loops in conv2d.go, fully_connected.go and maxpool.go are the
-// specification. A Runner runs a faster path (plan.go): im2col, centered
-// inputs, and integer matrix products in which one int64 multiply serves 2,
-// 3 or 4 output channels packed into lanes of 32, 21 or 16 bits, with runs
-// short enough (by the accumulator bound) that no lane can overflow; in
-// PredictBatch the fully connected layers run over blocks of images. It
-// involves no rounding, so it equals the plain loops bit for bit; the tests
-// check that layer by layer on random models, with every lane count, and at
-// the edges of the lanes' ranges.
+// specification. A Runner runs one of two faster engines, both equal to the
+// plain loops bit for bit (the tests check it layer by layer on random
+// models, at every kernel level the CPU runs, and at the edges of every
+// range):
+//
+//   - the SIMD engine (engine.go, kernels in internal/qgemm), the default
+//     on CPUs with AVX2 or AVX-512 VNNI: activations kept HWC, im2col runs
+//     gathered from the input, u8 x s8 matrix products in assembly
+//     (VPMADDWD on int16 with AVX2, VPDPBUSD with VNNI) with the input zero
+//     point folded into the bias (sum (q - Z) W = sum q W - Z sum W), a
+//     Conv2D's max pool applied to its accumulators (requantization is
+//     non-decreasing, so pooling first is exact), vectorized
+//     requantization under both rounding rules, and the fully connected
+//     layers of PredictBatch as one product over a block of images;
+//   - the lane-packed engine (plan.go, sparse.go), plain Go, the default
+//     elsewhere: im2col, centered inputs, and integer matrix products in
+//     which one int64 multiply serves 2, 3 or 4 output channels packed into
+//     lanes of 32, 21 or 16 bits, with runs short enough (by the
+//     accumulator bound) that no lane can overflow, and sparse kernels for
+//     pruned layers (below).
+//
+// RunnerOptions.Kernels picks an engine and kernel level explicitly.
 //
 // # Sparse layers
 //
@@ -69,7 +83,8 @@
 // models as the dense path, pruned to densities from 0 to 100%, and with
 // weights at the edges of their range.
 //
-// NewRunner picks the kernel per layer (PathAuto) by estimated cost: the
+// On the lane-packed engine, NewRunner picks the kernel per layer
+// (PathAuto) by estimated cost: the
 // dense path's cost per output column is the plan's count of packed
 // multiply steps plus unpacking; the sparse path's is a constant per nonzero
 // weight, measured with BenchmarkCrossover on LeNet-5's layer shapes
@@ -91,7 +106,9 @@
 // conv1) sparse, about twice as fast as the dense path.
 // NewRunnerWith(RunnerOptions{Path: PathDense}) forces the dense path, to
 // measure that ratio; Runner.SparseLayers and LayerSummary.Sparse report
-// the choice.
+// the choice. The SIMD engine runs every layer dense: on that model its
+// dense kernels are several times faster than the sparse kernel
+// (BenchmarkPruned); PathSparse still selects the sparse kernel.
 //
 // # Running a model
 //

@@ -79,7 +79,7 @@ func Example() {
 // A pruned, weight-shared layer (Deep Compression): 4 of 64 weights per
 // output are nonzero and take 3 distinct values. Encode stores it in the
 // smallest encoding; Storage tells which and how large each would be, and
-// the Runner computes it with the sparse kernel.
+// the sparse kernel computes it as the dense kernels do.
 func ExampleStorage() {
 	const in, out = 64, 10
 	fc := &qnet.FullyConnected{
@@ -112,7 +112,7 @@ func ExampleStorage() {
 	}
 	fmt.Println("file:", file.Len(), "bytes =", rep.FileBytes)
 
-	r := m.NewRunner()
+	r := m.NewRunnerWith(qnet.RunnerOptions{Path: qnet.PathSparse})
 	dense := m.NewRunnerWith(qnet.RunnerOptions{Path: qnet.PathDense})
 	img := make([]uint8, in)
 	for i := range img {

@@ -1,6 +1,10 @@
 package qnet
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/export/qnet/internal/qgemm"
+)
 
 // PredictBatch pushes blocks of up to batchBlock images through the layers
 // together, so FullyConnected layers read their weights once per block;
@@ -8,6 +12,7 @@ import "fmt"
 const (
 	batchBlock  = 16
 	blockBudget = 1 << 20
+	simdBlock   = 32 // the SIMD engine's block
 )
 
 // A Runner evaluates a Model on images. It owns the buffers of one inference
@@ -15,21 +20,25 @@ const (
 // A Runner is not safe for concurrent use; give each goroutine its own Runner
 // (the Model itself is shared read-only).
 //
-// A Runner runs the fast paths (plan.go, sparse.go), which equal the
-// reference kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit.
-// It keeps its own copy of the weights, lane-packed for dense layers (2 to 4
-// bytes per weight) or as lists of nonzeros for sparse ones (8 bytes per
-// nonzero), and activation buffers for a block of images.
+// A Runner runs one of the fast engines (doc.go, "Kernels": engine.go with
+// internal/qgemm, or plan.go and sparse.go), which equal the reference
+// kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit. It keeps
+// its own copy of the weights in its engine's layout (the SIMD engine: 1
+// byte per weight with VNNI, 2 with AVX2; the lane-packed engine: 2 to 4
+// bytes per weight, or 8 per nonzero on the sparse path) and activation
+// buffers, for one image until PredictBatch first needs a block.
 type Runner struct {
-	m      *Model
-	path   KernelPath
-	plans  []layerPlan
-	inLen  int
-	outLen int
-	block  int        // images per block in PredictBatch
-	bufs   [2][]uint8 // ping-pong activations, block images each
-	xs     []int16    // centered inputs: im2col of one image, or a block of FullyConnected inputs
-	acc    []int32    // accumulators of the sparse kernel: one channel of one image, or of a block
+	m       *Model
+	path    KernelPath
+	kernels Kernels
+	eng     *engine // the SIMD engine (engine.go); nil: the lane-packed and sparse kernels below
+	plans   []layerPlan
+	inLen   int
+	outLen  int
+	block   int        // images per block in PredictBatch
+	bufs    [2][]uint8 // ping-pong activations, block images each
+	xs      []int16    // centered inputs: im2col of one image, or a block of FullyConnected inputs
+	acc     []int32    // accumulators of the sparse kernel: one channel of one image, or of a block
 }
 
 // A KernelPath selects the kernels a Runner uses for Conv2D and
@@ -61,12 +70,93 @@ func (p KernelPath) String() string {
 	return fmt.Sprintf("KernelPath(%d)", uint8(p))
 }
 
+// Kernels selects the engine of a Runner and, for the SIMD engine, the
+// instruction set of its kernels. Every choice computes the same outputs.
+type Kernels uint8
+
+// The engines.
+const (
+	// KernelsAuto is the SIMD engine at the best level the CPU supports
+	// (AVX-512 VNNI, else AVX2), or KernelsLanes on a CPU or build
+	// (-tags purego, other architectures) with neither: the lane-packed Go
+	// kernels are faster than the SIMD engine's plain Go form.
+	KernelsAuto Kernels = iota
+	// KernelsLanes is the engine of plan.go and sparse.go: lane-packed
+	// int64 multiplies for dense layers, compressed sparse rows for pruned
+	// ones (PathAuto picks per layer), all in plain Go, CHW.
+	KernelsLanes
+	// KernelsGo is the SIMD engine (engine.go) with qgemm's plain Go
+	// kernels: the specification of the assembly, on every architecture.
+	KernelsGo
+	// KernelsAVX2 is the SIMD engine with the AVX2 kernels.
+	KernelsAVX2
+	// KernelsVNNI is the SIMD engine with the AVX-512 VNNI kernels.
+	KernelsVNNI
+)
+
+func (k Kernels) String() string {
+	switch k {
+	case KernelsAuto:
+		return "auto"
+	case KernelsLanes:
+		return "lanes"
+	case KernelsGo:
+		return "go"
+	case KernelsAVX2:
+		return "avx2"
+	case KernelsVNNI:
+		return "vnni"
+	}
+	return fmt.Sprintf("Kernels(%d)", uint8(k))
+}
+
+// level returns the qgemm level of a SIMD-engine choice.
+func (k Kernels) level() qgemm.Level {
+	switch k {
+	case KernelsAVX2:
+		return qgemm.LevelAVX2
+	case KernelsVNNI:
+		return qgemm.LevelVNNI
+	}
+	return qgemm.LevelGo
+}
+
+// Supported reports whether this CPU and build run k.
+func (k Kernels) Supported() bool {
+	switch k {
+	case KernelsAuto, KernelsLanes, KernelsGo:
+		return true
+	case KernelsAVX2, KernelsVNNI:
+		return qgemm.Supported(k.level())
+	}
+	return false
+}
+
+// resolve returns what KernelsAuto means here.
+func (k Kernels) resolve() Kernels {
+	if k != KernelsAuto {
+		return k
+	}
+	switch qgemm.Best() {
+	case qgemm.LevelVNNI:
+		return KernelsVNNI
+	case qgemm.LevelAVX2:
+		return KernelsAVX2
+	}
+	return KernelsLanes
+}
+
 // RunnerOptions configures NewRunnerWith. The zero value is what NewRunner
 // uses.
 type RunnerOptions struct {
-	// Path selects the kernels; PathDense measures what the sparse kernels
-	// gain on a pruned model.
+	// Path selects the kernels of the lane-packed engine: PathDense
+	// measures what the sparse kernels gain on a pruned model. PathSparse
+	// runs that engine whatever Kernels says; the SIMD engine runs every
+	// layer dense (its dense kernels beat the sparse one at every density
+	// measured, docs/DEVELOPING.md).
 	Path KernelPath
+	// Kernels selects the engine; the zero value is the fastest here.
+	Kernels Kernels
 }
 
 // NewRunner returns a Runner for m. It panics if m is not valid (see
@@ -80,11 +170,23 @@ func (m *Model) NewRunnerWith(opt RunnerOptions) *Runner {
 	if opt.Path > PathSparse {
 		panic(fmt.Sprintf("qnet: NewRunnerWith: unknown %v", opt.Path))
 	}
+	if !opt.Kernels.Supported() {
+		panic(fmt.Sprintf("qnet: NewRunnerWith: kernels %v not supported by this CPU or build", opt.Kernels))
+	}
 	if err := m.Validate(); err != nil {
 		panic("qnet: NewRunner: invalid model: " + err.Error())
 	}
-	r := &Runner{m: m, path: opt.Path, inLen: m.InC * m.InH * m.InW}
-	r.plan(0)
+	r := &Runner{m: m, path: opt.Path, kernels: opt.Kernels.resolve(), inLen: m.InC * m.InH * m.InW}
+	if r.path == PathSparse {
+		r.kernels = KernelsLanes
+	}
+	if r.kernels == KernelsLanes {
+		r.plan(0)
+		return r
+	}
+	r.eng = newEngine(m, r.kernels.level())
+	r.outLen = r.eng.outLen
+	r.block = min(max(blockBudget/max(r.eng.maxAct, 1), 1), simdBlock)
 	return r
 }
 
@@ -123,9 +225,16 @@ func (r *Runner) plan(lanes int) {
 	r.acc = make([]int32, max(maxAcc, r.block))
 }
 
+// Kernels reports the engine the Runner runs (never KernelsAuto).
+func (r *Runner) Kernels() Kernels { return r.kernels }
+
 // SparseLayers reports, for every layer of the model, whether the Runner
-// computes it with the sparse kernel (false for MaxPool2D layers).
+// computes it with the sparse kernel (false for MaxPool2D layers, and for
+// every layer on the SIMD engine).
 func (r *Runner) SparseLayers() []bool {
+	if r.eng != nil {
+		return make([]bool, len(r.m.Layers))
+	}
 	s := make([]bool, len(r.plans))
 	for i := range r.plans {
 		s[i] = r.plans[i].sparse
@@ -157,6 +266,9 @@ func (r *Runner) Predict(img []uint8) int {
 // It panics if len(img) is not InC*InH*InW.
 func (r *Runner) Trace(img []uint8) [][]uint8 {
 	r.checkLen("Trace", len(img), 1)
+	if r.eng != nil {
+		return r.eng.trace(img)
+	}
 	outs := make([][]uint8, 0, len(r.plans))
 	r.forward(img, 1, func(_ int, out []uint8) {
 		outs = append(outs, append([]uint8(nil), out...))
@@ -172,6 +284,9 @@ func (r *Runner) PredictBatch(imgs []uint8, n int, dst []int) {
 	r.checkLen("PredictBatch", len(imgs), n)
 	if len(dst) < n {
 		panic(fmt.Sprintf("qnet: PredictBatch: dst has %d entries for %d images", len(dst), n))
+	}
+	if r.eng != nil && n > 1 {
+		r.eng.grow(min(n, r.block))
 	}
 	for start := 0; start < n; start += r.block {
 		b := min(r.block, n-start)
@@ -192,6 +307,9 @@ func (r *Runner) checkLen(op string, got, n int) {
 // layer and returns the last layer's outputs (n*outLen bytes of r.bufs).
 // If trace is not nil it is called with every layer's output (n == 1).
 func (r *Runner) forward(src []uint8, n int, trace func(layer int, out []uint8)) []uint8 {
+	if r.eng != nil {
+		return r.eng.forward(src, n)
+	}
 	cur := src
 	for i := range r.plans {
 		p := &r.plans[i]

@@ -31,17 +31,30 @@ func randomSparsity(rng *rand.Rand, m *Model) {
 	prune(rng, m, keep)
 }
 
-// runnerConfig is one way to run a model: a kernel path, and for the dense
-// path a forced lane count (0: the plan's choice).
+// runnerConfig is one way to run a model: an engine, a kernel path, and for
+// the lane-packed dense path a forced lane count (0: the plan's choice).
 type runnerConfig struct {
-	path  KernelPath
-	lanes int
+	kernels Kernels
+	path    KernelPath
+	lanes   int
 }
 
-var runnerConfigs = []runnerConfig{{PathAuto, 0}, {PathDense, 0}, {PathDense, 2}, {PathDense, 3}, {PathDense, 4}, {PathSparse, 0}}
+// runnerConfigs are the lane-packed engine's paths and lane counts and the
+// SIMD engine at every level this CPU and build run (Go, AVX2, VNNI), so
+// one test run on an AVX-512 VNNI machine checks all three kernel sets.
+var runnerConfigs = func() []runnerConfig {
+	cs := []runnerConfig{{KernelsLanes, PathAuto, 0}, {KernelsLanes, PathDense, 0}, {KernelsLanes, PathDense, 2},
+		{KernelsLanes, PathDense, 3}, {KernelsLanes, PathDense, 4}, {KernelsLanes, PathSparse, 0}}
+	for _, k := range []Kernels{KernelsGo, KernelsAVX2, KernelsVNNI} {
+		if k.Supported() {
+			cs = append(cs, runnerConfig{k, PathAuto, 0})
+		}
+	}
+	return cs
+}()
 
 func (c runnerConfig) runner(m *Model) *Runner {
-	r := m.NewRunnerWith(RunnerOptions{Path: c.path})
+	r := m.NewRunnerWith(RunnerOptions{Path: c.path, Kernels: c.kernels})
 	if c.lanes != 0 {
 		r.plan(c.lanes)
 	}
@@ -56,6 +69,7 @@ func TestRunnerMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	used := map[int]int{} // lane counts chosen automatically
 	sparse := 0           // layers PathAuto runs sparse
+	narrow, wide := 0, 0  // AVX2 layers on the VPMADDUBSW and the VPMADDWD kernels
 	for i := range 300 {
 		m := randomModel(rng)
 		if i%2 == 1 {
@@ -77,22 +91,33 @@ func TestRunnerMatchesReference(t *testing.T) {
 		for j := range n {
 			refs[j] = referenceTrace(m, imgs[j*inLen:(j+1)*inLen])
 		}
+		for li, sp := range m.NewRunner().SparseLayers() {
+			if s := m.Summary()[li]; sp != s.Sparse {
+				t.Fatalf("model %d layer %d: SparseLayers says %v, Summary %v", i, li, sp, s.Sparse)
+			}
+		}
 		for _, cfg := range runnerConfigs {
 			r := cfg.runner(m)
-			if cfg == (runnerConfig{PathDense, 0}) {
+			if cfg == (runnerConfig{KernelsLanes, PathDense, 0}) {
 				for _, p := range r.plans {
 					if p.lanes != 0 {
 						used[p.lanes]++
 					}
 				}
 			}
-			if cfg.path == PathAuto {
-				for li, sp := range r.SparseLayers() {
+			if cfg.kernels == KernelsAVX2 {
+				for _, p := range r.eng.plans {
+					if p.w != nil && p.w.Narrow() {
+						narrow++
+					} else if p.w != nil {
+						wide++
+					}
+				}
+			}
+			if cfg.path == PathAuto && cfg.kernels == KernelsLanes {
+				for _, sp := range r.SparseLayers() {
 					if sp {
 						sparse++
-					}
-					if s := m.Summary()[li]; sp != s.Sparse {
-						t.Fatalf("model %d layer %d: SparseLayers says %v, Summary %v", i, li, sp, s.Sparse)
 					}
 				}
 			}
@@ -125,7 +150,10 @@ func TestRunnerMatchesReference(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("layers by lane count chosen: %v; %d layers run sparse on PathAuto", used, sparse)
+	t.Logf("layers by lane count chosen: %v; %d layers run sparse on PathAuto; AVX2: %d layers narrow, %d wide", used, sparse, narrow, wide)
+	if KernelsAVX2.Supported() && (narrow == 0 || wide == 0) {
+		t.Errorf("AVX2: %d layers on the VPMADDUBSW kernel, %d on the VPMADDWD kernel: the test does not cover both", narrow, wide)
+	}
 	if sparse == 0 {
 		t.Error("PathAuto never chose the sparse kernel")
 	}
@@ -230,42 +258,61 @@ func TestRunnerLeNet5(t *testing.T) {
 				if pruned {
 					prune(rng, m, hanKeep)
 				}
-				for _, cfg := range []runnerConfig{{PathAuto, 0}, {PathDense, 0}, {PathSparse, 0}} {
-					checkLeNet5(t, rng, m, cfg.runner(m))
+				const n = 20
+				imgs := randImages(rng, n, 28*28)
+				refs := make([][]uint8, n) // the reference's logits, computed once for every engine
+				for j := range n {
+					ref := referenceTrace(m, imgs[j*784:(j+1)*784])
+					refs[j] = ref[len(ref)-1]
+				}
+				for _, cfg := range runnerConfigs {
+					if cfg.lanes == 0 {
+						checkLeNet5(t, imgs, refs, cfg.runner(m))
+					}
 				}
 			})
 		}
 	}
 }
 
-func checkLeNet5(t *testing.T, rng *rand.Rand, m *Model, r *Runner) {
+// checkLeNet5 compares r's Forward and PredictBatch on imgs with the
+// reference's logits refs.
+func checkLeNet5(t *testing.T, imgs []uint8, refs [][]uint8, r *Runner) {
 	t.Helper()
-	const n = 20
-	imgs := randImages(rng, n, 28*28)
+	n := len(refs)
 	got := make([]int, n)
 	r.PredictBatch(imgs, n, got)
 	classes := map[int]bool{}
 	for j := range n {
 		img := imgs[j*784 : (j+1)*784]
-		ref := referenceTrace(m, img)
-		if fw := r.Forward(img); !bytes.Equal(fw, ref[len(ref)-1]) {
-			t.Fatalf("%v image %d: Forward %v, reference %v", r.path, j, fw, ref[len(ref)-1])
+		if fw := r.Forward(img); !bytes.Equal(fw, refs[j]) {
+			t.Fatalf("%v %v image %d: Forward %v, reference %v", r.kernels, r.path, j, fw, refs[j])
 		}
-		if want := Argmax(ref[len(ref)-1]); got[j] != want {
-			t.Fatalf("%v image %d: PredictBatch %d, reference %d", r.path, j, got[j], want)
+		if want := Argmax(refs[j]); got[j] != want {
+			t.Fatalf("%v %v image %d: PredictBatch %d, reference %d", r.kernels, r.path, j, got[j], want)
 		}
 		classes[got[j]] = true
 	}
-	t.Logf("%v %v: %d distinct classes over %d random images", r.path, r.SparseLayers(), len(classes), n)
+	t.Logf("%v %v %v: %d distinct classes over %d random images", r.kernels, r.path, r.SparseLayers(), len(classes), n)
 }
 
 func TestRunnerNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	m := lenet5(rng, 8, 8)
 	prune(rng, m, []float64{1, 0.12, 0.08, 1}) // dense and sparse layers
-	r := m.NewRunner()
-	if got := r.SparseLayers(); !slices.Equal(got, []bool{false, false, true, false, true, false}) {
-		t.Fatalf("SparseLayers = %v", got)
+	for _, cfg := range runnerConfigs {
+		if cfg.lanes == 0 {
+			t.Run(fmt.Sprint(cfg), func(t *testing.T) { checkNoAllocs(t, rng, m, cfg) })
+		}
+	}
+}
+
+func checkNoAllocs(t *testing.T, rng *rand.Rand, m *Model, cfg runnerConfig) {
+	r := cfg.runner(m)
+	if cfg == (runnerConfig{KernelsLanes, PathAuto, 0}) {
+		if got := r.SparseLayers(); !slices.Equal(got, []bool{false, false, true, false, true, false}) {
+			t.Fatalf("SparseLayers = %v", got)
+		}
 	}
 	img := randImages(rng, 1, 784)
 	imgs := randImages(rng, 40, 784)
@@ -336,19 +383,29 @@ func TestPredictBatchSmallBlock(t *testing.T) {
 	m := &Model{InC: 1, InH: 64, InW: 64, Layers: []Layer{
 		convFrom(a1, 1, 3, 3, 1, 1), &MaxPool2D{K: 8, Stride: 8}, fcFrom(a2),
 	}}
-	r := m.NewRunner()
+	r := m.NewRunnerWith(RunnerOptions{Kernels: KernelsLanes})
 	if r.block != 4 {
 		t.Fatalf("block = %d, want 4", r.block)
 	}
 	const n = 9
 	imgs := randImages(rng, n, 64*64)
-	got := make([]int, n)
-	r.PredictBatch(imgs, n, got)
+	want := make([]int, n)
 	for j := range n {
-		img := imgs[j*4096 : (j+1)*4096]
-		ref := referenceTrace(m, img)
-		if want := Argmax(ref[len(ref)-1]); got[j] != want || r.Predict(img) != want {
-			t.Errorf("image %d: PredictBatch %d, Predict %d, reference %d", j, got[j], r.Predict(img), want)
+		ref := referenceTrace(m, imgs[j*4096:(j+1)*4096])
+		want[j] = Argmax(ref[len(ref)-1])
+	}
+	for _, cfg := range runnerConfigs {
+		if cfg.lanes != 0 {
+			continue
+		}
+		r := cfg.runner(m)
+		got := make([]int, n)
+		r.PredictBatch(imgs, n, got)
+		for j := range n {
+			img := imgs[j*4096 : (j+1)*4096]
+			if want := want[j]; got[j] != want || r.Predict(img) != want {
+				t.Errorf("%v image %d: PredictBatch %d, Predict %d, reference %d", cfg, j, got[j], r.Predict(img), want)
+			}
 		}
 	}
 }
