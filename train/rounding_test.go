@@ -22,11 +22,11 @@ func TestCheckpointRounding(t *testing.T) {
 		Decay                   float64
 		Delay                   int
 	}
-	type oldConfig struct {
-		Arch  string
-		Quant oldQuant
-		Mode  string
-		Ops   string
+	type oldConfig struct { // the settings a real checkpoint holds (decoding validates them)
+		Arch, Mode, Ops, Optimizer, Schedule, Out string
+		Quant                                     oldQuant
+		Epochs, BatchSize, EvalBatch              int
+		LR, Momentum                              float64
 	}
 	type oldCheckpoint struct {
 		Params []ParamState
@@ -39,6 +39,7 @@ func TestCheckpointRounding(t *testing.T) {
 	}
 	ps, rs := Snapshot(m)
 	old := oldCheckpoint{Params: ps, Ranges: rs, Config: oldConfig{Arch: "lenet300-100", Mode: "qat", Ops: "fast",
+		Optimizer: "adam", Schedule: "cosine", Out: "runs/old", Epochs: 1, BatchSize: 64, EvalBatch: 100, LR: 1e-3, Momentum: 0.9,
 		Quant: oldQuant{WBits: 8, ABits: 8, LogitBits: 8, PerChannel: true, Decay: 0.99}}}
 	var payload bytes.Buffer
 	if err := gob.NewEncoder(&payload).Encode(&old); err != nil {
