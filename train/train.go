@@ -100,6 +100,12 @@ func (c *Config) Validate() error {
 	if _, err := nn.ParseOps(c.Ops); err != nil {
 		return err
 	}
+	if c.Mode == "qat" && !c.Quant.LSQ() && c.Quant.RangeMethod() != nn.RangeMinMax {
+		return fmt.Errorf("--range %s applies to ptq and to --quantizer lsq (EMA QAT follows batch ranges)", c.Quant.Range)
+	}
+	if (c.Quant.LSQ() || c.Quant.RangeMethod() != nn.RangeMinMax) && c.Mode != "float" && c.CalibImages <= 0 {
+		return fmt.Errorf("range calibration needs images > 0 (--calib), got %d", c.CalibImages)
+	}
 	if c.Augment < 0 || c.Augment > 8 {
 		return fmt.Errorf("augmentation shift %d must be in 0..8 pixels", c.Augment)
 	}
@@ -253,6 +259,9 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
+		if err := RestoreSteps(r.model, ck.Steps); err != nil {
+			return err
+		}
 		r.ck = *ck
 		r.ck.Config = cfg
 	case cfg.From != "":
@@ -354,6 +363,7 @@ func (r *runner) save() error {
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
 	r.ck.BN = SnapshotBN(r.model)
 	r.ck.Compression = SnapshotCompression(r.model)
+	r.ck.Steps = SnapshotSteps(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
@@ -389,9 +399,16 @@ func (r *runner) result(acc float64) *Result {
 func (r *runner) calibrate() (*Result, error) {
 	start := time.Now()
 	r.model.ResetRanges()
-	r.model.SetMode(autograd.ModeCalibrate)
-	if err := ForEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
-		return nil, err
+	if q := r.cfg.Quant; q.LSQ() || q.RangeMethod() != nn.RangeMinMax {
+		// Ranges (and learned steps) chosen from a sample of the activations.
+		if err := Calibrate(r.evalGraph, r.train, r.cfg.CalibImages); err != nil {
+			return nil, err
+		}
+	} else {
+		r.model.SetMode(autograd.ModeCalibrate)
+		if err := ForEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
+			return nil, err
+		}
 	}
 	r.ck.Seconds = time.Since(start).Seconds()
 	acc, err := r.evaluate()
@@ -449,6 +466,13 @@ func (r *runner) loop() (*Result, error) {
 	}
 	if !cfg.Resume && cfg.Mode == "qat" && !r.keepRanges {
 		r.model.ResetRanges()
+		if cfg.Quant.LSQ() && r.ck.Epoch == 0 {
+			// LSQ starts from steps chosen on calibration data (--range, --calib images).
+			if err := Calibrate(r.evalGraph, r.train, cfg.CalibImages); err != nil {
+				return nil, err
+			}
+			r.logf("lsq: steps initialized from %s ranges of %d training images", cfg.Quant.RangeMethod(), min(cfg.CalibImages, r.train.N))
+		}
 	}
 	gr := r.trainGraph
 	params := make([][]float32, len(gr.Params))
