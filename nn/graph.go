@@ -31,7 +31,7 @@ type builder struct {
 	// step observes no range, so the pre-pool tensor is not needed).
 	pooledStep *Param
 	nodes      map[*Param]*gorgonia.Node
-	order  []*Param
+	order      []*Param
 }
 
 // param returns p's node in this graph; its value shares p.Data.
