@@ -79,3 +79,40 @@ func TestLSQConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// The per-layer analysis: more bits, less noise in every layer; at 8 bits the "solo" model
+// (the layer at 8 bits, the others at 8) is the full 8-bit model, so its logits SQNR is the
+// last layer's model SQNR exactly.
+func TestAnalyze(t *testing.T) {
+	float := tinyConfig(t)
+	float.Mode, float.Epochs = "float", 1
+	if _, err := Run(float, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rng := range []string{nn.RangeMSE} {
+		q := nn.DefaultConfig()
+		q.Range = rng
+		res, err := Analyze(AnalyzeConfig{From: float.Out, Bits: []int{2, 8}, Quant: q, CalibImages: 100, Images: 100, Batch: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != 8 || len(res.Layers) != 4 {
+			t.Fatalf("%s: %d rows for %d layers, want 8 for 4", rng, len(res.Rows), len(res.Layers))
+		}
+		for i, l := range res.Layers {
+			lo, hi := res.Rows[i], res.Rows[len(res.Layers)+i]
+			if lo.Layer != l || lo.Bits != 2 || hi.Bits != 8 || lo.SQNR == nil || hi.SQNR == nil || lo.SoloSQNR == nil || hi.SoloSQNR == nil {
+				t.Fatalf("%s: rows %+v, %+v", rng, lo, hi)
+			}
+			if *hi.SQNR <= *lo.SQNR+6 || *hi.SoloSQNR <= *lo.SoloSQNR {
+				t.Errorf("%s %s: SQNR %.1f dB at 8 bits, %.1f at 2 (solo %.1f, %.1f)", rng, l, *hi.SQNR, *lo.SQNR, *hi.SoloSQNR, *lo.SoloSQNR)
+			}
+			if last := res.Rows[2*len(res.Layers)-1]; *hi.SoloSQNR != *last.SQNR {
+				t.Errorf("%s %s: solo logits SQNR at 8 bits %v, the 8-bit model's %v", rng, l, *hi.SoloSQNR, *last.SQNR)
+			}
+		}
+		if res.Accuracy[8] < res.FloatAcc-0.03 {
+			t.Errorf("%s: 8-bit accuracy %.3f, float %.3f", rng, res.Accuracy[8], res.FloatAcc)
+		}
+	}
+}

@@ -16,6 +16,8 @@
 //	qat cluster [flags]      k-means weight sharing + centroid fine-tuning (cluster-preserving QAT)
 //	qat compress [flags]     the Deep Compression pipeline: prune -> cluster -> Huffman-coded export,
 //	                         from flags or a JSON --config (see --print-config)
+//	qat analyze [flags]      per-layer SQNR against the float model at each bit width (PTQ),
+//	                         with each layer's solo sensitivity: a table, or --json
 //
 // Run `qat CMD -h` for a command's flags. With --json the last line of stdout is one JSON
 // object with the results. Errors are one line on stderr and a non-zero exit status.
@@ -64,14 +66,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdCluster(args[1:], stdout, stderr)
 	case "compress":
 		return cmdCompress(args[1:], stdout, stderr)
+	case "analyze":
+		return cmdAnalyze(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress; no command runs the main job)", args[0])
+	return fmt.Errorf("unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, analyze; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress] [flags]
+const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|analyze] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
@@ -81,6 +85,7 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat sensitivity [flags]  accuracy per layer pruned alone, with suggested targets
   qat cluster [flags]  k-means weight sharing with centroid fine-tuning
   qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
+  qat analyze --from RUN --bits 2,4,8  per-layer SQNR of post-training quantization vs float
 `
 
 // trainFlags binds the training flags to cfg.

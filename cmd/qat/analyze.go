@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/qatgo/qatgo/train"
+)
+
+// cmdAnalyze is `qat analyze`: per-layer SQNR of a trained model quantized after training at
+// each bit width, against the float model (PyTorch Numeric Suite / AIMET QuantAnalyzer style).
+func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
+	def := train.DefaultConfig()
+	cfg := train.AnalyzeConfig{Quant: def.Quant}
+	fs := newFlagSet("analyze", stderr)
+	fs.StringVar(&cfg.From, "from", "", "trained checkpoint (file or run directory), usually a float model")
+	bits := fs.String("bits", "2,3,4,8", "bit widths W=A to analyze, comma-separated (2..8)")
+	fs.StringVar(&cfg.Quant.Quantizer, "quantizer", "ema", "ema (|w|max weight scales) or lsq (weight steps by --range too)")
+	fs.StringVar(&cfg.Quant.Range, "range", "minmax", "calibration ranges: minmax, mse or percentile")
+	fs.Float64Var(&cfg.Quant.Percentile, "percentile", 99.99, "percentile of --range percentile")
+	fs.BoolVar(&cfg.Quant.PerChannel, "per-channel", cfg.Quant.PerChannel, "per-output-channel weight scales")
+	fs.IntVar(&cfg.Quant.LogitBits, "logit-bits", cfg.Quant.LogitBits, "bits of the last layer's output (2..8)")
+	fs.IntVar(&cfg.CalibImages, "calib", 500, "training images for the ranges")
+	fs.IntVar(&cfg.Images, "images", 500, "test images compared")
+	fs.IntVar(&cfg.Batch, "batch", 100, "graph batch size")
+	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx directory (default: the embedded copy)")
+	asJSON := fs.Bool("json", false, "print a JSON result as the last line of stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.From == "" {
+		return fmt.Errorf("analyze needs --from CHECKPOINT")
+	}
+	for _, f := range strings.Split(*bits, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || b < 2 || b > 8 {
+			return fmt.Errorf("--bits %q: want comma-separated bit widths in 2..8", *bits)
+		}
+		cfg.Bits = append(cfg.Bits, b)
+	}
+	res, err := train.Analyze(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "per-layer SQNR against the float model on %d test images (quantizer %s, %s ranges from %d training images; logits at %d bits)\n",
+		res.Images, res.Quantizer, res.Range, res.Calib, cfg.Quant.LogitBits)
+	fmt.Fprintf(stdout, "  %-8s %5s %18s %24s\n", "layer", "W=A", "model SQNR (dB)", "solo logits SQNR (dB)")
+	db := func(v *float64) string {
+		if v == nil {
+			return "exact"
+		}
+		return fmt.Sprintf("%.1f", *v)
+	}
+	for _, r := range res.Rows {
+		fmt.Fprintf(stdout, "  %-8s %5d %18s %24s\n", r.Layer, r.Bits, db(r.SQNR), db(r.SoloSQNR))
+	}
+	fmt.Fprintf(stdout, "  model SQNR: the layer's output with every layer at that width; solo: the logits with only that layer at it (others W8A8)\n")
+	fmt.Fprintf(stdout, "accuracy on those images: float %.2f%%", 100*res.FloatAcc)
+	for _, b := range cfg.Bits {
+		fmt.Fprintf(stdout, ", W%dA%d %.2f%%", b, b, 100*res.Accuracy[b])
+	}
+	fmt.Fprintln(stdout)
+	if *asJSON {
+		return printJSON(stdout, res)
+	}
+	return nil
+}
