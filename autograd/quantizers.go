@@ -321,6 +321,9 @@ type WeightQuantizer struct {
 	Scheme     fakequant.Scheme
 	PerChannel bool
 	Channels   int // size of axis 0
+	// LogStep, when set, holds LSQ's trained ln(step) per channel (or one for the tensor,
+	// see lsq.go): the weight scales are those steps instead of |w|max/qmax.
+	LogStep []float32
 
 	last   []fakequant.Params
 	active bool
@@ -329,6 +332,13 @@ type WeightQuantizer struct {
 
 // ParamsFor returns the per-channel (or repeated per-tensor) parameters for weights w.
 func (q *WeightQuantizer) ParamsFor(w []float32) []fakequant.Params {
+	if q.LogStep != nil {
+		ps := make([]fakequant.Params, q.Channels)
+		for c := range ps {
+			ps[c] = q.stepParams(c)
+		}
+		return ps
+	}
 	if q.PerChannel {
 		return fakequant.PerChannelSymmetric(w, q.Channels, q.Scheme)
 	}
@@ -388,7 +398,11 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	}
 	q.last = q.last[:q.Channels]
 	for c := range q.last {
-		q.last[c] = fakequant.SymmetricParams(float64(absMax[c%channels]), q.Scheme)
+		if q.LogStep != nil {
+			q.last[c] = q.stepParams(c)
+		} else {
+			q.last[c] = fakequant.SymmetricParams(float64(absMax[c%channels]), q.Scheme)
+		}
 	}
 	blk := len(src) / q.Channels
 	splitRows(q.Channels, blk, func(lo, hi int) {
@@ -423,9 +437,10 @@ func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
 // Backward is the clipped STE. For signed (symmetric) schemes the range comes from the
 // weights' own abs-max, so no weight is outside it and the gradient passes unchanged (the
 // bound absMax/qmax*qmax can land one ulp below the largest weight; clipping there would zero
-// that weight's gradient for no reason). Unsigned schemes clip negative weights.
+// that weight's gradient for no reason). Unsigned schemes, and learned steps (which clip
+// on purpose), clip the gradient to the grid.
 func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
-	if !q.active || q.Scheme.Signed {
+	if !q.active || (q.Scheme.Signed && q.LogStep == nil) {
 		copyHalves(dx, dy)
 		return
 	}

@@ -75,6 +75,19 @@
 // x M, ties toward +Inf (62 above). Tests model both rules exactly.
 // ONNX's QuantizeLinear rounds ties to even instead, so an ONNX runtime may differ by 1 LSB.
 //
+// # Learned steps and range choice
+//
+// LSQ (Esser et al. 2020) trains S with the loss: with v = x/S, Qn = qmin - Z, Qp = qmax - Z,
+//
+//	(13) dFQ/dS = round(v) - v if Qn < v < Qp; Qn if v <= Qn; Qp if v >= Qp   LSQStepGrad
+//	(14) g = 1 / sqrt(N Qp)     the step's gradient scale, N values per step    LSQGradScale
+//
+// Ranges that clip on purpose, for calibration and for LSQ's initial steps:
+//
+//	(15) the clip alpha * range, alpha in (0, 1], minimizing sum (x - FQ(x))^2
+//	                                                   SymmetricMSE, AsymmetricMSE
+//	(16) the range of the central pct% of the values   PercentileRange, PercentileAbs
+//
 // # Example
 //
 //	p := fakequant.ChooseParams(-1, 3, fakequant.Scheme{Bits: 8}) // S = 4/255, Z = 64

@@ -37,6 +37,44 @@ type Config struct {
 	Rounding fakequant.Rounding
 	// Layers overrides the configuration of named layers (mixed precision).
 	Layers map[string]LayerQ
+	// Quantizer is how weight and activation scales are found: "ema" (or "", the default:
+	// weight scales from |w|max, activation ranges from an EMA of batch ranges) or "lsq"
+	// (learned step sizes, Esser et al. 2020: every scale is a trained parameter).
+	Quantizer string
+	// Range is how ranges are chosen from calibration data, for PTQ and for the initial LSQ
+	// steps: "minmax" (or "", the default), "mse" (fakequant equation (15)) or "percentile"
+	// (equation (16), at Percentile).
+	Range string
+	// Percentile is the percentile of Range "percentile" (default 99.99 when 0).
+	Percentile float64
+}
+
+// Quantizer and range names.
+const (
+	QuantizerEMA    = "ema"
+	QuantizerLSQ    = "lsq"
+	RangeMinMax     = "minmax"
+	RangeMSE        = "mse"
+	RangePercentile = "percentile"
+)
+
+// LSQ reports whether scales are learned (Quantizer "lsq").
+func (c Config) LSQ() bool { return c.Quantizer == QuantizerLSQ }
+
+// RangeMethod returns Range with "" read as "minmax".
+func (c Config) RangeMethod() string {
+	if c.Range == "" {
+		return RangeMinMax
+	}
+	return c.Range
+}
+
+// PercentileOrDefault returns Percentile, or 99.99 when it is 0.
+func (c Config) PercentileOrDefault() float64 {
+	if c.Percentile == 0 {
+		return 99.99
+	}
+	return c.Percentile
 }
 
 // DefaultConfig is W8A8, per-channel weights, EMA decay 0.99, single rounding.
@@ -73,6 +111,19 @@ func (c Config) Validate() error {
 	}
 	if !c.Rounding.Valid() {
 		return fmt.Errorf("nn: undefined requantization rounding %d (have single, double)", uint8(c.Rounding))
+	}
+	switch c.Quantizer {
+	case "", QuantizerEMA, QuantizerLSQ:
+	default:
+		return fmt.Errorf("nn: unknown quantizer %q (have ema, lsq)", c.Quantizer)
+	}
+	switch c.Range {
+	case "", RangeMinMax, RangeMSE, RangePercentile:
+	default:
+		return fmt.Errorf("nn: unknown range method %q (have minmax, mse, percentile)", c.Range)
+	}
+	if p := c.PercentileOrDefault(); !(p > 50 && p <= 100) {
+		return fmt.Errorf("nn: percentile %v must be in (50, 100]", c.Percentile)
 	}
 	return nil
 }

@@ -26,8 +26,12 @@ type builder struct {
 	// pooled is the output quantizer that finish left for the next MaxPool2D to apply to its
 	// output (autograd.FakeQuantPooled), or nil.
 	pooled *autograd.ActQuantizer
-	nodes  map[*Param]*gorgonia.Node
-	order  []*Param
+	// pooledStep is pooled's learned step (LSQ), or nil: the pool then applies
+	// autograd.FakeQuantLSQ to its output (max commutes with the monotone quantizer; a learned
+	// step observes no range, so the pre-pool tensor is not needed).
+	pooledStep *Param
+	nodes      map[*Param]*gorgonia.Node
+	order      []*Param
 }
 
 // param returns p's node in this graph; its value shares p.Data.
@@ -67,8 +71,11 @@ func (b *builder) maxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, er
 	if err != nil || b.pooled == nil {
 		return y, err
 	}
-	q := b.pooled
-	b.pooled = nil
+	q, step := b.pooled, b.pooledStep
+	b.pooled, b.pooledStep = nil, nil
+	if step != nil {
+		return autograd.FakeQuantLSQ(y, b.param(step), q)
+	}
 	return autograd.FakeQuantPooled(y, x, q)
 }
 

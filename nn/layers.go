@@ -46,6 +46,10 @@ type LayerQuant struct {
 	B      *autograd.BiasQuantizer
 	Out    *autograd.ActQuantizer
 	Act    Activation
+	// WStep and AStep are the learned ln(step) of the weights (one per channel, or one) and of
+	// the output activations (one) under Config.Quantizer "lsq"; nil otherwise. W.LogStep is
+	// WStep.Data; the graphs feed both to autograd.FakeQuantLSQ.
+	WStep, AStep *Param
 }
 
 // BatchNorm is a batch-normalization stage owned by the Conv2D before it: its scale and shift
@@ -143,7 +147,7 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 			return nil, err
 		}
 	}
-	wq, err := autograd.FakeQuant(w, l.Q.W)
+	wq, err := b.fakeQuantW(&l.Q, w)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +187,7 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if y, err = b.activate(l.Q.Act, y); err != nil {
 			return nil, err
 		}
-		return autograd.FakeQuant(y, l.Q.Out)
+		return b.fakeQuantOut(&l.Q, y)
 	}
 	wf, err := autograd.BNFoldWeights(w, gamma, l.BN.State)
 	if err != nil {
@@ -193,7 +197,7 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	wq, err := autograd.FakeQuant(wf, l.Q.W)
+	wq, err := b.fakeQuantW(&l.Q, wf)
 	if err != nil {
 		return nil, err
 	}
@@ -237,8 +241,26 @@ func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgoni
 	if b.poolNext && q.Out != nil {
 		// The max pool that follows quantizes its output instead: the same values, with a
 		// quarter of the requantization work for 2x2 windows (autograd.FakeQuantPooled).
-		b.pooled = q.Out
+		b.pooled, b.pooledStep = q.Out, q.AStep
 		return y, nil
+	}
+	return b.fakeQuantOut(q, y)
+}
+
+// fakeQuantW adds the weight quantizer of q to w: autograd.FakeQuant, or FakeQuantLSQ with the
+// learned steps.
+func (b *builder) fakeQuantW(q *LayerQuant, w *gorgonia.Node) (*gorgonia.Node, error) {
+	if q.WStep != nil {
+		return autograd.FakeQuantLSQ(w, b.param(q.WStep), q.W)
+	}
+	return autograd.FakeQuant(w, q.W)
+}
+
+// fakeQuantOut adds the output quantizer of q to y: autograd.FakeQuant, or FakeQuantLSQ with
+// the learned step.
+func (b *builder) fakeQuantOut(q *LayerQuant, y *gorgonia.Node) (*gorgonia.Node, error) {
+	if q.AStep != nil {
+		return autograd.FakeQuantLSQ(y, b.param(q.AStep), q.Out)
 	}
 	return autograd.FakeQuant(y, q.Out)
 }
@@ -273,7 +295,7 @@ func (l *Linear) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	bias := b.param(l.B)
-	wq, err := autograd.FakeQuant(w, l.Q.W)
+	wq, err := b.fakeQuantW(&l.Q, w)
 	if err != nil {
 		return nil, err
 	}

@@ -178,6 +178,12 @@ func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64)
 		q.Out = &autograd.ActQuantizer{Ctx: m.Ctx, Scheme: q.Config.ActScheme(), Decay: cfg.Decay, Delay: cfg.Delay}
 		q.B = &autograd.BiasQuantizer{In: q.In, W: q.W}
 		q.Out.Acc, q.Out.ReLU6 = q.B, q.Act == ActReLU6
+		if cfg.LSQ() {
+			q.WStep = newParam(l.Name()+".w.logstep", q.W.NumSteps())
+			q.AStep = newParam(l.Name()+".a.logstep", 1)
+			q.W.LogStep = q.WStep.Data
+			q.Out.Fixed = true // its range comes from the step (autograd.ActQuantizer.SetLogStep)
+		}
 		in = q.Out
 	}
 	m.Classes = cc * hh * ww
@@ -239,4 +245,26 @@ func (m *Model) NumWeights() int {
 		n += p.Size()
 	}
 	return n
+}
+
+// LearnedSteps returns the learned ln(step) parameters (LSQ) in layer order, weights before
+// activations; none unless Config.Quantizer is "lsq".
+func (m *Model) LearnedSteps() []*Param {
+	var ps []*Param
+	for _, l := range m.Quantized() {
+		if q := l.Quant(); q.WStep != nil {
+			ps = append(ps, q.WStep, q.AStep)
+		}
+	}
+	return ps
+}
+
+// SyncSteps writes every learned activation step into its quantizer's range (the graphs do it
+// on every run; call it after changing the steps outside a graph, e.g. after loading them).
+func (m *Model) SyncSteps() {
+	for _, l := range m.Quantized() {
+		if q := l.Quant(); q.AStep != nil {
+			q.Out.SetLogStep(q.AStep.Data)
+		}
+	}
 }

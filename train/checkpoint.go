@@ -53,6 +53,9 @@ type Checkpoint struct {
 	Finished    bool
 	// Stage is "prune" or "cluster" for the checkpoints of those drivers ("" for training).
 	Stage string
+	// Steps are the learned ln(step) parameters of a model with Quantizer "lsq"
+	// (nn.Model.LearnedSteps; none otherwise: older checkpoints decode without them).
+	Steps []ParamState
 }
 
 // ParamState is a parameter's values.
@@ -154,6 +157,40 @@ func Restore(m *nn.Model, ps []ParamState, rs []RangeState) error {
 	return nil
 }
 
+// SnapshotSteps copies a model's learned steps (nil for a model without them).
+func SnapshotSteps(m *nn.Model) []ParamState {
+	var ps []ParamState
+	for _, p := range m.LearnedSteps() {
+		ps = append(ps, ParamState{Name: p.Name, Shape: append([]int(nil), p.Shape...), Data: append([]float32(nil), p.Data...)})
+	}
+	return ps
+}
+
+// RestoreSteps writes learned steps into m, checking names, shapes and values, and makes them
+// the quantizers' (nn.Model.SyncSteps).
+func RestoreSteps(m *nn.Model, ss []ParamState) error {
+	steps := m.LearnedSteps()
+	if len(ss) != len(steps) {
+		return fmt.Errorf("train: checkpoint has %d learned steps, model %s (quantizer %q) has %d", len(ss), m.Arch, m.Config.Quantizer, len(steps))
+	}
+	for i, p := range steps {
+		s := ss[i]
+		if s.Name != p.Name || len(s.Data) != len(p.Data) {
+			return fmt.Errorf("train: checkpoint step %q (%d values) does not match model step %q (%d)", s.Name, len(s.Data), p.Name, len(p.Data))
+		}
+		for _, v := range s.Data {
+			if e := math.Exp(float64(v)); !(e > 0) || math.IsInf(e, 0) {
+				return fmt.Errorf("train: checkpoint step %q holds ln(step) %v: not a finite positive step", s.Name, v)
+			}
+		}
+	}
+	for i, p := range steps {
+		copy(p.Data, ss[i].Data)
+	}
+	m.SyncSteps()
+	return nil
+}
+
 // Model rebuilds the checkpoint's model with its parameters and ranges.
 func (c *Checkpoint) Model() (*nn.Model, error) {
 	// Config holds the model (Arch, Quant, Ops) and how its parameters were produced (Mode).
@@ -169,6 +206,9 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 		return nil, err
 	}
 	if err := RestoreCompression(m, c.Compression); err != nil {
+		return nil, err
+	}
+	if err := RestoreSteps(m, c.Steps); err != nil {
 		return nil, err
 	}
 	m.FoldBN = cfg.Mode != "float"

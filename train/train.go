@@ -232,6 +232,9 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
+		if err := RestoreSteps(r.model, ck.Steps); err != nil {
+			return err
+		}
 		r.ck = *ck
 		r.ck.Config = cfg
 	case cfg.From != "":
@@ -333,6 +336,7 @@ func (r *runner) save() error {
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
 	r.ck.BN = SnapshotBN(r.model)
 	r.ck.Compression = SnapshotCompression(r.model)
+	r.ck.Steps = SnapshotSteps(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
@@ -368,9 +372,16 @@ func (r *runner) result(acc float64) *Result {
 func (r *runner) calibrate() (*Result, error) {
 	start := time.Now()
 	r.model.ResetRanges()
-	r.model.SetMode(autograd.ModeCalibrate)
-	if err := ForEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
-		return nil, err
+	if q := r.cfg.Quant; q.LSQ() || q.RangeMethod() != nn.RangeMinMax {
+		// Ranges (and learned steps) chosen from a sample of the activations.
+		if err := Calibrate(r.evalGraph, r.train, r.cfg.CalibImages); err != nil {
+			return nil, err
+		}
+	} else {
+		r.model.SetMode(autograd.ModeCalibrate)
+		if err := ForEachBatch(r.evalGraph, r.train, r.cfg.CalibImages, func(int, int) error { return nil }); err != nil {
+			return nil, err
+		}
 	}
 	r.ck.Seconds = time.Since(start).Seconds()
 	acc, err := r.evaluate()
@@ -428,6 +439,13 @@ func (r *runner) loop() (*Result, error) {
 	}
 	if !cfg.Resume && cfg.Mode == "qat" && !r.keepRanges {
 		r.model.ResetRanges()
+		if cfg.Quant.LSQ() && r.ck.Epoch == 0 {
+			// LSQ starts from steps chosen on calibration data (--range, --calib images).
+			if err := Calibrate(r.evalGraph, r.train, cfg.CalibImages); err != nil {
+				return nil, err
+			}
+			r.logf("lsq: steps initialized from %s ranges of %d training images", cfg.Quant.RangeMethod(), min(cfg.CalibImages, r.train.N))
+		}
 	}
 	gr := r.trainGraph
 	params := make([][]float32, len(gr.Params))

@@ -124,6 +124,12 @@ func (c *Config) Validate() error {
 	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
 		return err
 	}
+	if c.Mode == "qat" && !c.Quant.LSQ() && c.Quant.RangeMethod() != nn.RangeMinMax {
+		return fmt.Errorf("range method %s applies to ptq and to the lsq quantizer (EMA QAT follows batch ranges)", c.Quant.Range)
+	}
+	if (c.Quant.LSQ() || c.Quant.RangeMethod() != nn.RangeMinMax) && c.Mode != "float" && c.CalibImages <= 0 {
+		return &SettingError{"CalibImages", c.CalibImages, "1.." + fmt.Sprint(data.MaxCount) + " (range calibration needs images)"}
+	}
 	if _, err := nn.ParseOps(c.Ops); err != nil {
 		return err
 	}

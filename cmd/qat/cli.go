@@ -183,6 +183,7 @@ var settingFlags = map[string]string{
 	"MaxIter": "kmeans-iter", "Tolerance": "tolerance", "Sparsities": "sparsities",
 	"batches": "batches", "rounds": "rounds", "paired": "paired", "images": "images",
 	"Batches": "batches", "Rounds": "rounds", "Paired": "paired",
+	"Images": "images", "Batch": "batch", "Bits": "bits", "Quant.Percentile": "percentile",
 	// compress: the stages' own learning rates and epochs.
 	"Prune.Train.LR": "prune-lr", "Cluster.Train.LR": "cluster-lr", "Cluster.Train.Epochs": "cluster-epochs",
 }

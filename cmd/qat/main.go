@@ -21,6 +21,8 @@
 //	                         accuracy-vs-bytes frontier of several (train, prune, cluster and
 //	                         compress draw theirs at the end unless --plot=false)
 //	qat report RUN_DIR       one Markdown page, RUN_DIR/report.md: results, pictures, model summary
+//	qat analyze [flags]      per-layer SQNR against the float model at each bit width (PTQ),
+//	                         with each layer's solo sensitivity: a table, or --json
 //
 // Run `qat CMD -h` for a command's synopsis, flags and examples. With --json stdout carries
 // only one JSON object with the results (human-readable lines go to stderr). Exit status: 0 on
@@ -68,14 +70,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdPlot(args[1:], stdout, stderr)
 	case "report":
 		return cmdReport(args[1:], stdout, stderr)
+	case "analyze":
+		return cmdAnalyze(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef(nil, "unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report; no command runs the main job)", args[0])
+	return usagef(nil, "unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report, analyze; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report] [flags]
+const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report|analyze] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file
@@ -87,6 +91,7 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat compress [flags] prune -> cluster -> Huffman-coded export, with a stage table
   qat plot RUN_DIR...  pictures of runs (RUN_DIR/plots) and their accuracy-vs-bytes frontier
   qat report RUN_DIR   RUN_DIR/report.md: results, pictures, model summary
+  qat analyze --from RUN --bits 2,4,8  per-layer SQNR of post-training quantization vs float
 
 Run qat CMD -h for a command's synopsis, flags and examples. With --json stdout holds only a
 JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.
@@ -104,6 +109,9 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.Float64Var(&cfg.Quant.Decay, "ema-decay", cfg.Quant.Decay, "EMA decay of activation ranges")
 	fs.IntVar(&cfg.Quant.Delay, "quant-delay", cfg.Quant.Delay, "QAT steps before activations are quantized")
 	fs.Var(&cfg.Quant.Rounding, "rounding", "requantization rounding: single (correctly rounded) or double (TFLite's default, bit-exact with it); a --from fine-tune takes this flag, not the checkpoint's rule")
+	fs.StringVar(&cfg.Quant.Quantizer, "quantizer", "ema", "scales: ema (|w|max weights, EMA activation ranges) or lsq (learned step sizes)")
+	fs.StringVar(&cfg.Quant.Range, "range", "minmax", "calibration ranges for ptq and the initial lsq steps: minmax, mse or percentile")
+	fs.Float64Var(&cfg.Quant.Percentile, "percentile", 99.99, "percentile of --range percentile")
 	fs.StringVar(&cfg.From, "from", cfg.From, "start from this checkpoint (file or run directory)")
 	fs.BoolVar(&cfg.Resume, "resume", cfg.Resume, "resume the run in --out from its checkpoint")
 	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs")

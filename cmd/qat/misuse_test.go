@@ -78,6 +78,14 @@ func TestMisuse(t *testing.T) {
 		{[]string{"export", "--from", "x", "--out", "y", "--test-limit", "-1"}, 2, "--test-limit = -1"},
 		{[]string{"export", "--from", "x", "--out", "y", "--encoding", "zip"}, 2, "unknown weight encoding"},
 		{[]string{"export", "--nope"}, 2, "unknown flag -nope"},
+		// analyze, and the quantizer settings
+		{[]string{"analyze", "-h"}, 0, "examples:"},
+		{[]string{"analyze"}, 2, "analyze needs --from"},
+		{[]string{"analyze", "--from", dir, "--bits", "1"}, 2, "--bits"},
+		{[]string{"analyze", "--from", dir, "--images", "0"}, 2, "--images = 0"},
+		{[]string{"train", "--quantizer", "pact"}, 2, `unknown quantizer "pact"`},
+		{[]string{"train", "--range", "mse"}, 2, "range method mse applies to ptq"},
+		{[]string{"train", "--rounding", "nearest"}, 2, `rounding "nearest"`},
 		// plot, report
 		{[]string{"plot", "-h"}, 0, "examples:"},
 		{[]string{"plot"}, 2, "at least one run directory; see qat plot -h"},
