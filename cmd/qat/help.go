@@ -20,15 +20,19 @@ func init() {
 		},
 	}
 	helps["qat export"] = help{
-		synopsis: "qat export --from CHECKPOINT --out FILE.qat [flags]\n\nConvert a trained checkpoint into an integer model file, compare it with the simulation on the\ntest set, and write the file only when all of that succeeded.",
+		synopsis: "qat export --from CHECKPOINT --out FILE.qat [flags]\n\nConvert a trained checkpoint into an integer model file, compare it with the simulation on the\ntest set, and write the file only when all of that succeeded. --format onnx writes an ONNX model\nand --format c C99 source (--out a directory) instead; --from may then also be a .qat file.",
 		groups: []flagList{
-			{"input and output", []string{"from", "out", "encoding"}},
+			{"input and output", []string{"from", "out", "format", "encoding"}},
+			{"ONNX (--format onnx)", []string{"onnx-form", "onnx-int4", "onnx-int8-weights", "onnx-logits", "onnx-layer-outputs"}},
+			{"C (--format c)", []string{"c-name", "c-layout"}},
 			{"comparison", []string{"data", "test-limit", "eval-batch"}},
 			outFlags,
 		},
 		examples: []string{
 			"qat export --from runs/qat --out model.qat",
 			"qat export --from runs/compress/cluster --out model.qat --encoding huffman --json",
+			"qat export --from runs/qat/model.qat --out lenet5.onnx --format onnx --onnx-form qdq",
+			"qat export --from runs/compress/model.qat --out mcu/ --format c",
 		},
 	}
 	helps["qat summary"] = help{

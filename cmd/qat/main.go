@@ -6,7 +6,9 @@
 //	qat                      the main job: W8A8 QAT of LeNet-5 on the embedded MNIST, then
 //	                         export to runs/qat/model.qat and evaluate the integer model
 //	qat train   [flags]      train (float, qat) or calibrate (ptq) a model
-//	qat export  [flags]      convert a trained checkpoint into an integer model file
+//	qat export  [flags]      convert a trained checkpoint into an integer model file; with
+//	                         --format onnx an ONNX model (QOperator or QDQ), with --format c
+//	                         C99 source for microcontrollers (--from may then be a .qat file)
 //	qat summary FILE.qat     print an integer model's layers, shapes, bits and bytes
 //	qat bench   [flags]      training speed (float vs QAT, same batches) and, with --from and
 //	                         --int, inference speed (float graph vs integer engine); with
@@ -82,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report|analyze] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
-  qat export  [flags]  convert a checkpoint into an integer model file
+  qat export  [flags]  convert a checkpoint into an integer model file (--format qat|onnx|c)
   qat summary FILE     print an integer model's layers
   qat bench   [flags]  training and inference speed, with ratios
   qat prune   [flags]  prune-retrain cycles (or gradual pruning) of a trained checkpoint
