@@ -161,6 +161,29 @@ func randInt32(rng *rand.Rand) int32 {
 
 func newRNG() *rand.Rand { return rand.New(rand.NewPCG(0x9a7, 0x1d)) }
 
+// forMBQMCases calls check on the multiply's test cases: every special int32 with special and
+// seeded random Q31 multipliers at every shift -31..31, then 200,000 seeded random
+// accumulators with multipliers from QuantizeMultiplier over 2^-32..2^8.
+func forMBQMCases(check func(x, q int32, shift int)) {
+	qs := []int32{0, 1, 2, 1 << 30, 1<<30 + 1, 1<<30 + 2, math.MaxInt32, math.MaxInt32 - 1,
+		1077952576, 1610612736, 1431655765}
+	rng := newRNG()
+	for range 12 {
+		qs = append(qs, 1<<30+int32(rng.IntN(1<<30)))
+	}
+	for _, x := range specialInt32s() {
+		for _, q := range qs {
+			for shift := -31; shift <= 31; shift++ {
+				check(x, q, shift)
+			}
+		}
+	}
+	for range 200000 {
+		q, s := QuantizeMultiplier(math.Ldexp(0.5+rng.Float64()/2, rng.IntN(40)-32))
+		check(randInt32(rng), q, s)
+	}
+}
+
 // ---- tests ----
 
 func TestFixedPointSpotValues(t *testing.T) {
@@ -302,13 +325,6 @@ func checkMultiplier(t *testing.T, m float64, q int32, s int) {
 }
 
 func TestMultiplyByQuantizedMultiplier(t *testing.T) {
-	xs := specialInt32s()
-	qs := []int32{0, 1, 2, 1 << 30, 1<<30 + 1, 1<<30 + 2, math.MaxInt32, math.MaxInt32 - 1,
-		1077952576, 1610612736, 1431655765}
-	rng := newRNG()
-	for range 12 {
-		qs = append(qs, 1<<30+int32(rng.IntN(1<<30)))
-	}
 	var n, off int
 	check := func(x, q int32, shift int) {
 		want, ok := refMBQM(x, q, shift)
@@ -330,17 +346,7 @@ func TestMultiplyByQuantizedMultiplier(t *testing.T) {
 			off++
 		}
 	}
-	for _, x := range xs {
-		for _, q := range qs {
-			for shift := -31; shift <= 31; shift++ {
-				check(x, q, shift)
-			}
-		}
-	}
-	for range 200000 {
-		q, s := QuantizeMultiplier(math.Ldexp(0.5+rng.Float64()/2, rng.IntN(40)-32))
-		check(randInt32(rng), q, s)
-	}
+	forMBQMCases(check)
 	if off == 0 {
 		t.Errorf("two-step rounding never differed from one exact rounding in %d cases: the test cannot see the difference", n)
 	}

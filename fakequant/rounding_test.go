@@ -63,12 +63,6 @@ func TestRoundingSpotValues(t *testing.T) {
 }
 
 func TestMultiplyByQuantizedMultiplierSingle(t *testing.T) {
-	qs := []int32{0, 1, 2, 1 << 30, 1<<30 + 1, 1<<30 + 2, math.MaxInt32, math.MaxInt32 - 1,
-		1077952576, 1610612736, 1431655765}
-	rng := newRNG()
-	for range 12 {
-		qs = append(qs, 1<<30+int32(rng.IntN(1<<30)))
-	}
 	var n, differ int
 	check := func(x, q int32, shift int) {
 		want, ok := refMBQMSingle(x, q, shift)
@@ -93,17 +87,7 @@ func TestMultiplyByQuantizedMultiplierSingle(t *testing.T) {
 			}
 		}
 	}
-	for _, x := range specialInt32s() {
-		for _, q := range qs {
-			for shift := -31; shift <= 31; shift++ {
-				check(x, q, shift)
-			}
-		}
-	}
-	for range 200000 {
-		q, s := QuantizeMultiplier(math.Ldexp(0.5+rng.Float64()/2, rng.IntN(40)-32))
-		check(randInt32(rng), q, s)
-	}
+	forMBQMCases(check)
 	if differ == 0 {
 		t.Errorf("single and double rounding never differed in %d cases: the test cannot tell them apart", n)
 	}
