@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/qatgo/qatgo/autograd"
-	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/fakequant"
 )
 
@@ -77,13 +76,20 @@ func LeNet5BN(cfg Config, seed uint64) (*Model, error) {
 	return newModel("lenet5-bn", 1, 28, 28, lenet5Layers(true), cfg, seed)
 }
 
+// mnistMean and mnistStd are the MNIST pixel statistics the models normalize by (data.Mean and
+// data.Std; nn does not import data, a test checks that they agree).
+const (
+	mnistMean = 0.1307
+	mnistStd  = 0.3081
+)
+
 func lenet5Layers(bn bool) []Layer {
 	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1}
 	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
 	if bn {
 		conv1.BN, conv2.BN = newBatchNorm("conv1", 20), newBatchNorm("conv2", 50)
 	} else {
-		conv1.FoldNorm, conv1.NormMean, conv1.NormStd = true, data.Mean, data.Std
+		conv1.FoldNorm, conv1.NormMean, conv1.NormStd = true, mnistMean, mnistStd
 	}
 	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
 	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}

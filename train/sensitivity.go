@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/qatgo/qatgo/data"
-	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -148,7 +148,7 @@ func SaveSensitivity(cfg SensitivityConfig, base float64, rows []SensitivityRow)
 	}
 	path := filepath.Join(dir, SensitivityFile)
 	rep := SensitivityReport{From: cfg.From, BaseAccuracy: base, TestImages: cfg.TestLimit, Tolerance: cfg.Tolerance, Layers: rows}
-	err := qnet.WriteAtomic(path, func(w io.Writer) error {
+	err := atomicfile.WriteFile(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
