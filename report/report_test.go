@@ -18,6 +18,7 @@ import (
 
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
+	"github.com/qatgo/qatgo/train/checkpoint"
 )
 
 // writeRun writes a synthetic run directory of LeNet-300-100 (no training): a checkpoint with
@@ -55,8 +56,8 @@ func writeRun(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	ck := &train.Checkpoint{Config: cfg, Epoch: 4, Finished: true}
-	ck.Params, ck.Ranges = train.Snapshot(m)
-	ck.Compression = train.SnapshotCompression(m)
+	ck.Params, ck.Ranges = checkpoint.Snapshot(m)
+	ck.Compression = checkpoint.SnapshotCompression(m)
 	var metrics bytes.Buffer
 	enc := json.NewEncoder(&metrics)
 	for e := 1; e <= 4; e++ {

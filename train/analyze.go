@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"math"
 
 	"github.com/qatgo/qatgo/autograd"
@@ -113,13 +114,13 @@ func Analyze(cfg AnalyzeConfig) (*AnalyzeResult, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := Restore(m, ck.Params, nil); err != nil {
+		if err := checkpoint.Restore(m, ck.Params, nil); err != nil {
 			return nil, nil, err
 		}
-		if err := RestoreBN(m, ck.BN); err != nil {
+		if err := checkpoint.RestoreBN(m, ck.BN); err != nil {
 			return nil, nil, err
 		}
-		if err := RestoreCompression(m, ck.Compression); err != nil {
+		if err := checkpoint.RestoreCompression(m, ck.Compression); err != nil {
 			return nil, nil, err
 		}
 		m.FoldBN = true // the float reference folds too: the same function (export tests)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"math"
 	"strings"
 	"testing"
@@ -232,7 +233,7 @@ func TestRestoreCompressionRejectsBadState(t *testing.T) {
 		return s
 	}
 	assign := make([]int32, w.Size())
-	for name, cs := range map[string][]CompressionState{
+	for name, cs := range map[string][]checkpoint.CompressionState{
 		"unknown tensor":          {{Param: "conv9.w", Mask: mask(1)}},
 		"short mask":              {{Param: w.Name, Mask: []uint8{1, 0}}},
 		"mask value 2":            {{Param: w.Name, Mask: mask(2)}},
@@ -241,7 +242,7 @@ func TestRestoreCompressionRejectsBadState(t *testing.T) {
 		"short assignment":        {{Param: w.Name, Centroids: []float32{0.1}, Assign: assign[:10]}},
 		"NaN centroid":            {{Param: w.Name, Centroids: []float32{float32(math.NaN())}, Assign: assign}},
 	} {
-		if err := RestoreCompression(m, cs); err == nil {
+		if err := checkpoint.RestoreCompression(m, cs); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

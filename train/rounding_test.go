@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/gob"
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"hash/crc32"
 	"testing"
 
@@ -29,15 +30,15 @@ func TestCheckpointRounding(t *testing.T) {
 		LR, Momentum                              float64
 	}
 	type oldCheckpoint struct {
-		Params []ParamState
-		Ranges []RangeState
+		Params []checkpoint.ParamState
+		Ranges []checkpoint.RangeState
 		Config oldConfig
 	}
 	m, err := nn.New("lenet300-100", nn.DefaultConfig(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, rs := Snapshot(m)
+	ps, rs := checkpoint.Snapshot(m)
 	old := oldCheckpoint{Params: ps, Ranges: rs, Config: oldConfig{Arch: "lenet300-100", Mode: "qat", Ops: "fast",
 		Optimizer: "adam", Schedule: "cosine", Out: "runs/old", Epochs: 1, BatchSize: 64, EvalBatch: 100, LR: 1e-3, Momentum: 0.9,
 		Quant: oldQuant{WBits: 8, ABits: 8, LogitBits: 8, PerChannel: true, Decay: 0.99}}}
@@ -45,9 +46,9 @@ func TestCheckpointRounding(t *testing.T) {
 	if err := gob.NewEncoder(&payload).Encode(&old); err != nil {
 		t.Fatal(err)
 	}
-	// The checkpoint framing (see the layout in checkpoint.go), written here independently.
-	b := []byte(ckptMagic)
-	b = binary.LittleEndian.AppendUint16(b, ckptVersion)
+	// The checkpoint framing (see the layout in train/checkpoint/format.go), written here independently.
+	b := []byte("QATGOCKP")
+	b = binary.LittleEndian.AppendUint16(b, 2)
 	b = binary.LittleEndian.AppendUint64(b, uint64(payload.Len()))
 	b = append(b, payload.Bytes()...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"io"
 	"math"
 	"os"
@@ -223,16 +224,16 @@ func (r *runner) setup(resume *Checkpoint) error {
 	switch {
 	case resume != nil:
 		ck := resume
-		if err := Restore(r.model, ck.Params, ck.Ranges); err != nil {
+		if err := checkpoint.Restore(r.model, ck.Params, ck.Ranges); err != nil {
 			return err
 		}
-		if err := RestoreBN(r.model, ck.BN); err != nil {
+		if err := checkpoint.RestoreBN(r.model, ck.BN); err != nil {
 			return err
 		}
-		if err := RestoreCompression(r.model, ck.Compression); err != nil {
+		if err := checkpoint.RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
-		if err := RestoreSteps(r.model, ck.Steps); err != nil {
+		if err := checkpoint.RestoreSteps(r.model, ck.Steps); err != nil {
 			return err
 		}
 		r.ck = *ck
@@ -247,18 +248,18 @@ func (r *runner) setup(resume *Checkpoint) error {
 		}
 		// Start from the parameters (with their masks and codebooks: what one stage built, the
 		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
-		var ranges []RangeState
+		var ranges []checkpoint.RangeState
 		if r.inherit && cfg.Mode == "qat" && ck.Config.Mode != "float" && sameActBits(r.model, ck.Config.Quant) {
 			ranges = ck.Ranges
 			r.keepRanges = true
 		}
-		if err := Restore(r.model, ck.Params, ranges); err != nil {
+		if err := checkpoint.Restore(r.model, ck.Params, ranges); err != nil {
 			return err
 		}
-		if err := RestoreBN(r.model, ck.BN); err != nil {
+		if err := checkpoint.RestoreBN(r.model, ck.BN); err != nil {
 			return err
 		}
-		if err := RestoreCompression(r.model, ck.Compression); err != nil {
+		if err := checkpoint.RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
 	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0:
@@ -333,10 +334,10 @@ func (r *runner) evaluate() (float64, error) {
 // save writes the checkpoint, then metrics.jsonl (one JSON line per epoch of the
 // checkpoint's history), both atomically, so the two always describe the same run.
 func (r *runner) save() error {
-	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
-	r.ck.BN = SnapshotBN(r.model)
-	r.ck.Compression = SnapshotCompression(r.model)
-	r.ck.Steps = SnapshotSteps(r.model)
+	r.ck.Params, r.ck.Ranges = checkpoint.Snapshot(r.model)
+	r.ck.BN = checkpoint.SnapshotBN(r.model)
+	r.ck.Compression = checkpoint.SnapshotCompression(r.model)
+	r.ck.Steps = checkpoint.SnapshotSteps(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"math"
 	"os"
 	"path/filepath"
@@ -235,7 +236,7 @@ func equalF32(a, b []float32) bool {
 
 // Every truncation and every byte flip of a checkpoint is an error, never a panic.
 func TestCheckpointCorruption(t *testing.T) {
-	ck := &Checkpoint{Config: DefaultConfig(), Epoch: 3, Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
+	ck := &Checkpoint{Config: DefaultConfig(), Epoch: 3, Params: []checkpoint.ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, 2}}}}
 	var buf bytes.Buffer
 	if err := EncodeCheckpoint(&buf, ck); err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestCheckpointCorruption(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	for n := 0; n < len(good); n++ {
-		if _, err := DecodeCheckpoint(bytes.NewReader(good[:n])); !errors.Is(err, ErrCheckpoint) {
+		if _, err := DecodeCheckpoint(bytes.NewReader(good[:n])); !errors.Is(err, checkpoint.ErrInvalid) {
 			t.Fatalf("truncated to %d bytes: %v", n, err)
 		}
 	}
@@ -260,7 +261,7 @@ func TestCheckpointCorruption(t *testing.T) {
 
 func FuzzDecodeCheckpoint(f *testing.F) {
 	var buf bytes.Buffer
-	EncodeCheckpoint(&buf, &Checkpoint{Config: DefaultConfig(), Params: []ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
+	EncodeCheckpoint(&buf, &Checkpoint{Config: DefaultConfig(), Params: []checkpoint.ParamState{{Name: "w", Shape: []int{1}, Data: []float32{1}}}})
 	f.Add(buf.Bytes())
 	f.Add([]byte("QATGOCKP"))
 	f.Fuzz(func(t *testing.T, b []byte) {

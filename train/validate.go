@@ -270,3 +270,5 @@ func prefixed(prefix string, err error) error {
 	}
 	return err
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"errors"
+	"github.com/qatgo/qatgo/train/checkpoint"
 	"math"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ var validCheckpoint = sync.OnceValue(func() []byte {
 		panic(err)
 	}
 	ck := &Checkpoint{Config: cfg, Epoch: 1}
-	ck.Params, ck.Ranges = Snapshot(m)
+	ck.Params, ck.Ranges = checkpoint.Snapshot(m)
 	var buf bytes.Buffer
 	if err := EncodeCheckpoint(&buf, ck); err != nil {
 		panic(err)
@@ -146,7 +147,7 @@ func TestCraftedCheckpointsRefused(t *testing.T) {
 		{"Inf bias", func(c *Checkpoint) { c.Params[1].Data[0] = float32(math.Inf(-1)) }, "is -Inf"},
 		{"short data", func(c *Checkpoint) { c.Params[0].Data = c.Params[0].Data[:1000] }, "(235200 values) but holds 1000 values"},
 		{"negative shape", func(c *Checkpoint) { c.Params[0].Shape = []int{-300, -784} }, "has shape [-300 -784]"},
-		{"NaN range", func(c *Checkpoint) { c.Ranges[0] = RangeState{Min: math.NaN(), Max: 1, Seen: true} }, "activation range 0"},
+		{"NaN range", func(c *Checkpoint) { c.Ranges[0] = checkpoint.RangeState{Min: math.NaN(), Max: 1, Seen: true} }, "activation range 0"},
 		{"NaN moment", func(c *Checkpoint) { c.Opt = OptState{Kind: "adam", Slots: [][][]float32{{{float32(math.NaN())}}}} }, "optimizer moment"},
 		{"unknown optimizer", func(c *Checkpoint) { c.Opt.Kind = "lbfgs" }, `unknown kind "lbfgs"`},
 		{"negative seconds", func(c *Checkpoint) { c.Seconds = -1 }, "Seconds = -1"},
@@ -159,8 +160,8 @@ func TestCraftedCheckpointsRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := DecodeCheckpoint(&buf)
-			if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("DecodeCheckpoint: %v, want ErrCheckpoint containing %q", err, c.want)
+			if !errors.Is(err, checkpoint.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("DecodeCheckpoint: %v, want checkpoint.ErrInvalid containing %q", err, c.want)
 			}
 			// And it is never written.
 			if err := SaveCheckpoint(t.TempDir()+"/ck.qck", ck); err == nil {
@@ -184,7 +185,7 @@ func TestMisleadingMessagesFixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ck.Params[0].Data = ck.Params[0].Data[:10]
-	err = Restore(m, ck.Params, nil)
+	err = checkpoint.Restore(m, ck.Params, nil)
 	if err == nil || !strings.Contains(err.Error(), "holds 10 values, want 235200") {
 		t.Errorf("short parameter: %v", err)
 	}
@@ -218,7 +219,7 @@ func FuzzDecodeCheckpointContents(f *testing.F) {
 		}
 		got, err := DecodeCheckpoint(&buf)
 		if err != nil {
-			if !errors.Is(err, ErrCheckpoint) {
+			if !errors.Is(err, checkpoint.ErrInvalid) {
 				t.Fatalf("untyped error: %v", err)
 			}
 			return

@@ -1,4 +1,4 @@
-package train
+package checkpoint
 
 import (
 	"fmt"
@@ -53,19 +53,19 @@ func RestoreCompression(m *nn.Model, cs []CompressionState) error {
 	for _, s := range cs {
 		w, ok := byName[s.Param]
 		if !ok {
-			return fmt.Errorf("train: checkpoint compresses %q, which is not a weight tensor of %s", s.Param, m.Arch)
+			return fmt.Errorf("checkpoint: checkpoint compresses %q, which is not a weight tensor of %s", s.Param, m.Arch)
 		}
 		if s.Mask != nil {
 			if len(s.Mask) != w.Size() {
-				return fmt.Errorf("train: mask of %s has %d values, tensor %d", s.Param, len(s.Mask), w.Size())
+				return fmt.Errorf("checkpoint: mask of %s has %d values, tensor %d", s.Param, len(s.Mask), w.Size())
 			}
 			keep := make([]bool, len(s.Mask))
 			for i, v := range s.Mask {
 				if v > 1 {
-					return fmt.Errorf("train: mask of %s has value %d at %d", s.Param, v, i)
+					return fmt.Errorf("checkpoint: mask of %s has value %d at %d", s.Param, v, i)
 				}
 				if v == 0 && w.Data[i] != 0 {
-					return fmt.Errorf("train: %s: weight %d is pruned but nonzero (%v)", s.Param, i, w.Data[i])
+					return fmt.Errorf("checkpoint: %s: weight %d is pruned but nonzero (%v)", s.Param, i, w.Data[i])
 				}
 				keep[i] = v == 1
 			}
@@ -77,7 +77,7 @@ func RestoreCompression(m *nn.Model, cs []CompressionState) error {
 		if s.Centroids != nil {
 			for i, c := range s.Centroids {
 				if math.IsNaN(float64(c)) || math.IsInf(float64(c), 0) {
-					return fmt.Errorf("train: centroid %d of %s is %v", i, s.Param, c)
+					return fmt.Errorf("checkpoint: centroid %d of %s is %v", i, s.Param, c)
 				}
 			}
 			if err := w.Share(s.Centroids, s.Assign); err != nil {
