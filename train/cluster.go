@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train/kmeans"
 )
 
 // ClusterConfig is weight sharing with centroid fine-tuning (Deep Compression §3,
@@ -21,7 +22,7 @@ type ClusterConfig struct {
 	Train   Config
 	K       int            // centroids per layer (16 = 4-bit indices)
 	LayerK  map[string]int // per-layer k overrides
-	Init    string         // "linear" (default, best in Deep Compression), "density", "kmeans++"
+	Init    kmeans.Init    // kmeans.InitLinear (default, best in Deep Compression), InitDensity, InitKMeansPP
 	MaxIter int            // k-means iterations (Lloyd) at most, >= 1
 }
 
@@ -29,7 +30,7 @@ type ClusterConfig struct {
 func DefaultClusterConfig() ClusterConfig {
 	t := DefaultConfig()
 	t.LR, t.Epochs, t.Quant.Delay, t.Out = 1e-4, 1, 100, "runs/cluster"
-	return ClusterConfig{Train: t, K: 16, Init: "linear", MaxIter: 100}
+	return ClusterConfig{Train: t, K: 16, Init: kmeans.InitLinear, MaxIter: 100}
 }
 
 // ClusterLayer reports one layer's codebook.
@@ -74,10 +75,8 @@ func (c *ClusterConfig) Validate() error {
 			return err
 		}
 	}
-	switch c.Init {
-	case "linear", "density", "kmeans++":
-	default:
-		return fmt.Errorf("unknown k-means initialization %q (have linear, density, kmeans++)", c.Init)
+	if _, err := kmeans.ParseInit(string(c.Init)); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	// The fine-tuning settings, with the epochs the driver sets.
 	tc := c.Train
@@ -142,7 +141,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 					return err
 				}
 			}
-			c, assign, err := ClusterWeights(w.Data, k, cfg.Init, tc.Seed, cfg.MaxIter)
+			c, assign, err := kmeans.ClusterWeights(w.Data, k, cfg.Init, tc.Seed, cfg.MaxIter)
 			if err != nil {
 				return fmt.Errorf("clustering %s: %w", l.Name(), err)
 			}

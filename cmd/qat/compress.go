@@ -193,7 +193,7 @@ func clusterFlags(fs *flag.FlagSet, cfg *train.ClusterConfig) {
 	trainFlags(fs, &cfg.Train)
 	fs.IntVar(&cfg.K, "k", cfg.K, "centroids per layer (16 = 4-bit indices)")
 	fs.Var(layerValues[int]{&cfg.LayerK, parseInt}, "layer-k", "per-layer centroid counts, e.g. conv1=64,fc1=16")
-	fs.StringVar(&cfg.Init, "init", cfg.Init, "k-means initialization: linear, density or kmeans++")
+	fs.Var(&cfg.Init, "init", "k-means initialization: linear, density or kmeans++")
 	fs.IntVar(&cfg.MaxIter, "kmeans-iter", cfg.MaxIter, "k-means iterations at most (>= 1)")
 }
 

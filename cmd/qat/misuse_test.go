@@ -148,7 +148,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"cluster", "--from", "x", "--k", "257"}, 2, "--k = 257"},
 		{[]string{"cluster", "--from", "x", "--layer-k", "conv1=0"}, 2, "--layer-k = 0"},
 		{[]string{"cluster", "--from", "x", "--epochs", "-1"}, 2, "--epochs = -1"},
-		{[]string{"cluster", "--from", "x", "--init", "random"}, 2, "unknown k-means initialization"},
+		{[]string{"cluster", "--from", "x", "--init", "random"}, 2, `kmeans: unknown initialization "random"`},
 		{[]string{"cluster", "--from", "x", "--lr", "NaN"}, 2, "--lr = NaN"},
 		// compress
 		{[]string{"compress", "-h"}, 0, "clustering stage:"},

@@ -48,7 +48,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Prune.Train.Mode, "prune-mode", cfg.Prune.Train.Mode, "retrain pruned models in qat or float")
 	fs.IntVar(&cfg.Cluster.K, "k", cfg.Cluster.K, "centroids per layer")
 	fs.Var(layerValues[int]{&cfg.Cluster.LayerK, parseInt}, "layer-k", "per-layer centroid counts, e.g. conv1=64")
-	fs.StringVar(&cfg.Cluster.Init, "init", cfg.Cluster.Init, "k-means initialization: linear, density or kmeans++")
+	fs.Var(&cfg.Cluster.Init, "init", "k-means initialization: linear, density or kmeans++")
 	fs.IntVar(&cfg.Cluster.Train.Epochs, "cluster-epochs", cfg.Cluster.Train.Epochs, "epochs of centroid fine-tuning (cluster-preserving QAT)")
 	fs.Float64Var(&cfg.Cluster.Train.LR, "cluster-lr", cfg.Cluster.Train.LR, "centroid fine-tuning learning rate")
 	wbits := fs.Int("wbits", cfg.Prune.Train.Quant.WBits, "weight bits (2..8)")

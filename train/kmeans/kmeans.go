@@ -1,4 +1,4 @@
-package train
+package kmeans
 
 import (
 	"fmt"
@@ -8,11 +8,48 @@ import (
 	"sort"
 )
 
+// Init is a k-means initialization method (see Fit1D). Its value is the name the CLI, the JSON
+// configurations and the metrics use; the zero value is no method (an error).
+type Init string
+
+// The initialization methods.
+const (
+	InitLinear   Init = "linear"   // evenly spaced over [min, max] (Deep Compression's best)
+	InitDensity  Init = "density"  // the medians of k slices of equal mass
+	InitKMeansPP Init = "kmeans++" // k-means++ seeding (Arthur & Vassilvitskii 2007)
+)
+
+// Inits are the initialization methods, in the order the help text names them.
+var Inits = []Init{InitLinear, InitDensity, InitKMeansPP}
+
+// ParseInit returns the method named s.
+func ParseInit(s string) (Init, error) {
+	for _, i := range Inits {
+		if s == string(i) {
+			return i, nil
+		}
+	}
+	return "", fmt.Errorf("kmeans: unknown initialization %q (have linear, density, kmeans++)", s)
+}
+
+// String returns the method's name.
+func (i Init) String() string { return string(i) }
+
+// Set parses s into i (flag.Value).
+func (i *Init) Set(s string) error {
+	v, err := ParseInit(s)
+	if err != nil {
+		return err
+	}
+	*i = v
+	return nil
+}
+
 // kmeansPPStream is the second word of the PCG state of the k-means++ initialization; the seed
 // is the first.
 const kmeansPPStream = 0x6b6d65616e732b2b // "kmeans++"
 
-// KMeans1D clusters values (the kept weights of one layer) into at most k groups with Lloyd's
+// Fit1D clusters values (the kept weights of one layer) into at most k groups with Lloyd's
 // algorithm in one dimension, minimizing the inertia
 //
 //	J = sum_i (x_i - c[a_i])^2.                                      (1)
@@ -57,21 +94,19 @@ const kmeansPPStream = 0x6b6d65616e732b2b // "kmeans++"
 // own no value (they are dropped and the assignment renumbered). Every returned centroid has at
 // least one member. No values give no centroids. It is an error for k to be < 1, maxIter < 0,
 // init to be unknown, or a value to be NaN or infinite.
-func KMeans1D(values []float32, k int, init string, seed uint64, maxIter int) (centroids []float32, assign []int32, err error) {
+func Fit1D(values []float32, k int, init Init, seed uint64, maxIter int) (centroids []float32, assign []int32, err error) {
 	if k < 1 {
-		return nil, nil, fmt.Errorf("k-means: k = %d, need at least 1 centroid", k)
+		return nil, nil, fmt.Errorf("kmeans: k = %d, need at least 1 centroid", k)
 	}
 	if maxIter < 0 {
-		return nil, nil, fmt.Errorf("k-means: maxIter = %d, need >= 0", maxIter)
+		return nil, nil, fmt.Errorf("kmeans: maxIter = %d, need >= 0", maxIter)
 	}
-	switch init {
-	case "linear", "density", "kmeans++":
-	default:
-		return nil, nil, fmt.Errorf("k-means: unknown initialization %q (have linear, density, kmeans++)", init)
+	if _, err := ParseInit(string(init)); err != nil {
+		return nil, nil, err
 	}
 	for i, v := range values {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("k-means: value %d is %g", i, v)
+			return nil, nil, fmt.Errorf("kmeans: value %d is %g", i, v)
 		}
 	}
 	if len(values) == 0 {
@@ -87,11 +122,11 @@ func KMeans1D(values []float32, k int, init string, seed uint64, maxIter int) (c
 
 	var c []float32
 	switch init {
-	case "linear":
+	case InitLinear:
 		c = initLinear(d.u[0], d.u[m-1], k)
-	case "density":
+	case InitDensity:
 		c = d.initDensity(k)
-	case "kmeans++":
+	case InitKMeansPP:
 		c = d.initKMeansPP(k, seed)
 	}
 	slices.Sort(c)
@@ -111,24 +146,24 @@ func KMeans1D(values []float32, k int, init string, seed uint64, maxIter int) (c
 	return centroids, assign, nil
 }
 
-// ClusterWeights is KMeans1D over the nonzero entries of a weight tensor w: pruned weights (w_i
+// ClusterWeights is Fit1D over the nonzero entries of a weight tensor w: pruned weights (w_i
 // = 0, either sign) belong to no cluster and get assign_i = -1; every other weight gets the
 // index of its centroid. A tensor without nonzero weights (fully pruned) gets the single
 // centroid 0, member-less, so that the codebook is never empty. A centroid may itself come out
 // as 0 (the mean of weights of both signs); its members keep their assignment >= 0, so they
 // stay kept weights that fine-tuning of the centroid moves again. NaN or infinite weights are an
 // error.
-func ClusterWeights(w []float32, k int, init string, seed uint64, maxIter int) (centroids []float32, assign []int32, err error) {
+func ClusterWeights(w []float32, k int, init Init, seed uint64, maxIter int) (centroids []float32, assign []int32, err error) {
 	var kept []float32
 	for i, v := range w {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("k-means: weight %d is %g", i, v)
+			return nil, nil, fmt.Errorf("kmeans: weight %d is %g", i, v)
 		}
 		if v != 0 {
 			kept = append(kept, v)
 		}
 	}
-	c, a, err := KMeans1D(kept, k, init, seed, maxIter)
+	c, a, err := Fit1D(kept, k, init, seed, maxIter)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,4 +1,4 @@
-package train
+package kmeans
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var kmeansInits = []string{"linear", "density", "kmeans++"}
+var kmeansInits = []Init{"linear", "density", "kmeans++"}
 
 // gaussianWeights returns n values N(0, sd^2) as float32, none of them zero, from a seeded PCG.
 func gaussianWeights(seed uint64, n int, sd float64) []float32 {
@@ -33,7 +33,7 @@ func inertia(values, c []float32, assign []int32) float64 {
 	return j
 }
 
-// checkClustering checks the invariants of every KMeans1D result: at most k strictly increasing
+// checkClustering checks the invariants of every Fit1D result: at most k strictly increasing
 // centroids, each with a member, and every value assigned to a nearest centroid.
 func checkClustering(t *testing.T, values, c []float32, assign []int32, k int) {
 	t.Helper()
@@ -66,12 +66,12 @@ func checkClustering(t *testing.T, values, c []float32, assign []int32, k int) {
 	}
 }
 
-func TestKMeans1DKnownCases(t *testing.T) {
+func TestFit1DKnownCases(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		values     []float32
 		k          int
-		init       string
+		init       Init
 		wantC      []float32
 		wantAssign []int32
 	}{
@@ -86,7 +86,7 @@ func TestKMeans1DKnownCases(t *testing.T) {
 		{"repeated values", []float32{1, 1, 1, 1, 2, 4, 4}, 2, "linear", []float32{1.2, 4}, []int32{0, 0, 0, 0, 0, 1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, a, err := KMeans1D(tc.values, tc.k, tc.init, 1, 100)
+			c, a, err := Fit1D(tc.values, tc.k, tc.init, 1, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,10 +98,10 @@ func TestKMeans1DKnownCases(t *testing.T) {
 	}
 }
 
-func TestKMeans1DEmptyClusterWithoutIterations(t *testing.T) {
+func TestFit1DEmptyClusterWithoutIterations(t *testing.T) {
 	// With maxIter = 0 the linear init's empty middle centroid is dropped, not returned.
 	values := []float32{1, 1.5, 2, 2.5, 16}
-	c, a, err := KMeans1D(values, 3, "linear", 0, 0)
+	c, a, err := Fit1D(values, 3, "linear", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +110,14 @@ func TestKMeans1DEmptyClusterWithoutIterations(t *testing.T) {
 	}
 }
 
-func TestKMeans1DInits(t *testing.T) {
+func TestFit1DInits(t *testing.T) {
 	// On 5000 Gaussian weights, every init converges to k distinct centroids, each the mean of
 	// its members (Lloyd's fixed point) up to float32 rounding.
 	values := gaussianWeights(61, 5000, 0.05)
 	for _, init := range kmeansInits {
 		for _, k := range []int{1, 2, 16, 64} {
 			t.Run(fmt.Sprintf("%s/k=%d", init, k), func(t *testing.T) {
-				c, a, err := KMeans1D(values, k, init, 7, 1000)
+				c, a, err := Fit1D(values, k, init, 7, 1000)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -142,7 +142,7 @@ func TestKMeans1DInits(t *testing.T) {
 	}
 }
 
-func TestKMeans1DInertiaNonIncreasing(t *testing.T) {
+func TestFit1DInertiaNonIncreasing(t *testing.T) {
 	// The result after t iterations has an inertia no larger than after t-1; the sample is
 	// skewed (a dense core and a sparse tail) so that linear init starts far from the optimum.
 	values := gaussianWeights(62, 3000, 0.02)
@@ -150,11 +150,11 @@ func TestKMeans1DInertiaNonIncreasing(t *testing.T) {
 		values[i] = 0.1 + 5*values[i]
 	}
 	for _, init := range kmeansInits {
-		t.Run(init, func(t *testing.T) {
+		t.Run(string(init), func(t *testing.T) {
 			prev := math.Inf(1)
 			var first, last float64
 			for it := range 40 {
-				c, a, err := KMeans1D(values, 16, init, 3, it)
+				c, a, err := Fit1D(values, 16, init, 3, it)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,11 +175,11 @@ func TestKMeans1DInertiaNonIncreasing(t *testing.T) {
 	}
 }
 
-func TestKMeans1DDeterministic(t *testing.T) {
+func TestFit1DDeterministic(t *testing.T) {
 	values := gaussianWeights(63, 4000, 0.05)
 	for _, init := range kmeansInits {
-		c1, a1, err1 := KMeans1D(values, 32, init, 11, 50)
-		c2, a2, err2 := KMeans1D(slices.Clone(values), 32, init, 11, 50)
+		c1, a1, err1 := Fit1D(values, 32, init, 11, 50)
+		c2, a2, err2 := Fit1D(slices.Clone(values), 32, init, 11, 50)
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)
 		}
@@ -188,24 +188,24 @@ func TestKMeans1DDeterministic(t *testing.T) {
 		}
 	}
 	// The seed drives kmeans++ (and nothing else).
-	p1, _, _ := KMeans1D(values, 32, "kmeans++", 11, 0)
-	p2, _, _ := KMeans1D(values, 32, "kmeans++", 12, 0)
+	p1, _, _ := Fit1D(values, 32, "kmeans++", 11, 0)
+	p2, _, _ := Fit1D(values, 32, "kmeans++", 12, 0)
 	if slices.Equal(p1, p2) {
 		t.Error("kmeans++ seeds 11 and 12 gave the same initial centroids")
 	}
-	l1, _, _ := KMeans1D(values, 32, "linear", 11, 0)
-	l2, _, _ := KMeans1D(values, 32, "linear", 12, 0)
+	l1, _, _ := Fit1D(values, 32, "linear", 11, 0)
+	l2, _, _ := Fit1D(values, 32, "linear", 12, 0)
 	if !slices.Equal(l1, l2) {
 		t.Error("the seed changed the linear init")
 	}
 }
 
-func TestKMeans1DFewDistinctValues(t *testing.T) {
+func TestFit1DFewDistinctValues(t *testing.T) {
 	// k >= the number of distinct values: the distinct values themselves, inertia 0.
 	values := []float32{3, 1, 3, 2, 1, float32(math.Copysign(0, -1)), 0}
 	for _, init := range kmeansInits {
 		for _, k := range []int{4, 5, 100} {
-			c, a, err := KMeans1D(values, k, init, 1, 10)
+			c, a, err := Fit1D(values, k, init, 1, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,19 +217,19 @@ func TestKMeans1DFewDistinctValues(t *testing.T) {
 			}
 		}
 	}
-	c, a, err := KMeans1D(nil, 4, "linear", 1, 10)
+	c, a, err := Fit1D(nil, 4, "linear", 1, 10)
 	if err != nil || len(c) != 0 || len(a) != 0 {
 		t.Errorf("no values: %v, %v, %v; want no centroids", c, a, err)
 	}
 }
 
-func TestKMeans1DErrors(t *testing.T) {
+func TestFit1DErrors(t *testing.T) {
 	ok := []float32{1, 2, 3}
 	for _, tc := range []struct {
 		name    string
 		values  []float32
 		k       int
-		init    string
+		init    Init
 		maxIter int
 		want    string
 	}{
@@ -241,8 +241,19 @@ func TestKMeans1DErrors(t *testing.T) {
 		{"maxIter", ok, 2, "linear", -1, "maxIter = -1"},
 		{"k zero without values", nil, 0, "linear", 10, "k = 0"},
 	} {
-		if _, _, err := KMeans1D(tc.values, tc.k, tc.init, 1, tc.maxIter); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := Fit1D(tc.values, tc.k, tc.init, 1, tc.maxIter); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one containing %q", tc.name, err, tc.want)
+		}
+	}
+	for _, name := range []string{"", "Linear", "random"} {
+		if _, err := ParseInit(name); err == nil || !strings.HasPrefix(err.Error(), "kmeans: ") {
+			t.Errorf("ParseInit(%q): err = %v, want a kmeans error", name, err)
+		}
+	}
+	for _, name := range []string{"linear", "density", "kmeans++"} {
+		var i Init
+		if err := i.Set(name); err != nil || i.String() != name {
+			t.Errorf("Set(%q): %v, %q", name, err, i)
 		}
 	}
 	if _, _, err := ClusterWeights([]float32{0, 1, float32(math.NaN())}, 2, "linear", 1, 10); err == nil || !strings.Contains(err.Error(), "weight 2") {
@@ -290,12 +301,12 @@ func TestClusterWeightsZeros(t *testing.T) {
 		}
 		checkClustering(t, kept, c, keptAssign, 8)
 		// The same as clustering the kept weights alone.
-		c2, a2, err := KMeans1D(kept, 8, init, 5, 100)
+		c2, a2, err := Fit1D(kept, 8, init, 5, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(c, c2) || !slices.Equal(keptAssign, a2) {
-			t.Errorf("%s: ClusterWeights differs from KMeans1D on the kept weights", init)
+			t.Errorf("%s: ClusterWeights differs from Fit1D on the kept weights", init)
 		}
 	}
 }
@@ -331,15 +342,15 @@ func TestClusterWeightsFewDistinct(t *testing.T) {
 	}
 }
 
-// BenchmarkKMeans1D clusters a 3x3 convolution's weights (128 -> 256 channels, 295k values)
+// BenchmarkFit1D clusters a 3x3 convolution's weights (128 -> 256 channels, 295k values)
 // into 16 and 256 centroids.
-func BenchmarkKMeans1D(b *testing.B) {
+func BenchmarkFit1D(b *testing.B) {
 	values := gaussianWeights(66, 256*128*9, 0.05)
 	for _, init := range kmeansInits {
 		for _, k := range []int{16, 256} {
 			b.Run(fmt.Sprintf("%s/k=%d", init, k), func(b *testing.B) {
 				for b.Loop() {
-					if _, _, err := KMeans1D(values, k, init, 1, 100); err != nil {
+					if _, _, err := Fit1D(values, k, init, 1, 100); err != nil {
 						b.Fatal(err)
 					}
 				}
