@@ -48,3 +48,15 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// adamFor returns a fresh Adam optimizer for gr's parameters, the parameter slices and room
+// for their gradients: what step needs.
+func adamFor(gr *nn.Graph) (Optimizer, [][]float32, [][]float32) {
+	sizes := make([]int, len(gr.Params))
+	params := make([][]float32, len(gr.Params))
+	for i, p := range gr.Params {
+		sizes[i], params[i] = p.Size(), p.Data
+	}
+	opt, _ := NewOptimizer("adam", 0, 0, sizes)
+	return opt, params, make([][]float32, len(gr.Params))
+}

@@ -398,6 +398,13 @@ func (r *runner) calibrate() (*Result, error) {
 	return r.result(acc), nil
 }
 
+// Step applies opt to the gradients of the last run of gr and clears them: the update of every
+// training loop of this package, for loops and benchmarks outside it. params are the parameter
+// slices of gr (gr.Params[i].Data), grads scratch space aligned with them.
+func Step(gr *nn.Graph, opt Optimizer, params, grads [][]float32, lr float64) error {
+	return step(gr, opt, params, grads, lr)
+}
+
 // step applies the optimizer to the gradients of the last run of gr and clears them.
 // grads is scratch space aligned with params.
 func step(gr *nn.Graph, opt Optimizer, params, grads [][]float32, lr float64) error {

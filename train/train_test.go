@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/nn"
 )
 
@@ -367,51 +366,6 @@ func TestOptimizerSplitMatchesSerial(t *testing.T) {
 					t.Fatalf("%s: params[%d][%d] = %v, want %v", kind, i, j, params[i][j], want[i][j])
 				}
 			}
-		}
-	}
-}
-
-// TestBenchTrainingRounds: the interleaved benchmark times every run over all its batches, its
-// ratios are the ratios of those times, and the QAT runs carry a per-round median (a smoke
-// test of the bookkeeping, not of speed).
-func TestBenchTrainingRounds(t *testing.T) {
-	set, _, err := data.Load("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := BenchTraining("lenet5", nn.DefaultConfig(), 16, 3, 2, 3, 1, set.Subset(64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rs) != 4 {
-		t.Fatalf("%d results, want 4", len(rs))
-	}
-	for _, r := range rs {
-		if r.Images != 48 || r.Seconds <= 0 || r.EpochSeconds != 60000*r.Seconds/48 {
-			t.Fatalf("%+v: want 48 images, a positive time and its extrapolation", r)
-		}
-		if r.TimeVsStockFloat != r.Seconds/rs[0].Seconds {
-			t.Fatalf("%+v: time ratio is not against the stock float run (%v s)", r, rs[0].Seconds)
-		}
-	}
-	if rs[3].Ops != "fast" || rs[3].Mode != "qat" || rs[3].QATOverhead != rs[3].Seconds/rs[2].Seconds-1 || rs[3].SpeedupVsStock != rs[1].Seconds/rs[3].Seconds {
-		t.Fatalf("fast qat %+v: overhead or speedup not from the fast float and stock qat runs", rs[3])
-	}
-	if rs[1].QATOverheadMedian == 0 || rs[3].QATOverheadMedian == 0 || rs[0].QATOverheadMedian != 0 {
-		t.Fatalf("per-round medians missing or on a float run: %+v", rs)
-	}
-	if rs[3].PairedOverhead == 0 || rs[3].PairedOverheadMedian == 0 || rs[1].PairedOverhead != 0 || rs[2].PairedOverhead != 0 {
-		t.Fatalf("paired overhead missing on fast qat or present elsewhere: %+v", rs)
-	}
-}
-
-func TestMedian(t *testing.T) {
-	for _, c := range []struct {
-		xs   []float64
-		want float64
-	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{-1}, -1}} {
-		if got := median(c.xs); got != c.want {
-			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/trainbench"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
 )
@@ -71,7 +72,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rs, err := train.BenchTraining(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, min(*rounds, *batches), *paired, cfg.Seed, trainSet)
+		rs, err := trainbench.Run(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, min(*rounds, *batches), *paired, cfg.Seed, trainSet)
 		if err != nil {
 			return err
 		}

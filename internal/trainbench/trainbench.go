@@ -1,4 +1,7 @@
-package train
+// Package trainbench measures qatgo's training speed for `qat bench`: float and QAT training,
+// with gorgonia's stock conv and pool ops and with qatgo's, on the same batches in one process,
+// interleaved in rounds against drift in the machine's speed, with CPU time and peak RSS.
+package trainbench
 
 import (
 	"fmt"
@@ -12,10 +15,11 @@ import (
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train"
 )
 
-// SpeedResult is one training-speed measurement.
-type SpeedResult struct {
+// Result is one training-speed measurement.
+type Result struct {
 	Ops          string  `json:"ops"`
 	Mode         string  `json:"mode"`
 	Images       int     `json:"images"`
@@ -57,7 +61,7 @@ type benchRun struct {
 	gr     *nn.Graph
 	b      *data.Batcher
 	perm   []int
-	opt    Optimizer
+	opt    train.Optimizer
 	params [][]float32
 	grads  [][]float32
 }
@@ -81,7 +85,7 @@ func newBenchRun(arch string, q nn.Config, ops nn.Ops, mode autograd.Mode, batch
 	r := &benchRun{gr: gr, b: data.NewBatcher(set, batch, true, seed)}
 	if r.b.NumBatches() == 0 {
 		gr.Close()
-		return nil, fmt.Errorf("bench: fewer than %d images", batch)
+		return nil, fmt.Errorf("trainbench: fewer than %d images", batch)
 	}
 	r.perm = r.b.Epoch(0)
 	r.opt, r.params, r.grads = adamFor(gr)
@@ -95,10 +99,10 @@ func (r *benchRun) step(i int) error {
 	if _, err := r.gr.Run(); err != nil {
 		return err
 	}
-	return step(r.gr, r.opt, r.params, r.grads, 1e-3)
+	return train.Step(r.gr, r.opt, r.params, r.grads, 1e-3)
 }
 
-// BenchTraining trains the same batches (same init, same order) in float and in QAT, with
+// Run trains the same batches (same init, same order) in float and in QAT, with
 // gorgonia's stock conv and pool ops and with qatgo's, in one process, and reports images/s, the
 // extrapolated epoch time and each run's time relative to the stock float run.
 //
@@ -112,16 +116,21 @@ func (r *benchRun) step(i int) error {
 // not part of the RSS figures.
 //
 // Activations are quantized from the first step (no delay), so QAT's full cost is measured.
-func BenchTraining(arch string, q nn.Config, batch, batches, rounds, paired int, seed uint64, set *data.Set) ([]SpeedResult, error) {
-	err := firstErr(
-		IntIn("BatchSize", batch, 1, MaxBatch),
-		IntIn("Batches", batches, 1, 1_000_000),
-		IntIn("Rounds", rounds, 1, 1_000_000),
-		IntIn("Paired", paired, 0, 1_000_000),
-		validateQuant("Quant", &q),
-	)
-	if err != nil {
-		return nil, err
+//
+// Settings out of range are *train.SettingError values (batch and the quantization settings
+// as train.Config's BatchSize and Quant).
+func Run(arch string, q nn.Config, batch, batches, rounds, paired int, seed uint64, set *data.Set) ([]Result, error) {
+	cfg := train.DefaultConfig()
+	cfg.Arch, cfg.Quant, cfg.BatchSize = arch, q, batch
+	for _, err := range []error{
+		cfg.Validate(),
+		train.IntIn("Batches", batches, 1, 1_000_000),
+		train.IntIn("Rounds", rounds, 1, 1_000_000),
+		train.IntIn("Paired", paired, 0, 1_000_000),
+	} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	q.Delay = 0
 	rounds = max(1, min(rounds, batches))
@@ -162,10 +171,10 @@ func BenchTraining(arch string, q nn.Config, batch, batches, rounds, paired int,
 			peak = max(peak, p)
 		}
 	}
-	out := make([]SpeedResult, len(runs))
+	out := make([]Result, len(runs))
 	for k, rc := range runs {
 		n := batches * batch
-		r := SpeedResult{Ops: string(rc.ops), Mode: rc.mode.String(), Images: n, Seconds: secs[k], ImagesPerSec: float64(n) / secs[k],
+		r := Result{Ops: string(rc.ops), Mode: rc.mode.String(), Images: n, Seconds: secs[k], ImagesPerSec: float64(n) / secs[k],
 			EpochSeconds: 60000 * secs[k] / float64(n), EpochCPUSeconds: 60000 * cpu[k] / float64(n), PeakRSSMiB: peak}
 		if hwmReset {
 			r.RunPeakRSSMiB = runPeak[k]
@@ -252,13 +261,13 @@ func median(xs []float64) float64 {
 
 // adamFor returns a fresh Adam optimizer for gr's parameters, the parameter slices and room
 // for their gradients: what step needs, for the benchmarks.
-func adamFor(gr *nn.Graph) (Optimizer, [][]float32, [][]float32) {
+func adamFor(gr *nn.Graph) (train.Optimizer, [][]float32, [][]float32) {
 	sizes := make([]int, len(gr.Params))
 	params := make([][]float32, len(gr.Params))
 	for i, p := range gr.Params {
 		sizes[i], params[i] = p.Size(), p.Data
 	}
-	opt, _ := NewOptimizer("adam", 0, 0, sizes)
+	opt, _ := train.NewOptimizer("adam", 0, 0, sizes)
 	return opt, params, make([][]float32, len(gr.Params))
 }
 
