@@ -135,7 +135,7 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 		}
 	}
 	res := &PipelineResult{}
-	in := Stage{Name: "input (" + ck.Config.Mode + ")", Measured: "its run's last evaluation"}
+	in := Stage{Name: "input (" + string(ck.Config.Mode) + ")", Measured: "its run's last evaluation"}
 	if n := len(ck.Metrics); n > 0 {
 		in.Accuracy = ck.Metrics[n-1].TestAccuracy
 	}

@@ -48,6 +48,19 @@ func ParseOps(s string) (Ops, error) {
 	return "", fmt.Errorf("nn: unknown ops %q (have fast, gorgonia)", s)
 }
 
+// String returns the ops' name.
+func (o Ops) String() string { return string(o) }
+
+// Set parses s into o (flag.Value; "" is OpsFast).
+func (o *Ops) Set(s string) error {
+	v, err := ParseOps(s)
+	if err != nil {
+		return err
+	}
+	*o = v
+	return nil
+}
+
 // Archs lists the model builders by name.
 var Archs = map[string]func(Config, uint64) (*Model, error){
 	"lenet5":       LeNet5,

@@ -124,7 +124,7 @@ func Analyze(cfg AnalyzeConfig) (*AnalyzeResult, error) {
 			return nil, nil, err
 		}
 		m.FoldBN = true // the float reference folds too: the same function (export tests)
-		m.Ops, _ = nn.ParseOps(ck.Config.Ops)
+		m.Ops, _ = nn.ParseOps(string(ck.Config.Ops))
 		gr, err := m.NewGraph(cfg.Batch, false)
 		if err != nil {
 			return nil, nil, err

@@ -54,12 +54,12 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 	if err := checkpoint.RestoreSteps(m, c.Steps); err != nil {
 		return nil, err
 	}
-	m.FoldBN = cfg.Mode != "float"
+	m.FoldBN = cfg.Mode != ModeFloat
 	// The simulation uses the ops the model was trained with.
-	if m.Ops, err = nn.ParseOps(cfg.Ops); err != nil {
+	if m.Ops, err = nn.ParseOps(string(cfg.Ops)); err != nil {
 		return nil, err
 	}
-	if cfg.Mode == "float" {
+	if cfg.Mode == ModeFloat {
 		m.SetMode(autograd.ModeFloat)
 	} else {
 		m.SetMode(autograd.ModeEval)

@@ -56,7 +56,7 @@ func (c *ClusterConfig) Validate() error {
 	if c.Train.From == "" {
 		return errors.New("clustering needs a trained checkpoint (--from DIR)")
 	}
-	if c.Train.Mode != "qat" && c.Train.Mode != "float" {
+	if c.Train.Mode != ModeQAT && c.Train.Mode != ModeFloat {
 		return fmt.Errorf("clustering fine-tunes in mode qat or float, not %q", c.Train.Mode)
 	}
 	if c.Train.Resume || c.Train.StopAfter != 0 {
@@ -167,7 +167,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 	}
 	defer r.close()
 	r.ck.Stage = "cluster"
-	if !fineTune && tc.Mode == "qat" && !r.keepRanges {
+	if !fineTune && tc.Mode == ModeQAT && !r.keepRanges {
 		return nil, fmt.Errorf("%s has no activation ranges for these bit widths: fine-tune at least one epoch, or cluster a QAT checkpoint with the same activation bits", tc.From)
 	}
 	res.Checkpoint = r.ckptPath

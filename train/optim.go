@@ -18,14 +18,14 @@ type Optimizer interface {
 
 // OptState is the serializable state of an optimizer.
 type OptState struct {
-	Kind  string
+	Kind  OptimizerKind
 	Steps int
 	// Slots[k][i] is the k-th moment buffer of parameter i (momentum: 1 slot; Adam: 2).
 	Slots [][][]float32
 }
 
-// NewOptimizer returns "sgd" (momentum, optional weight decay) or "adam".
-func NewOptimizer(kind string, momentum, weightDecay float64, sizes []int) (Optimizer, error) {
+// NewOptimizer returns OptSGD (momentum, optional weight decay) or OptAdam.
+func NewOptimizer(kind OptimizerKind, momentum, weightDecay float64, sizes []int) (Optimizer, error) {
 	alloc := func(k int) [][][]float32 {
 		s := make([][][]float32, k)
 		for j := range s {
@@ -37,9 +37,9 @@ func NewOptimizer(kind string, momentum, weightDecay float64, sizes []int) (Opti
 		return s
 	}
 	switch kind {
-	case "sgd":
+	case OptSGD:
 		return &SGD{Momentum: momentum, WeightDecay: weightDecay, st: OptState{Kind: kind, Slots: alloc(1)}}, nil
-	case "adam":
+	case OptAdam:
 		return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, st: OptState{Kind: kind, Slots: alloc(2)}}, nil
 	}
 	return nil, fmt.Errorf("train: unknown optimizer %q (have sgd, adam)", kind)
@@ -171,19 +171,19 @@ func splitParams(params [][]float32, f func(i, lo, hi int)) {
 }
 
 // LR returns the learning rate at global step `step` of `total` under the schedule:
-// "const"; "cosine" (base * (1 + cos(pi step/total)) / 2, floor 1% of base); "step" (x0.1 at
-// 50% and 75% of training).
-func LR(schedule string, base float64, step, total int) (float64, error) {
+// ScheduleConst; ScheduleCosine (base * (1 + cos(pi step/total)) / 2, floor 1% of base);
+// ScheduleStep (x0.1 at 50% and 75% of training).
+func LR(schedule Schedule, base float64, step, total int) (float64, error) {
 	frac := 0.0
 	if total > 0 {
 		frac = float64(step) / float64(total)
 	}
 	switch schedule {
-	case "const":
+	case ScheduleConst:
 		return base, nil
-	case "cosine":
+	case ScheduleCosine:
 		return base * (0.01 + 0.99*(1+math.Cos(math.Pi*frac))/2), nil
-	case "step":
+	case ScheduleStep:
 		switch {
 		case frac >= 0.75:
 			return base * 0.01, nil

@@ -57,7 +57,7 @@ func (c *PruneConfig) Validate() error {
 	if c.Train.From == "" {
 		return errors.New("pruning needs a trained checkpoint (--from DIR)")
 	}
-	if c.Train.Mode != "qat" && c.Train.Mode != "float" {
+	if c.Train.Mode != ModeQAT && c.Train.Mode != ModeFloat {
 		return fmt.Errorf("pruning retrains in mode qat or float, not %q", c.Train.Mode)
 	}
 	if c.Train.Resume || c.Train.StopAfter != 0 {

@@ -23,10 +23,10 @@ import (
 type Config struct {
 	Arch  string    // "lenet5" or "lenet300-100"
 	Quant nn.Config // bit widths, per-channel, EMA decay, delay
-	// Mode: "float" (no quantization), "qat" (fake-quant training; from scratch, or fine-tuning
-	// the checkpoint in From), "ptq" (no training: calibrate the ranges of From on
+	// Mode: ModeFloat (no quantization), ModeQAT (fake-quant training; from scratch, or
+	// fine-tuning the checkpoint in From), ModePTQ (no training: calibrate the ranges of From on
 	// CalibImages training images with min/max observers).
-	Mode string
+	Mode Mode
 	From string // checkpoint (file or run directory) to start from; "" = fresh seeded init
 	// Resume continues the run in Out from its checkpoint; the result equals an uninterrupted
 	// run with the same configuration.
@@ -37,10 +37,10 @@ type Config struct {
 	Epochs      int
 	BatchSize   int
 	LR          float64
-	Optimizer   string // "sgd" or "adam"
+	Optimizer   OptimizerKind // OptSGD or OptAdam
 	Momentum    float64
 	WeightDecay float64
-	Schedule    string // "const", "cosine", "step"
+	Schedule    Schedule // ScheduleConst, ScheduleCosine, ScheduleStep
 	Seed        uint64
 	Out         string // run directory: checkpoint.qck, metrics.jsonl
 	DataDir     string // "" = the MNIST shipped in the GoMNIST module
@@ -48,7 +48,7 @@ type Config struct {
 	TestLimit   int    // evaluate on the first N test images (0 = all)
 	CalibImages int    // PTQ calibration images
 	Augment     int    // random translation of training images by up to N pixels (0 = off)
-	Ops         string // "fast" (default) or "gorgonia": the conv and pool ops of the graphs
+	Ops         nn.Ops // nn.OpsFast (default) or nn.OpsGorgonia: the conv and pool ops of the graphs
 	EvalBatch   int
 }
 
@@ -57,9 +57,9 @@ func DefaultConfig() Config {
 	q := nn.DefaultConfig()
 	q.Delay = 300 // let the activation EMA settle before quantizing (Jacob et al. §3)
 	return Config{
-		Arch: "lenet5", Quant: q, Mode: "qat", Epochs: 4, BatchSize: 64,
-		LR: 1e-3, Optimizer: "adam", Momentum: 0.9, Schedule: "cosine", Seed: 1, Out: "runs/qat",
-		CalibImages: 1000, EvalBatch: 100, Ops: string(nn.OpsFast),
+		Arch: "lenet5", Quant: q, Mode: ModeQAT, Epochs: 4, BatchSize: 64,
+		LR: 1e-3, Optimizer: OptAdam, Momentum: 0.9, Schedule: ScheduleCosine, Seed: 1, Out: "runs/qat",
+		CalibImages: 1000, EvalBatch: 100, Ops: nn.OpsFast,
 	}
 }
 
@@ -89,7 +89,7 @@ type LayerRange struct {
 // actRanges returns the tracked range of every activation quantizer that has seen data (none
 // in float runs, whose quantizers do not observe).
 func (r *runner) actRanges() []LayerRange {
-	if r.cfg.Mode == "float" {
+	if r.cfg.Mode == ModeFloat {
 		return nil
 	}
 	var rs []LayerRange
@@ -104,7 +104,7 @@ func (r *runner) actRanges() []LayerRange {
 // Result summarizes a run.
 type Result struct {
 	Arch         string         `json:"arch"`
-	Mode         string         `json:"mode"`
+	Mode         Mode           `json:"mode"`
 	WBits        int            `json:"wbits"`
 	ABits        int            `json:"abits"`
 	Epochs       int            `json:"epochs"`
@@ -145,7 +145,7 @@ func Run(cfg Config, opt Options) (*Result, error) {
 		return nil, err
 	}
 	defer r.close()
-	if cfg.Mode == "ptq" {
+	if cfg.Mode == ModePTQ {
 		return r.calibrate()
 	}
 	return r.loop()
@@ -214,7 +214,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
 		return err
 	}
-	r.model.Ops, _ = nn.ParseOps(cfg.Ops)
+	r.model.Ops, _ = nn.ParseOps(string(cfg.Ops))
 	for _, s := range []*data.Set{r.train, r.test} {
 		if err := s.CheckShape(r.model.InH, r.model.InW); err != nil {
 			return err
@@ -249,7 +249,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 		// Start from the parameters (with their masks and codebooks: what one stage built, the
 		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
 		var ranges []checkpoint.RangeState
-		if r.inherit && cfg.Mode == "qat" && ck.Config.Mode != "float" && sameActBits(r.model, ck.Config.Quant) {
+		if r.inherit && cfg.Mode == ModeQAT && ck.Config.Mode != ModeFloat && sameActBits(r.model, ck.Config.Quant) {
 			ranges = ck.Ranges
 			r.keepRanges = true
 		}
@@ -262,10 +262,10 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := checkpoint.RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
-	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0:
+	case cfg.Mode == ModeQAT && len(r.model.BatchNorms()) > 0:
 		return fmt.Errorf("%s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT with --from", cfg.Arch)
 	}
-	r.model.FoldBN = cfg.Mode != "float"
+	r.model.FoldBN = cfg.Mode != ModeFloat
 	if r.prepare != nil {
 		if err := r.prepare(r.model); err != nil {
 			return err
@@ -319,7 +319,7 @@ func (r *runner) close() {
 }
 
 func (r *runner) evalMode() autograd.Mode {
-	if r.cfg.Mode == "float" {
+	if r.cfg.Mode == ModeFloat {
 		return autograd.ModeFloat
 	}
 	return autograd.ModeEval
@@ -442,10 +442,10 @@ func (r *runner) loop() (*Result, error) {
 	}
 	total := nb * cfg.Epochs
 	mode := autograd.ModeFloat
-	if cfg.Mode == "qat" {
+	if cfg.Mode == ModeQAT {
 		mode = autograd.ModeTrain
 	}
-	if !cfg.Resume && cfg.Mode == "qat" && !r.keepRanges {
+	if !cfg.Resume && cfg.Mode == ModeQAT && !r.keepRanges {
 		r.model.ResetRanges()
 		if cfg.Quant.LSQ() && r.ck.Epoch == 0 {
 			// LSQ starts from steps chosen on calibration data (--range, --calib images).

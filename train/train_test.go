@@ -317,7 +317,7 @@ func TestSplitParams(t *testing.T) {
 // .ci/run runs it under -race).
 func TestOptimizerSplitMatchesSerial(t *testing.T) {
 	sizes := []int{3, splitParamsMin + 5, 17, splitParamsMin}
-	for _, kind := range []string{"adam", "sgd"} {
+	for _, kind := range []OptimizerKind{"adam", "sgd"} {
 		opt, err := NewOptimizer(kind, 0.9, 1e-4, sizes)
 		if err != nil {
 			t.Fatal(err)

@@ -86,20 +86,19 @@ func (c *Config) Validate() error {
 	if err := validateQuant("Quant", &c.Quant); err != nil {
 		return err
 	}
-	switch c.Mode {
-	case "float", "qat":
-	case "ptq":
+	if _, err := ParseMode(string(c.Mode)); err != nil {
+		return err
+	}
+	if c.Mode == ModePTQ {
 		if c.From == "" {
 			return errors.New("ptq needs a trained float checkpoint (--from DIR)")
 		}
 		if err := IntIn("CalibImages", c.CalibImages, 1, data.MaxCount); err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("unknown mode %q (have float, qat, ptq)", c.Mode)
 	}
 	minEpochs := 1
-	if c.Mode == "ptq" {
+	if c.Mode == ModePTQ {
 		minEpochs = 0 // no training
 	}
 	err := firstErr(
@@ -118,19 +117,19 @@ func (c *Config) Validate() error {
 	if err != nil {
 		return err
 	}
-	if _, err := NewOptimizer(c.Optimizer, 0, 0, nil); err != nil {
+	if _, err := ParseOptimizer(string(c.Optimizer)); err != nil {
 		return err
 	}
-	if _, err := LR(c.Schedule, 1, 0, 1); err != nil {
+	if _, err := ParseSchedule(string(c.Schedule)); err != nil {
 		return err
 	}
-	if c.Mode == "qat" && !c.Quant.LSQ() && c.Quant.RangeMethod() != nn.RangeMinMax {
+	if c.Mode == ModeQAT && !c.Quant.LSQ() && c.Quant.RangeMethod() != nn.RangeMinMax {
 		return fmt.Errorf("range method %s applies to ptq and to the lsq quantizer (EMA QAT follows batch ranges)", c.Quant.Range)
 	}
-	if (c.Quant.LSQ() || c.Quant.RangeMethod() != nn.RangeMinMax) && c.Mode != "float" && c.CalibImages <= 0 {
+	if (c.Quant.LSQ() || c.Quant.RangeMethod() != nn.RangeMinMax) && c.Mode != ModeFloat && c.CalibImages <= 0 {
 		return &SettingError{"CalibImages", c.CalibImages, "1.." + fmt.Sprint(data.MaxCount) + " (range calibration needs images)"}
 	}
-	if _, err := nn.ParseOps(c.Ops); err != nil {
+	if _, err := nn.ParseOps(string(c.Ops)); err != nil {
 		return err
 	}
 	if c.Out == "" {
@@ -215,7 +214,7 @@ func (c *Checkpoint) Validate() error {
 		}
 	}
 	switch c.Opt.Kind {
-	case "", "sgd", "adam":
+	case "", OptSGD, OptAdam:
 	default:
 		return fmt.Errorf("optimizer state of unknown kind %q", c.Opt.Kind)
 	}

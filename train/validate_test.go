@@ -209,7 +209,7 @@ func FuzzDecodeCheckpointContents(f *testing.F) {
 		if cut > 0 && cut < len(p.Data) {
 			p.Data = p.Data[:cut]
 		}
-		ck.Opt.Kind = optKind
+		ck.Opt.Kind = OptimizerKind(optKind)
 		if slots >= 0 && slots <= 3 {
 			ck.Opt.Slots = make([][][]float32, slots)
 		}

@@ -102,7 +102,7 @@ JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.
 // trainFlags binds the training flags to cfg.
 func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn or lenet300-100")
-	fs.StringVar(&cfg.Mode, "mode", cfg.Mode, "float, qat (fake-quant training) or ptq (calibrate --from, no training)")
+	fs.Var(&cfg.Mode, "mode", "float, qat (fake-quant training) or ptq (calibrate --from, no training)")
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
 	fs.IntVar(&cfg.Quant.LogitBits, "logit-bits", cfg.Quant.LogitBits, "bits of the last layer's output (2..8)")
@@ -120,10 +120,10 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.StopAfter, "stop-after", cfg.StopAfter, "stop this invocation after N epochs (continue later with --resume)")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate")
-	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "sgd (momentum) or adam")
+	fs.Var(&cfg.Optimizer, "optimizer", "sgd (momentum) or adam")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "SGD momentum")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay")
-	fs.StringVar(&cfg.Schedule, "schedule", cfg.Schedule, "learning-rate schedule: const, cosine, step")
+	fs.Var(&cfg.Schedule, "schedule", "learning-rate schedule: const, cosine, step")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (init and data order)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (checkpoint.qck, metrics.jsonl)")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the copy shipped in the GoMNIST module)")
@@ -131,7 +131,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
 	fs.IntVar(&cfg.Augment, "augment", cfg.Augment, "shift training images randomly by up to N pixels (0 = off)")
-	fs.StringVar(&cfg.Ops, "ops", cfg.Ops, "conv/pool ops: fast (qatgo's NCHW ops) or gorgonia (stock)")
+	fs.Var(&cfg.Ops, "ops", "conv/pool ops: fast (qatgo's NCHW ops) or gorgonia (stock)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size")
 }
 

@@ -45,7 +45,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Prune.Cycles, "cycles", cfg.Prune.Cycles, "prune-retrain cycles")
 	fs.IntVar(&cfg.Prune.RetrainEpochs, "retrain-epochs", cfg.Prune.RetrainEpochs, "retraining epochs per cycle")
 	fs.Float64Var(&cfg.Prune.Train.LR, "prune-lr", cfg.Prune.Train.LR, "retraining learning rate")
-	fs.StringVar(&cfg.Prune.Train.Mode, "prune-mode", cfg.Prune.Train.Mode, "retrain pruned models in qat or float")
+	fs.Var(&cfg.Prune.Train.Mode, "prune-mode", "retrain pruned models in qat or float")
 	fs.IntVar(&cfg.Cluster.K, "k", cfg.Cluster.K, "centroids per layer")
 	fs.Var(layerValues[int]{&cfg.Cluster.LayerK, parseInt}, "layer-k", "per-layer centroid counts, e.g. conv1=64")
 	fs.Var(&cfg.Cluster.Init, "init", "k-means initialization: linear, density or kmeans++")
