@@ -69,7 +69,7 @@ type PipelineResult struct {
 // refused before epochs are spent on an earlier one.
 func (cfg *PipelineConfig) Validate() error {
 	if cfg.From == "" || cfg.Out == "" {
-		return errors.New("the pipeline needs --from CHECKPOINT and --out DIR")
+		return errors.New("export: the pipeline needs a trained checkpoint and an output directory (From, Out)")
 	}
 	if _, err := ParseEncoding(cfg.Encoding); err != nil {
 		return err

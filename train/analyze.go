@@ -74,7 +74,7 @@ func (a sqnrAcc) db() *float64 {
 // 2..8, image counts and batch size within bounds, and the quantization settings.
 func (c *AnalyzeConfig) Validate() error {
 	if c.From == "" {
-		return errors.New("analyze needs a trained checkpoint (From)")
+		return errors.New("train: analyze needs a trained checkpoint (From)")
 	}
 	if len(c.Bits) == 0 {
 		return &SettingError{"Bits", c.Bits, "one or more bit widths in 2..8"}

@@ -54,13 +54,13 @@ type ClusterResult struct {
 // Validate checks the clustering settings.
 func (c *ClusterConfig) Validate() error {
 	if c.Train.From == "" {
-		return errors.New("clustering needs a trained checkpoint (--from DIR)")
+		return errors.New("train: clustering needs a trained checkpoint (Train.From)")
 	}
 	if c.Train.Mode != ModeQAT && c.Train.Mode != ModeFloat {
-		return fmt.Errorf("clustering fine-tunes in mode qat or float, not %q", c.Train.Mode)
+		return fmt.Errorf("train: clustering fine-tunes in mode qat or float, not %q", c.Train.Mode)
 	}
 	if c.Train.Resume || c.Train.StopAfter != 0 {
-		return errors.New("a clustering run cannot be resumed or stopped early (--resume, --stop-after): run it again")
+		return errors.New("train: a clustering run cannot be resumed or stopped early (Train.Resume, Train.StopAfter): run it again")
 	}
 	err := firstErr(
 		IntIn("Train.Epochs", c.Train.Epochs, 0, MaxEpochs),
@@ -111,7 +111,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 	res := &ClusterResult{}
 	prepare := func(m *nn.Model) error {
 		if len(m.BatchNorms()) > 0 {
-			return fmt.Errorf("%s: batch norm folds a different scale into every channel, which breaks shared weights: cluster a model without batch norm", m.Arch)
+			return fmt.Errorf("train: %s: batch norm folds a different scale into every channel, which breaks shared weights: cluster a model without batch norm", m.Arch)
 		}
 		for _, name := range slices.Sorted(maps.Keys(cfg.LayerK)) {
 			found := false
@@ -119,13 +119,13 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 				found = found || l.Name() == name
 			}
 			if !found {
-				return fmt.Errorf("%s has no layer %q to cluster", m.Arch, name)
+				return fmt.Errorf("train: %s has no layer %q to cluster", m.Arch, name)
 			}
 		}
 		for _, l := range m.Quantized() {
 			w := l.Weights()
 			if w.Shared != nil {
-				return fmt.Errorf("%s is already clustered", l.Name())
+				return fmt.Errorf("train: %s is already clustered", l.Name())
 			}
 			k := cfg.K
 			if lk, ok := cfg.LayerK[l.Name()]; ok {
@@ -143,7 +143,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 			}
 			c, assign, err := kmeans.ClusterWeights(w.Data, k, cfg.Init, tc.Seed, cfg.MaxIter)
 			if err != nil {
-				return fmt.Errorf("clustering %s: %w", l.Name(), err)
+				return fmt.Errorf("train: clustering %s: %w", l.Name(), err)
 			}
 			var se float64
 			nz := 0
@@ -168,7 +168,7 @@ func Cluster(cfg ClusterConfig, opt Options) (*ClusterResult, error) {
 	defer r.close()
 	r.ck.Stage = "cluster"
 	if !fineTune && tc.Mode == ModeQAT && !r.keepRanges {
-		return nil, fmt.Errorf("%s has no activation ranges for these bit widths: fine-tune at least one epoch, or cluster a QAT checkpoint with the same activation bits", tc.From)
+		return nil, fmt.Errorf("train: %s has no activation ranges for these bit widths: fine-tune at least one epoch, or cluster a QAT checkpoint with the same activation bits", tc.From)
 	}
 	res.Checkpoint = r.ckptPath
 	if res.ClusteredAcc, err = r.evaluate(); err != nil {

@@ -55,13 +55,13 @@ func DefaultPruneConfig() PruneConfig {
 // Validate checks the pruning settings (the training ones are checked by the run).
 func (c *PruneConfig) Validate() error {
 	if c.Train.From == "" {
-		return errors.New("pruning needs a trained checkpoint (--from DIR)")
+		return errors.New("train: pruning needs a trained checkpoint (Train.From)")
 	}
 	if c.Train.Mode != ModeQAT && c.Train.Mode != ModeFloat {
-		return fmt.Errorf("pruning retrains in mode qat or float, not %q", c.Train.Mode)
+		return fmt.Errorf("train: pruning retrains in mode qat or float, not %q", c.Train.Mode)
 	}
 	if c.Train.Resume || c.Train.StopAfter != 0 {
-		return errors.New("a pruning run cannot be resumed or stopped early (--resume, --stop-after): run it again")
+		return errors.New("train: a pruning run cannot be resumed or stopped early (Train.Resume, Train.StopAfter): run it again")
 	}
 	switch c.Policy {
 	case "global", "layer":
@@ -73,7 +73,7 @@ func (c *PruneConfig) Validate() error {
 			return err
 		}
 	default:
-		return fmt.Errorf("unknown pruning policy %q (have global, layer, quality)", c.Policy)
+		return fmt.Errorf("train: unknown pruning policy %q (have global, layer, quality)", c.Policy)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.LayerTargets)) {
 		if err := FloatIn("LayerTargets["+name+"]", c.LayerTargets[name], 0, 1, true); err != nil {
@@ -83,7 +83,7 @@ func (c *PruneConfig) Validate() error {
 	switch c.Schedule {
 	case "cycles", "gradual":
 	default:
-		return fmt.Errorf("unknown pruning schedule %q (have cycles, gradual)", c.Schedule)
+		return fmt.Errorf("train: unknown pruning schedule %q (have cycles, gradual)", c.Schedule)
 	}
 	err := firstErr(
 		IntIn("Cycles", c.Cycles, 1, 1000),
@@ -198,7 +198,7 @@ func (p *pruner) init(m *nn.Model) error {
 	for _, l := range p.layers {
 		w := l.Weights()
 		if w.Shared != nil {
-			return fmt.Errorf("%s is already clustered: prune before clustering", l.Name())
+			return fmt.Errorf("train: %s is already clustered: prune before clustering", l.Name())
 		}
 		if w.Mask == nil {
 			keep := make([]bool, w.Size())
@@ -213,7 +213,7 @@ func (p *pruner) init(m *nn.Model) error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.cfg.LayerTargets)) {
 		if !slices.ContainsFunc(p.layers, func(l nn.Quantized) bool { return l.Name() == name }) {
-			return fmt.Errorf("%s has no layer %q to prune", m.Arch, name)
+			return fmt.Errorf("train: %s has no layer %q to prune", m.Arch, name)
 		}
 	}
 	return nil

@@ -86,7 +86,7 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 	for _, l := range layers {
 		w := l.Weights()
 		if w.Shared != nil {
-			return 0, nil, fmt.Errorf("%s is clustered: run the sensitivity analysis before clustering", l.Name())
+			return 0, nil, fmt.Errorf("train: %s is clustered: run the sensitivity analysis before clustering", l.Name())
 		}
 		row := SensitivityRow{Layer: l.Name(), Weights: w.Size()}
 		orig := append([]float32(nil), w.Data...)
@@ -154,7 +154,7 @@ func SaveSensitivity(cfg SensitivityConfig, base float64, rows []SensitivityRow)
 		return enc.Encode(rep)
 	})
 	if err != nil {
-		return "", fmt.Errorf("writing %s: %w", path, err)
+		return "", fmt.Errorf("train: writing %s: %w", path, err)
 	}
 	return path, nil
 }
@@ -175,23 +175,23 @@ func LoadSensitivity(path string) (*SensitivityReport, error) {
 		return nil, err
 	}
 	if len(b) > maxSensitivityBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSensitivityBytes)
+		return nil, fmt.Errorf("train: %s is larger than %d bytes", path, maxSensitivityBytes)
 	}
 	var rep SensitivityReport
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("train: %s: %v", path, err)
 	}
 	frac := func(x float64) bool { return x >= 0 && x <= 1 }
 	if !frac(rep.BaseAccuracy) || !frac(rep.Tolerance) {
-		return nil, fmt.Errorf("%s: base accuracy %v or tolerance %v is not a fraction", path, rep.BaseAccuracy, rep.Tolerance)
+		return nil, fmt.Errorf("train: %s: base accuracy %v or tolerance %v is not a fraction", path, rep.BaseAccuracy, rep.Tolerance)
 	}
 	for _, r := range rep.Layers {
 		if len(r.Sparsity) != len(r.Accuracy) || len(r.Sparsity) == 0 {
-			return nil, fmt.Errorf("%s: layer %s has %d sparsities and %d accuracies", path, r.Layer, len(r.Sparsity), len(r.Accuracy))
+			return nil, fmt.Errorf("train: %s: layer %s has %d sparsities and %d accuracies", path, r.Layer, len(r.Sparsity), len(r.Accuracy))
 		}
 		for i := range r.Sparsity {
 			if !frac(r.Sparsity[i]) || !frac(r.Accuracy[i]) {
-				return nil, fmt.Errorf("%s: layer %s: sparsity %v, accuracy %v are not fractions", path, r.Layer, r.Sparsity[i], r.Accuracy[i])
+				return nil, fmt.Errorf("train: %s: layer %s: sparsity %v, accuracy %v are not fractions", path, r.Layer, r.Sparsity[i], r.Accuracy[i])
 			}
 		}
 	}

@@ -131,10 +131,10 @@ func Run(cfg Config, opt Options) (*Result, error) {
 	if cfg.Resume {
 		ck, err := LoadCheckpoint(filepath.Join(cfg.Out, CheckpointFile))
 		if err != nil {
-			return nil, fmt.Errorf("cannot resume: %w", err)
+			return nil, fmt.Errorf("train: cannot resume: %w", err)
 		}
 		if ck.Stage == "prune" {
-			return nil, fmt.Errorf("cannot resume: %s holds a pruning run, which qat train would continue without pruning; run qat prune again", cfg.Out)
+			return nil, fmt.Errorf("train: cannot resume: %s holds a pruning run, which a training run would continue without pruning: run the pruning (Prune) again", cfg.Out)
 		}
 		saved := ck.Config
 		saved.Out, saved.Resume, saved.StopAfter = cfg.Out, true, cfg.StopAfter
@@ -165,7 +165,7 @@ func newRunner(cfg Config, opt Options, resume *Checkpoint, h hooks) (*runner, e
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create output directory: %w", err)
+		return nil, fmt.Errorf("train: cannot create output directory: %w", err)
 	}
 	ckptPath := filepath.Join(cfg.Out, CheckpointFile)
 	trainSet, testSet, err := data.Load(cfg.DataDir)
@@ -244,7 +244,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 			return err
 		}
 		if ck.Config.Arch != cfg.Arch {
-			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
+			return fmt.Errorf("train: checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
 		}
 		// Start from the parameters (with their masks and codebooks: what one stage built, the
 		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
@@ -263,7 +263,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 			return err
 		}
 	case cfg.Mode == ModeQAT && len(r.model.BatchNorms()) > 0:
-		return fmt.Errorf("%s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT with --from", cfg.Arch)
+		return fmt.Errorf("train: %s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT from that checkpoint (From)", cfg.Arch)
 	}
 	r.model.FoldBN = cfg.Mode != ModeFloat
 	if r.prepare != nil {
@@ -340,7 +340,7 @@ func (r *runner) save() error {
 	r.ck.Steps = checkpoint.SnapshotSteps(r.model)
 	r.ck.Opt = r.optim.State()
 	if err := SaveCheckpoint(r.ckptPath, &r.ck); err != nil {
-		return fmt.Errorf("writing checkpoint: %w", err)
+		return fmt.Errorf("train: writing checkpoint: %w", err)
 	}
 	err := atomicfile.WriteFile(filepath.Join(r.cfg.Out, MetricsFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
@@ -352,7 +352,7 @@ func (r *runner) save() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("writing metrics: %w", err)
+		return fmt.Errorf("train: writing metrics: %w", err)
 	}
 	return nil
 }
@@ -438,7 +438,7 @@ func (r *runner) loop() (*Result, error) {
 	b := data.NewBatcher(r.train, cfg.BatchSize, true, cfg.Seed)
 	nb := b.NumBatches()
 	if nb == 0 {
-		return nil, fmt.Errorf("training set has %d images, fewer than one batch of %d", r.train.N, cfg.BatchSize)
+		return nil, fmt.Errorf("train: training set has %d images, fewer than one batch of %d", r.train.N, cfg.BatchSize)
 	}
 	total := nb * cfg.Epochs
 	mode := autograd.ModeFloat
@@ -519,7 +519,7 @@ func (r *runner) loop() (*Result, error) {
 					// The run stopped inside the graph, before a loss was computed.
 					what = "an activation or weight reached a fake-quant node as NaN or Inf"
 				}
-				return nil, fmt.Errorf("training diverged at epoch %d step %d of %d (global step %d): %s (learning rate %.3g too high?); %s",
+				return nil, fmt.Errorf("train: training diverged at epoch %d step %d of %d (global step %d): %s (learning rate %.3g too high?); %s",
 					r.epochBase+epoch+1, i+1, nb, global+1, what, lr, msg)
 			}
 			lossSum += float64(loss)

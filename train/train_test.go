@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/qatgo/qatgo/train/checkpoint"
 	"math"
 	"os"
@@ -188,6 +189,11 @@ func TestConfigErrors(t *testing.T) {
 		_, err := Run(cfg, Options{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+		// Errors carry their package's prefix (train's own, data's for the data it reads) and
+		// name settings, not the flags of a command.
+		if err != nil && !(strings.HasPrefix(err.Error(), "train: ") || strings.HasPrefix(err.Error(), "data: ")) || strings.Contains(fmt.Sprint(err), "--") {
+			t.Errorf("%s: %q does not start with a package prefix or names a flag", c.name, err)
 		}
 	}
 }

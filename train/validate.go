@@ -33,7 +33,7 @@ type SettingError struct {
 }
 
 func (e *SettingError) Error() string {
-	return fmt.Sprintf("%s = %v: allowed %s", e.Setting, e.Value, e.Allowed)
+	return fmt.Sprintf("train: %s = %v: allowed %s", e.Setting, e.Value, e.Allowed)
 }
 
 // IntIn returns a *SettingError unless lo <= v <= hi.
@@ -81,7 +81,7 @@ func firstErr(errs ...error) error {
 // every number (NaN and infinities refused). Bad numbers give a *SettingError.
 func (c *Config) Validate() error {
 	if _, ok := nn.Archs[c.Arch]; !ok {
-		return fmt.Errorf("unknown model %q (have lenet5, lenet5-bn, lenet300-100)", c.Arch)
+		return fmt.Errorf("train: unknown model %q (have lenet5, lenet5-bn, lenet300-100)", c.Arch)
 	}
 	if err := validateQuant("Quant", &c.Quant); err != nil {
 		return err
@@ -91,7 +91,7 @@ func (c *Config) Validate() error {
 	}
 	if c.Mode == ModePTQ {
 		if c.From == "" {
-			return errors.New("ptq needs a trained float checkpoint (--from DIR)")
+			return errors.New("train: ptq needs a trained float checkpoint (From)")
 		}
 		if err := IntIn("CalibImages", c.CalibImages, 1, data.MaxCount); err != nil {
 			return err
@@ -124,7 +124,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Mode == ModeQAT && !c.Quant.LSQ() && c.Quant.RangeMethod() != nn.RangeMinMax {
-		return fmt.Errorf("range method %s applies to ptq and to the lsq quantizer (EMA QAT follows batch ranges)", c.Quant.Range)
+		return fmt.Errorf("train: range method %s applies to ptq and to the lsq quantizer (EMA QAT follows batch ranges)", c.Quant.Range)
 	}
 	if (c.Quant.LSQ() || c.Quant.RangeMethod() != nn.RangeMinMax) && c.Mode != ModeFloat && c.CalibImages <= 0 {
 		return &SettingError{"CalibImages", c.CalibImages, "1.." + fmt.Sprint(data.MaxCount) + " (range calibration needs images)"}
@@ -133,7 +133,7 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Out == "" {
-		return errors.New("an output directory is needed (--out DIR)")
+		return errors.New("train: an output directory is needed (Out)")
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func validateQuant(prefix string, q *nn.Config) error {
 // is written.
 func (c *Checkpoint) Validate() error {
 	if err := c.Config.Validate(); err != nil {
-		return fmt.Errorf("saved configuration: %w", err)
+		return fmt.Errorf("train: saved configuration: %w", err)
 	}
 	if c.Epoch < 0 || c.Epoch > c.Config.Epochs {
 		return &SettingError{"Epoch", c.Epoch, fmt.Sprintf("0..%d (the saved Config.Epochs)", c.Config.Epochs)}
@@ -179,44 +179,44 @@ func (c *Checkpoint) Validate() error {
 			n *= d
 		}
 		if !ok || len(p.Shape) == 0 {
-			return fmt.Errorf("parameter %q has shape %v", p.Name, p.Shape)
+			return fmt.Errorf("train: parameter %q has shape %v", p.Name, p.Shape)
 		}
 		if len(p.Data) != n {
-			return fmt.Errorf("parameter %q has shape %v (%d values) but holds %d values", p.Name, p.Shape, n, len(p.Data))
+			return fmt.Errorf("train: parameter %q has shape %v (%d values) but holds %d values", p.Name, p.Shape, n, len(p.Data))
 		}
 		if i := nonFinite32(p.Data); i >= 0 {
-			return fmt.Errorf("parameter %q value %d is %v: the model diverged or the file is corrupt", p.Name, i, p.Data[i])
+			return fmt.Errorf("train: parameter %q value %d is %v: the model diverged or the file is corrupt", p.Name, i, p.Data[i])
 		}
 	}
 	for i, r := range c.Ranges {
 		if r.Steps < 0 {
-			return fmt.Errorf("activation range %d has %d steps", i, r.Steps)
+			return fmt.Errorf("train: activation range %d has %d steps", i, r.Steps)
 		}
 		if r.Seen && !(finite(r.Min) && finite(r.Max) && r.Min <= 0 && 0 <= r.Max) {
-			return fmt.Errorf("activation range %d is [%v, %v]: want finite bounds around 0", i, r.Min, r.Max)
+			return fmt.Errorf("train: activation range %d is [%v, %v]: want finite bounds around 0", i, r.Min, r.Max)
 		}
 	}
 	for i, b := range c.BN {
 		for j := range b.Mean {
 			if !finite(b.Mean[j]) {
-				return fmt.Errorf("batch-norm stage %d channel %d has mean %v", i, j, b.Mean[j])
+				return fmt.Errorf("train: batch-norm stage %d channel %d has mean %v", i, j, b.Mean[j])
 			}
 		}
 		for j := range b.Var {
 			if !finite(b.Var[j]) || b.Var[j] < 0 {
-				return fmt.Errorf("batch-norm stage %d channel %d has variance %v", i, j, b.Var[j])
+				return fmt.Errorf("train: batch-norm stage %d channel %d has variance %v", i, j, b.Var[j])
 			}
 		}
 	}
 	for _, s := range c.Compression {
 		if i := nonFinite32(s.Centroids); i >= 0 {
-			return fmt.Errorf("centroid %d of %s is %v", i, s.Param, s.Centroids[i])
+			return fmt.Errorf("train: centroid %d of %s is %v", i, s.Param, s.Centroids[i])
 		}
 	}
 	switch c.Opt.Kind {
 	case "", OptSGD, OptAdam:
 	default:
-		return fmt.Errorf("optimizer state of unknown kind %q", c.Opt.Kind)
+		return fmt.Errorf("train: optimizer state of unknown kind %q", c.Opt.Kind)
 	}
 	if c.Opt.Steps < 0 {
 		return &SettingError{"Opt.Steps", c.Opt.Steps, ">= 0"}
@@ -224,7 +224,7 @@ func (c *Checkpoint) Validate() error {
 	for k, slot := range c.Opt.Slots {
 		for i, v := range slot {
 			if j := nonFinite32(v); j >= 0 {
-				return fmt.Errorf("optimizer moment %d of parameter %d, value %d, is %v", k, i, j, v[j])
+				return fmt.Errorf("train: optimizer moment %d of parameter %d, value %d, is %v", k, i, j, v[j])
 			}
 		}
 	}
@@ -244,7 +244,7 @@ func nonFinite32(v []float32) int {
 // Validate checks the sensitivity settings.
 func (c *SensitivityConfig) Validate() error {
 	if c.From == "" {
-		return errors.New("sensitivity needs a trained checkpoint (--from DIR)")
+		return errors.New("train: sensitivity needs a trained checkpoint (From)")
 	}
 	if len(c.Sparsities) == 0 {
 		return &SettingError{"Sparsities", "none", "one or more fractions in [0, 1)"}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/qatgo/qatgo/train"
@@ -186,6 +187,28 @@ var settingFlags = map[string]string{
 	"Images": "images", "Batch": "batch", "Bits": "bits", "Quant.Percentile": "percentile",
 	// compress: the stages' own learning rates and epochs.
 	"Prune.Train.LR": "prune-lr", "Cluster.Train.LR": "cluster-lr", "Cluster.Train.Epochs": "cluster-epochs",
+	// Settings that the library's other errors name in parentheses ("(Train.From)").
+	"From": "from", "Out": "out", "Resume": "resume",
+}
+
+// settingRefs matches the settings a library error names in parentheses: "(From)",
+// "(Train.Resume, Train.StopAfter)".
+var settingRefs = regexp.MustCompile(`\(([A-Z][A-Za-z.]*(?:, [A-Z][A-Za-z.]*)*)\)`)
+
+// withFlags rewrites the settings a library error names in parentheses into fs's flags
+// ("(Train.From)" -> "(--from)"), where fs has a flag for each; other text is kept.
+func withFlags(fs *flag.FlagSet, msg string) string {
+	return settingRefs.ReplaceAllStringFunc(msg, func(ref string) string {
+		names := strings.Split(ref[1:len(ref)-1], ", ")
+		for i, n := range names {
+			f := flagOf(fs, n)
+			if f == "" {
+				return ref
+			}
+			names[i] = "--" + f
+		}
+		return "(" + strings.Join(names, ", ") + ")"
+	})
 }
 
 // flagOf returns the flag of fs that sets setting ("" if none).
@@ -226,7 +249,9 @@ func invalid(fs *flag.FlagSet, err error) error {
 			return usagef(fs, "%s", msg)
 		}
 	}
-	return usagef(fs, "%s", err.Error())
+	// The package prefix of a configuration's own error says nothing to a user of the command.
+	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "train: "), "export: ")
+	return usagef(fs, "%s", withFlags(fs, msg))
 }
 
 // isTerminal reports whether w is a terminal (progress bars are drawn only there).

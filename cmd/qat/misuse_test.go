@@ -60,7 +60,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"train", "--train-limit", "-1"}, 2, "--train-limit = -1"},
 		{[]string{"train", "--test-limit", "-1"}, 2, "--test-limit = -1"},
 		{[]string{"train", "--mode", "ptq", "--from", "x", "--calib", "0"}, 2, "--calib = 0"},
-		{[]string{"train", "--mode", "ptq"}, 2, "ptq needs a trained float checkpoint"},
+		{[]string{"train", "--mode", "ptq"}, 2, "ptq needs a trained float checkpoint (--from)"},
 		{[]string{"train", "--augment", "9"}, 2, "--augment = 9: allowed 0..8"},
 		{[]string{"train", "--mode", "int"}, 2, `unknown mode "int"`},
 		{[]string{"train", "--model", "vgg"}, 2, `unknown model "vgg"`},
@@ -118,7 +118,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"bench", "--int", "x"}, 2, "needs both --from"},
 		// prune
 		{[]string{"prune", "-h"}, 0, "pruning:"},
-		{[]string{"prune"}, 2, "pruning needs a trained checkpoint"},
+		{[]string{"prune"}, 2, "pruning needs a trained checkpoint (--from)"},
 		{[]string{"prune", "--from", "x", "--target", "1"}, 2, "--target = 1: allowed [0, 1)"},
 		{[]string{"prune", "--from", "x", "--target", "NaN"}, 2, "--target = NaN"},
 		{[]string{"prune", "--from", "x", "--cycles", "0"}, 2, "--cycles = 0"},

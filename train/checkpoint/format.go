@@ -32,7 +32,7 @@ const (
 )
 
 // ErrInvalid marks a corrupt, truncated or unsupported checkpoint.
-var ErrInvalid = errors.New("bad checkpoint")
+var ErrInvalid = errors.New("checkpoint: corrupt or unsupported file")
 
 // Encode writes v (a gob-encodable value) in the checkpoint format.
 func Encode(w io.Writer, v any) error {
