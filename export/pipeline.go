@@ -17,17 +17,17 @@ import (
 // directory under Out (prune/, cluster/) and its integer file; the final file is
 // Out/model.qat.
 type PipelineConfig struct {
-	From string // the trained checkpoint to compress (float, QAT or PTQ)
-	Out  string // the pipeline's directory
+	From string `json:"from"` // the trained checkpoint to compress (float, QAT or PTQ)
+	Out  string `json:"out"`  // the pipeline's directory
 	// Prune and Cluster configure the stages; their Train.From and Train.Out are set by the
 	// pipeline. SkipPrune or SkipCluster leave a stage out.
-	Prune       train.PruneConfig
-	Cluster     train.ClusterConfig
-	SkipPrune   bool
-	SkipCluster bool
-	Encoding    string // the final file's weight storage (see Config.Encoding)
-	DataDir     string
-	TestLimit   int
+	Prune       train.PruneConfig   `json:"prune"`
+	Cluster     train.ClusterConfig `json:"cluster"`
+	SkipPrune   bool                `json:"skip_prune"`
+	SkipCluster bool                `json:"skip_cluster"`
+	Encoding    string              `json:"encoding"` // the final file's weight storage (see Config.Encoding)
+	DataDir     string              `json:"data_dir"`
+	TestLimit   int                 `json:"test_limit"`
 }
 
 // DefaultPipelineConfig compresses LeNet-5: 95% of the weights pruned in 5 QAT cycles of 2

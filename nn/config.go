@@ -8,9 +8,9 @@ import (
 
 // LayerQ is the quantization configuration of one layer.
 type LayerQ struct {
-	WBits      int  // weight bits, 2..8 (signed, narrow range, zero point 0)
-	ABits      int  // output activation bits, 2..8 (unsigned, asymmetric)
-	PerChannel bool // per-output-channel weight scales
+	WBits      int  `json:"wbits"`       // weight bits, 2..8 (signed, narrow range, zero point 0)
+	ABits      int  `json:"abits"`       // output activation bits, 2..8 (unsigned, asymmetric)
+	PerChannel bool `json:"per_channel"` // per-output-channel weight scales
 }
 
 // WeightScheme returns the integer grid of the weights.
@@ -23,30 +23,31 @@ func (q LayerQ) ActScheme() fakequant.Scheme { return fakequant.Scheme{Bits: q.A
 
 // Config configures a model's quantization.
 type Config struct {
-	WBits, ABits int // default bits of every quantizable layer
+	WBits int `json:"wbits"` // default weight bits of every quantizable layer
+	ABits int `json:"abits"` // default activation bits of every quantizable layer
 	// LogitBits are the output bits of the last layer (its argmax is the prediction). 8 by
 	// default even when ABits is lower: a 4-bit logit grid ties too often.
-	LogitBits  int
-	PerChannel bool
-	Decay      float64 // EMA decay of activation ranges (default 0.99)
-	Delay      int     // QAT steps before activations are quantized (default 0)
+	LogitBits  int     `json:"logit_bits"`
+	PerChannel bool    `json:"per_channel"`
+	Decay      float64 `json:"ema_decay"` // EMA decay of activation ranges (default 0.99)
+	Delay      int     `json:"delay"`     // QAT steps before activations are quantized (default 0)
 	// Rounding is the requantization rule (fakequant equation (11) or (11s)) that the
 	// simulation applies and the exported model records. DefaultConfig sets
 	// fakequant.RoundSingle; the zero value is fakequant.RoundDouble, so the configuration of a
 	// checkpoint written before the field existed decodes to the rule it was trained with.
-	Rounding fakequant.Rounding
+	Rounding fakequant.Rounding `json:"rounding"`
 	// Layers overrides the configuration of named layers (mixed precision).
-	Layers map[string]LayerQ
+	Layers map[string]LayerQ `json:"layer_quant"`
 	// Quantizer is how weight and activation scales are found: "ema" (or "", the default:
 	// weight scales from |w|max, activation ranges from an EMA of batch ranges) or "lsq"
 	// (learned step sizes, Esser et al. 2020: every scale is a trained parameter).
-	Quantizer string
+	Quantizer string `json:"quantizer"`
 	// Range is how ranges are chosen from calibration data, for PTQ and for the initial LSQ
 	// steps: "minmax" (or "", the default), "mse" (fakequant equation (15)) or "percentile"
 	// (equation (16), at Percentile).
-	Range string
+	Range string `json:"range"`
 	// Percentile is the percentile of Range "percentile" (default 99.99 when 0).
-	Percentile float64
+	Percentile float64 `json:"percentile"`
 }
 
 // Quantizer and range names.

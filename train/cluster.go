@@ -19,11 +19,11 @@ type ClusterConfig struct {
 	// Train configures the fine-tuning: Mode "qat" (cluster-preserving QAT: the centroids are
 	// fake-quantized with one scale per layer, so the integer codebook has at most k entries)
 	// or "float"; From (required), Epochs (0: no fine-tuning), LR, optimizer, Out.
-	Train   Config
-	K       int            // centroids per layer (16 = 4-bit indices)
-	LayerK  map[string]int // per-layer k overrides
-	Init    kmeans.Init    // kmeans.InitLinear (default, best in Deep Compression), InitDensity, InitKMeansPP
-	MaxIter int            // k-means iterations (Lloyd) at most, >= 1
+	Train   Config         `json:"train"`
+	K       int            `json:"k"`        // centroids per layer (16 = 4-bit indices)
+	LayerK  map[string]int `json:"layer_k"`  // per-layer k overrides
+	Init    kmeans.Init    `json:"init"`     // kmeans.InitLinear (default, best in Deep Compression), InitDensity, InitKMeansPP
+	MaxIter int            `json:"max_iter"` // k-means iterations (Lloyd) at most, >= 1
 }
 
 // DefaultClusterConfig shares 16 centroids per layer, linear init, 1 epoch of QAT fine-tuning.

@@ -23,26 +23,26 @@ type PruneConfig struct {
 	// Train configures the retraining: Mode "qat" (prune the quantized model) or "float", From
 	// (the trained checkpoint to prune: required), optimizer, learning rate and Schedule (they
 	// restart every cycle), batch size, augmentation, Out. Its Epochs is set by the driver.
-	Train Config
+	Train Config `json:"train"`
 	// Target is the final pruned fraction: of all weights together (policy "global") or of
 	// each layer (policy "layer"), unless LayerTargets names the layer.
-	Target float64
+	Target float64 `json:"target"`
 	// Policy picks the weights to prune:
 	//   - "global": one magnitude threshold over every layer not named in LayerTargets;
 	//   - "layer": each layer pruned to its own target by magnitude;
 	//   - "quality": per layer, |w| <= Quality * std(w) (Han et al.), std of the layer's
 	//     nonzero weights at the start.
-	Policy       string
-	Quality      float64
-	LayerTargets map[string]float64
+	Policy       string             `json:"policy"`
+	Quality      float64            `json:"quality"`
+	LayerTargets map[string]float64 `json:"layer_targets"`
 	// Schedule is "cycles" (prune a step, retrain RetrainEpochs epochs, Cycles times; the
 	// pruned fraction after cycle c is Target * (1 - (1 - c/Cycles)^3)) or "gradual" (one
 	// training of Cycles*RetrainEpochs epochs; the masks are updated every Freq steps over
 	// the first two thirds of it on the same cubic curve).
-	Schedule      string
-	Cycles        int
-	RetrainEpochs int
-	Freq          int
+	Schedule      string `json:"prune_schedule"`
+	Cycles        int    `json:"cycles"`
+	RetrainEpochs int    `json:"retrain_epochs"`
+	Freq          int    `json:"freq"`
 }
 
 // DefaultPruneConfig prunes 92% of the weights in 5 QAT cycles of 2 epochs.

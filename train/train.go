@@ -21,35 +21,35 @@ import (
 
 // Config is one training run.
 type Config struct {
-	Arch  string    // "lenet5" or "lenet300-100"
-	Quant nn.Config // bit widths, per-channel, EMA decay, delay
+	Arch  string    `json:"arch"`  // "lenet5" or "lenet300-100"
+	Quant nn.Config `json:"quant"` // bit widths, per-channel, EMA decay, delay
 	// Mode: ModeFloat (no quantization), ModeQAT (fake-quant training; from scratch, or
 	// fine-tuning the checkpoint in From), ModePTQ (no training: calibrate the ranges of From on
 	// CalibImages training images with min/max observers).
-	Mode Mode
-	From string // checkpoint (file or run directory) to start from; "" = fresh seeded init
+	Mode Mode   `json:"mode"`
+	From string `json:"from"` // checkpoint (file or run directory) to start from; "" = fresh seeded init
 	// Resume continues the run in Out from its checkpoint; the result equals an uninterrupted
 	// run with the same configuration.
-	Resume bool
+	Resume bool `json:"resume"`
 	// StopAfter ends this invocation after that many epochs (0 = run to Epochs); the
 	// learning-rate schedule still spans Epochs, so --resume later continues the same run.
-	StopAfter   int
-	Epochs      int
-	BatchSize   int
-	LR          float64
-	Optimizer   OptimizerKind // OptSGD or OptAdam
-	Momentum    float64
-	WeightDecay float64
-	Schedule    Schedule // ScheduleConst, ScheduleCosine, ScheduleStep
-	Seed        uint64
-	Out         string // run directory: checkpoint.qck, metrics.jsonl
-	DataDir     string // "" = the MNIST shipped in the GoMNIST module
-	TrainLimit  int    // use only the first N training images (0 = all)
-	TestLimit   int    // evaluate on the first N test images (0 = all)
-	CalibImages int    // PTQ calibration images
-	Augment     int    // random translation of training images by up to N pixels (0 = off)
-	Ops         nn.Ops // nn.OpsFast (default) or nn.OpsGorgonia: the conv and pool ops of the graphs
-	EvalBatch   int
+	StopAfter   int           `json:"stop_after"`
+	Epochs      int           `json:"epochs"`
+	BatchSize   int           `json:"batch_size"`
+	LR          float64       `json:"lr"`
+	Optimizer   OptimizerKind `json:"optimizer"` // OptSGD or OptAdam
+	Momentum    float64       `json:"momentum"`
+	WeightDecay float64       `json:"weight_decay"`
+	Schedule    Schedule      `json:"schedule"` // ScheduleConst, ScheduleCosine, ScheduleStep
+	Seed        uint64        `json:"seed"`
+	Out         string        `json:"out"`          // run directory: checkpoint.qck, metrics.jsonl
+	DataDir     string        `json:"data_dir"`     // "" = the MNIST shipped in the GoMNIST module
+	TrainLimit  int           `json:"train_limit"`  // use only the first N training images (0 = all)
+	TestLimit   int           `json:"test_limit"`   // evaluate on the first N test images (0 = all)
+	CalibImages int           `json:"calib_images"` // PTQ calibration images
+	Augment     int           `json:"augment"`      // random translation of training images by up to N pixels (0 = off)
+	Ops         nn.Ops        `json:"ops"`          // nn.OpsFast (default) or nn.OpsGorgonia: the conv and pool ops of the graphs
+	EvalBatch   int           `json:"eval_batch"`
 }
 
 // DefaultConfig is W8A8 QAT of LeNet-5 with Adam and a cosine schedule.

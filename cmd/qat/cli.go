@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 
+	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/train"
 	"golang.org/x/term"
 )
@@ -244,14 +246,44 @@ func invalid(fs *flag.FlagSet, err error) error {
 		if name := flagOf(fs, se.Setting); name != "" {
 			msg := fmt.Sprintf("--%s = %v: allowed %s", name, se.Value, se.Allowed)
 			if fs.Lookup("config") != nil {
-				msg += fmt.Sprintf(" (setting %s)", se.Setting)
+				msg += fmt.Sprintf(" (setting %s)", configKey(se.Setting))
 			}
 			return usagef(fs, "%s", msg)
+		}
+		if fs.Lookup("config") != nil {
+			// A setting without a flag of its own comes from the --config file: name its key.
+			return usagef(fs, "--config: %s = %v: allowed %s", configKey(se.Setting), se.Value, se.Allowed)
 		}
 	}
 	// The package prefix of a configuration's own error says nothing to a user of the command.
 	msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "train: "), "export: ")
 	return usagef(fs, "%s", withFlags(fs, msg))
+}
+
+// configKey returns the key path in a --config file (export.PipelineConfig's JSON) of a
+// setting named by its Go fields: "Prune.Train.BatchSize" -> "prune.train.batch_size",
+// "Prune.LayerTargets[fc1]" -> "prune.layer_targets[fc1]". Names that are not fields are kept.
+func configKey(setting string) string {
+	t := reflect.TypeOf(export.PipelineConfig{})
+	parts := strings.Split(setting, ".")
+	for i, p := range parts {
+		name, index, _ := strings.Cut(p, "[")
+		if t.Kind() != reflect.Struct {
+			break
+		}
+		f, ok := t.FieldByName(name)
+		if !ok {
+			break
+		}
+		if key, _, _ := strings.Cut(f.Tag.Get("json"), ","); key != "" {
+			parts[i] = key
+			if index != "" {
+				parts[i] += "[" + index
+			}
+		}
+		t = f.Type
+	}
+	return strings.Join(parts, ".")
 }
 
 // isTerminal reports whether w is a terminal (progress bars are drawn only there).

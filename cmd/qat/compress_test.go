@@ -125,7 +125,7 @@ func TestCompressBadInput(t *testing.T) {
 func TestCompressConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "c.json")
-	cfg := `{"Cluster": {"K": 8, "Train": {"Augment": 0, "Seed": 7, "Quant": {"WBits": 4}}}, "Prune": {"Target": 0.9, "Train": {"TestLimit": 500}}}`
+	cfg := `{"cluster": {"k": 8, "train": {"augment": 0, "seed": 7, "quant": {"wbits": 4}}}, "prune": {"target": 0.9, "train": {"test_limit": 500}}}`
 	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -152,24 +152,83 @@ func TestCompressConfigFile(t *testing.T) {
 		path []string
 		want float64
 	}{
-		{[]string{"Cluster", "K"}, 8}, {[]string{"Cluster", "Train", "Augment"}, 0}, {[]string{"Cluster", "Train", "Seed"}, 7},
-		{[]string{"Cluster", "Train", "Quant", "WBits"}, 4}, {[]string{"Prune", "Target"}, 0.9}, {[]string{"Prune", "Train", "TestLimit"}, 500},
-		{[]string{"Prune", "Train", "Augment"}, 2}, {[]string{"Prune", "Train", "Quant", "WBits"}, 8},
+		{[]string{"cluster", "k"}, 8}, {[]string{"cluster", "train", "augment"}, 0}, {[]string{"cluster", "train", "seed"}, 7},
+		{[]string{"cluster", "train", "quant", "wbits"}, 4}, {[]string{"prune", "target"}, 0.9}, {[]string{"prune", "train", "test_limit"}, 500},
+		{[]string{"prune", "train", "augment"}, 2}, {[]string{"prune", "train", "quant", "wbits"}, 8},
 	} {
 		if got := get(m, c.path...); got != c.want {
 			t.Errorf("%v = %v, want %v", c.path, got, c.want)
 		}
 	}
 	m = print("--augment", "1", "--k", "32")
-	if get(m, "Cluster", "Train", "Augment") != 1.0 || get(m, "Prune", "Train", "Augment") != 1.0 || get(m, "Cluster", "K") != 32.0 {
+	if get(m, "cluster", "train", "augment") != 1.0 || get(m, "prune", "train", "augment") != 1.0 || get(m, "cluster", "k") != 32.0 {
 		t.Errorf("flags do not override the file: %v", m)
 	}
-	if err := os.WriteFile(file, []byte(`{"Clustr": {"K": 8}}`), 0o644); err != nil {
+	// An unknown key, at the top or nested (a CamelCase name of a field whose key is snake_case
+	// among them), is a one-line usage error naming it.
+	for _, c := range []struct{ json, key string }{
+		{`{"clustr": {"k": 8}}`, `"clustr"`},
+		{`{"cluster": {"kk": 8}}`, `"kk"`},
+		{`{"prune": {"train": {"BatchSize": 32}}}`, `"BatchSize"`},
+	} {
+		if err := os.WriteFile(file, []byte(c.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		err := run([]string{"compress", "--config", file, "--print-config"}, &out, &errb)
+		if code := exitCode(err, &errb, "qat"); code != 2 || !strings.Contains(errb.String(), c.key) || strings.Count(errb.String(), "\n") != 1 || out.Len() != 0 {
+			t.Errorf("%s: exit status %d, stderr %q, stdout %q; want 2 and one line naming %s", c.json, code, errb.String(), out.String(), c.key)
+		}
+	}
+}
+
+// --print-config writes snake_case keys, and a file it printed, read back with --config, gives
+// the same configuration: printing it again gives the same bytes, flags given the first time
+// (settings away from the defaults, in both stages) included.
+func TestPrintConfigRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	print := func(args ...string) []byte {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(append([]string{"compress", "--print-config"}, args...), &out, &errb); err != nil {
+			t.Fatal(err, errb.String())
+		}
+		return out.Bytes()
+	}
+	first := print("--from", "runs/x", "--out", filepath.Join(dir, "o"), "--k", "8", "--target", "0.7", "--prune-mode", "float",
+		"--init", "kmeans++", "--prune-schedule", "gradual", "--layer-target", "fc1=0.9", "--layer-k", "conv1=32",
+		"--wbits", "4", "--abits", "6", "--rounding", "double", "--seed", "9", "--encoding", "sparse", "--skip-cluster")
+	var keys func(v any, path string)
+	keys = func(v any, path string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		for k, x := range m {
+			if k != strings.ToLower(k) || strings.ContainsAny(k, "-. ") {
+				if !strings.HasSuffix(path, "layer_targets") && !strings.HasSuffix(path, "layer_k") { // layer names are data
+					t.Errorf("key %s%s is not snake_case", path, k)
+				}
+			}
+			keys(x, path+k+".")
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(first, &m); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb bytes.Buffer
-	if err := run([]string{"compress", "--config", file, "--print-config"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "Clustr") {
-		t.Errorf("unknown key: err = %v", err)
+	keys(m, "")
+	for _, want := range []string{`"prune_schedule": "gradual"`, `"init": "kmeans++"`, `"mode": "float"`, `"fc1": 0.9`, `"conv1": 32`, `"rounding": "double"`, `"skip_cluster": true`} {
+		if !bytes.Contains(first, []byte(want)) {
+			t.Errorf("print-config lacks %s:\n%s", want, first)
+		}
+	}
+	file := filepath.Join(dir, "c.json")
+	if err := os.WriteFile(file, first, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again := print("--config", file); !bytes.Equal(again, first) {
+		t.Errorf("print-config -> --config -> print-config changed the configuration:\n%s\nthen\n%s", first, again)
 	}
 }
 

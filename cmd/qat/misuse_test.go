@@ -19,9 +19,9 @@ func TestMisuse(t *testing.T) {
 	junk := filepath.Join(dir, "junk.qat")
 	os.WriteFile(junk, []byte("not a model"), 0o644)
 	badJSON := filepath.Join(dir, "bad.json")
-	os.WriteFile(badJSON, []byte(`{"Prune": {"Target": "x"}}`), 0o644)
+	os.WriteFile(badJSON, []byte(`{"prune": {"target": "x"}}`), 0o644)
 	bigBatch := filepath.Join(dir, "batch.json")
-	os.WriteFile(bigBatch, []byte(`{"Prune": {"Train": {"BatchSize": 1000000000}}}`), 0o644)
+	os.WriteFile(bigBatch, []byte(`{"prune": {"train": {"batch_size": 1000000000}}}`), 0o644)
 	out := []string{"--out", filepath.Join(dir, "run")}
 	for _, c := range []struct {
 		args []string
@@ -152,9 +152,9 @@ func TestMisuse(t *testing.T) {
 		{[]string{"cluster", "--from", "x", "--lr", "NaN"}, 2, "--lr = NaN"},
 		// compress
 		{[]string{"compress", "-h"}, 0, "clustering stage:"},
-		{[]string{"compress"}, 2, "needs --from"},
+		{[]string{"compress"}, 2, "needs a trained checkpoint and an output directory (--from, --out)"},
 		{[]string{"compress", "--from", "x", "--target", "1.5"}, 2, "--target = 1.5"},
-		{[]string{"compress", "--from", "x", "--prune-lr", "-1"}, 2, "--prune-lr = -1: allowed (0, 10] (setting Prune.Train.LR)"},
+		{[]string{"compress", "--from", "x", "--prune-lr", "-1"}, 2, "--prune-lr = -1: allowed (0, 10] (setting prune.train.lr)"},
 		{[]string{"compress", "--from", "x", "--cluster-lr", "NaN"}, 2, "--cluster-lr = NaN"},
 		{[]string{"compress", "--from", "x", "--cluster-epochs", "-1"}, 2, "--cluster-epochs = -1"},
 		{[]string{"compress", "--from", "x", "--k", "0"}, 2, "--k = 0"},
@@ -163,7 +163,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"compress", "--from", "x", "--test-limit", "-1"}, 2, "--test-limit = -1"},
 		{[]string{"compress", "--from", "x", "--encoding", "zip"}, 2, "unknown weight encoding"},
 		{[]string{"compress", "--from", "x", "--config", badJSON}, 2, "--config " + badJSON},
-		{[]string{"compress", "--from", "x", "--config", bigBatch}, 2, "Prune.Train.BatchSize = 1000000000: allowed 1..4096"},
+		{[]string{"compress", "--from", "x", "--config", bigBatch}, 2, "--config: prune.train.batch_size = 1000000000: allowed 1..4096"},
 	} {
 		args := c.args
 		if len(args) > 1 && args[0] == "train" && !strings.HasPrefix(args[1], "-h") && !strings.HasPrefix(args[1], "--help") {

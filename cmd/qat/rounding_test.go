@@ -25,9 +25,20 @@ func TestRoundingFlag(t *testing.T) {
 			t.Fatal(err, errb.String())
 		}
 		var m struct {
-			Prune, Cluster struct {
-				Train struct{ Quant struct{ Rounding string } }
-			}
+			Prune struct {
+				Train struct {
+					Quant struct {
+						Rounding string `json:"rounding"`
+					} `json:"quant"`
+				} `json:"train"`
+			} `json:"prune"`
+			Cluster struct {
+				Train struct {
+					Quant struct {
+						Rounding string `json:"rounding"`
+					} `json:"quant"`
+				} `json:"train"`
+			} `json:"cluster"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 			t.Fatal(err)
@@ -41,7 +52,7 @@ func TestRoundingFlag(t *testing.T) {
 		t.Errorf("--rounding double: %v", got)
 	}
 	file := filepath.Join(dir, "c.json")
-	if err := os.WriteFile(file, []byte(`{"Cluster": {"Train": {"Quant": {"Rounding": "double"}}}}`), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(`{"cluster": {"train": {"quant": {"rounding": "double"}}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got := rules("--config", file); got != [2]string{"single", "double"} {
