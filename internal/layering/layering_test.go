@@ -9,15 +9,15 @@ import (
 	"testing"
 )
 
-// TestModuleLayering runs `go list` over the whole module and checks its imports against Rules.
-func TestModuleLayering(t *testing.T) {
+// goList runs go list -f format over the whole module.
+func goList(t *testing.T, format string) string {
+	t.Helper()
 	// The go command that runs this test (GOROOT/bin/go), else the one on PATH.
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goTool); err != nil {
 		goTool = "go"
 	}
-	cmd := exec.Command(goTool, "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, Module+"/...")
-	out, err := cmd.Output()
+	out, err := exec.Command(goTool, "list", "-f", format, Module+"/...").Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -25,7 +25,29 @@ func TestModuleLayering(t *testing.T) {
 		}
 		t.Fatalf("go list: %v\n%s", err, stderr)
 	}
-	g, err := Parse(string(out))
+	return string(out)
+}
+
+// TestEveryPackageDocumented: every package of the module has a package doc comment saying what
+// it is (a doc.go, or the comment of a command's main.go).
+func TestEveryPackageDocumented(t *testing.T) {
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(goList(t, "{{.ImportPath}}\t{{.Doc}}")), "\n") {
+		pkg, doc, _ := strings.Cut(line, "\t")
+		n++
+		if strings.TrimSpace(doc) == "" {
+			t.Errorf("%s has no package doc comment", pkg)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("go list listed %d packages", n)
+	}
+}
+
+// TestModuleLayering runs `go list` over the whole module and checks its imports against Rules.
+func TestModuleLayering(t *testing.T) {
+	out := goList(t, `{{.ImportPath}} {{join .Imports " "}}`)
+	g, err := Parse(out)
 	if err != nil {
 		t.Fatal(err)
 	}
