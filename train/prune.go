@@ -24,32 +24,32 @@ type PruneConfig struct {
 	// (the trained checkpoint to prune: required), optimizer, learning rate and Schedule (they
 	// restart every cycle), batch size, augmentation, Out. Its Epochs is set by the driver.
 	Train Config `json:"train"`
-	// Target is the final pruned fraction: of all weights together (policy "global") or of
-	// each layer (policy "layer"), unless LayerTargets names the layer.
+	// Target is the final pruned fraction: of all weights together (PolicyGlobal) or of each
+	// layer (PolicyLayer), unless LayerTargets names the layer.
 	Target float64 `json:"target"`
 	// Policy picks the weights to prune:
-	//   - "global": one magnitude threshold over every layer not named in LayerTargets;
-	//   - "layer": each layer pruned to its own target by magnitude;
-	//   - "quality": per layer, |w| <= Quality * std(w) (Han et al.), std of the layer's
+	//   - PolicyGlobal: one magnitude threshold over every layer not named in LayerTargets;
+	//   - PolicyLayer: each layer pruned to its own target by magnitude;
+	//   - PolicyQuality: per layer, |w| <= Quality * std(w) (Han et al.), std of the layer's
 	//     nonzero weights at the start.
-	Policy       string             `json:"policy"`
+	Policy       PrunePolicy        `json:"policy"`
 	Quality      float64            `json:"quality"`
 	LayerTargets map[string]float64 `json:"layer_targets"`
-	// Schedule is "cycles" (prune a step, retrain RetrainEpochs epochs, Cycles times; the
-	// pruned fraction after cycle c is Target * (1 - (1 - c/Cycles)^3)) or "gradual" (one
+	// Schedule is PruneCycles (prune a step, retrain RetrainEpochs epochs, Cycles times; the
+	// pruned fraction after cycle c is Target * (1 - (1 - c/Cycles)^3)) or PruneGradual (one
 	// training of Cycles*RetrainEpochs epochs; the masks are updated every Freq steps over
 	// the first two thirds of it on the same cubic curve).
-	Schedule      string `json:"prune_schedule"`
-	Cycles        int    `json:"cycles"`
-	RetrainEpochs int    `json:"retrain_epochs"`
-	Freq          int    `json:"freq"`
+	Schedule      PruneSchedule `json:"prune_schedule"`
+	Cycles        int           `json:"cycles"`
+	RetrainEpochs int           `json:"retrain_epochs"`
+	Freq          int           `json:"freq"`
 }
 
 // DefaultPruneConfig prunes 92% of the weights in 5 QAT cycles of 2 epochs.
 func DefaultPruneConfig() PruneConfig {
 	t := DefaultConfig()
 	t.LR, t.Quant.Delay, t.Out = 2e-4, 100, "runs/prune"
-	return PruneConfig{Train: t, Target: 0.92, Policy: "global", Quality: 1, Schedule: "cycles", Cycles: 5, RetrainEpochs: 2, Freq: 100}
+	return PruneConfig{Train: t, Target: 0.92, Policy: PolicyGlobal, Quality: 1, Schedule: PruneCycles, Cycles: 5, RetrainEpochs: 2, Freq: 100}
 }
 
 // Validate checks the pruning settings (the training ones are checked by the run).
@@ -63,27 +63,26 @@ func (c *PruneConfig) Validate() error {
 	if c.Train.Resume || c.Train.StopAfter != 0 {
 		return errors.New("train: a pruning run cannot be resumed or stopped early (Train.Resume, Train.StopAfter): run it again")
 	}
+	if _, err := ParsePrunePolicy(string(c.Policy)); err != nil {
+		return err
+	}
 	switch c.Policy {
-	case "global", "layer":
+	case PolicyGlobal, PolicyLayer:
 		if err := FloatIn("Target", c.Target, 0, 1, true); err != nil {
 			return err
 		}
-	case "quality":
+	case PolicyQuality:
 		if err := positive("Quality", c.Quality, 100); err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("train: unknown pruning policy %q (have global, layer, quality)", c.Policy)
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.LayerTargets)) {
 		if err := FloatIn("LayerTargets["+name+"]", c.LayerTargets[name], 0, 1, true); err != nil {
 			return err
 		}
 	}
-	switch c.Schedule {
-	case "cycles", "gradual":
-	default:
-		return fmt.Errorf("train: unknown pruning schedule %q (have cycles, gradual)", c.Schedule)
+	if _, err := ParsePruneSchedule(string(c.Schedule)); err != nil {
+		return err
 	}
 	err := firstErr(
 		IntIn("Cycles", c.Cycles, 1, 1000),
@@ -96,7 +95,7 @@ func (c *PruneConfig) Validate() error {
 	// The retraining settings, with the epochs the driver sets.
 	tc := c.Train
 	tc.Epochs = c.RetrainEpochs
-	if c.Schedule == "gradual" {
+	if c.Schedule == PruneGradual {
 		tc.Epochs = c.Cycles * c.RetrainEpochs
 	}
 	return prefixed("Train", tc.Validate())
@@ -153,7 +152,7 @@ func Prune(cfg PruneConfig, opt Options) (*PruneResult, error) {
 	tc := cfg.Train
 	tc.Resume, tc.StopAfter = false, 0
 	tc.Epochs = cfg.RetrainEpochs
-	if cfg.Schedule == "gradual" {
+	if cfg.Schedule == PruneGradual {
 		tc.Epochs = cfg.Cycles * cfg.RetrainEpochs
 	}
 	p := &pruner{cfg: cfg}
@@ -171,7 +170,7 @@ func Prune(cfg PruneConfig, opt Options) (*PruneResult, error) {
 	}
 	res.Cycles = append(res.Cycles, CycleResult{Layers: r.model.Sparsity(), Sparsity: nn.TotalSparsity(r.model.Sparsity()), PrunedAcc: &acc, TestAccuracy: acc})
 	r.logf("prune: before pruning: sparsity %.2f%%, test accuracy %.2f%%", 100*res.Cycles[0].Sparsity, 100*acc)
-	if cfg.Schedule == "gradual" {
+	if cfg.Schedule == PruneGradual {
 		err = p.gradual(res)
 	} else {
 		err = p.cycles(res)
@@ -244,13 +243,13 @@ func (p *pruner) apply(frac float64) error {
 		w := l.Weights()
 		target, named := p.cfg.LayerTargets[l.Name()]
 		switch {
-		case p.cfg.Policy == "quality" && !named:
+		case p.cfg.Policy == PolicyQuality && !named:
 			thr := float32(p.cfg.Quality * frac * p.std[i])
 			keeps[i] = make([]bool, w.Size())
 			for j, v := range w.Data {
 				keeps[i][j] = w.Mask[j] != 0 && (v > thr || v < -thr)
 			}
-		case p.cfg.Policy == "global" && !named:
+		case p.cfg.Policy == PolicyGlobal && !named:
 			pool = append(pool, i)
 		default:
 			if !named {

@@ -46,8 +46,8 @@ func nonzero(t *testing.T, dir string) (map[string]int, *nn.Model) {
 // Pruning reaches its target, never revives a weight, and the masks survive the checkpoint.
 func TestPruneCyclesReachTargetAndOnlyGrow(t *testing.T) {
 	from := trained(t)
-	for _, policy := range []string{"global", "layer"} {
-		t.Run(policy, func(t *testing.T) {
+	for _, policy := range []PrunePolicy{PolicyGlobal, PolicyLayer} {
+		t.Run(string(policy), func(t *testing.T) {
 			cfg := tinyPrune(t, from)
 			cfg.Policy, cfg.Target = policy, 0.9
 			cfg.LayerTargets = map[string]float64{"conv1": 0.5}

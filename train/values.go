@@ -86,3 +86,52 @@ func set[T any](dst *T, s string, parse func(string) (T, error)) error {
 	*dst = v
 	return nil
 }
+
+// PrunePolicy picks the weights a pruning run removes (PruneConfig.Policy).
+type PrunePolicy string
+
+// The pruning policies.
+const (
+	PolicyGlobal  PrunePolicy = "global"  // one magnitude threshold over the layers
+	PolicyLayer   PrunePolicy = "layer"   // each layer pruned to its own target by magnitude
+	PolicyQuality PrunePolicy = "quality" // |w| <= Quality * std(w) per layer (Han et al.)
+)
+
+// ParsePrunePolicy returns the policy named s.
+func ParsePrunePolicy(s string) (PrunePolicy, error) {
+	switch p := PrunePolicy(s); p {
+	case PolicyGlobal, PolicyLayer, PolicyQuality:
+		return p, nil
+	}
+	return "", fmt.Errorf("train: unknown pruning policy %q (have global, layer, quality)", s)
+}
+
+// String returns the policy's name.
+func (p PrunePolicy) String() string { return string(p) }
+
+// Set parses s into p (flag.Value).
+func (p *PrunePolicy) Set(s string) error { return set(p, s, ParsePrunePolicy) }
+
+// PruneSchedule is how a pruning run reaches its target (PruneConfig.Schedule).
+type PruneSchedule string
+
+// The pruning schedules.
+const (
+	PruneCycles  PruneSchedule = "cycles"  // prune a step, retrain, repeat (Han et al.)
+	PruneGradual PruneSchedule = "gradual" // masks updated during one training (Zhu & Gupta)
+)
+
+// ParsePruneSchedule returns the pruning schedule named s.
+func ParsePruneSchedule(s string) (PruneSchedule, error) {
+	switch sc := PruneSchedule(s); sc {
+	case PruneCycles, PruneGradual:
+		return sc, nil
+	}
+	return "", fmt.Errorf("train: unknown pruning schedule %q (have cycles, gradual)", s)
+}
+
+// String returns the schedule's name.
+func (sc PruneSchedule) String() string { return string(sc) }
+
+// Set parses s into sc (flag.Value).
+func (sc *PruneSchedule) Set(s string) error { return set(sc, s, ParsePruneSchedule) }

@@ -57,10 +57,10 @@ var hanKept = train.HanKept
 func pruneFlags(fs *flag.FlagSet, cfg *train.PruneConfig) {
 	trainFlags(fs, &cfg.Train)
 	fs.Float64Var(&cfg.Target, "target", cfg.Target, "final pruned fraction (overall with --policy global, per layer with --policy layer)")
-	fs.StringVar(&cfg.Policy, "policy", cfg.Policy, "which weights to prune: global (one magnitude threshold), layer (each layer to --target), quality (|w| <= q*std per layer)")
+	fs.Var(&cfg.Policy, "policy", "which weights to prune: global (one magnitude threshold), layer (each layer to --target), quality (|w| <= q*std per layer)")
 	fs.Float64Var(&cfg.Quality, "quality", cfg.Quality, "quality parameter q of --policy quality")
 	fs.Var(layerValues[float64]{&cfg.LayerTargets, parseFloat}, "layer-target", "per-layer pruned fractions, e.g. conv1=0.5,fc2=0.8")
-	fs.StringVar(&cfg.Schedule, "prune-schedule", cfg.Schedule, "cycles (prune, retrain, repeat) or gradual (Zhu-Gupta cubic during one training)")
+	fs.Var(&cfg.Schedule, "prune-schedule", "cycles (prune, retrain, repeat) or gradual (Zhu-Gupta cubic during one training)")
 	fs.IntVar(&cfg.Cycles, "cycles", cfg.Cycles, "prune-retrain cycles")
 	fs.IntVar(&cfg.RetrainEpochs, "retrain-epochs", cfg.RetrainEpochs, "epochs of retraining per cycle")
 	fs.IntVar(&cfg.Freq, "prune-freq", cfg.Freq, "gradual: steps between mask updates")
