@@ -26,3 +26,7 @@ func gatherAsm([]uint8, int, []uint8, []int32, int, int, int, uint8) {
 func gather16Asm([]int16, int, []uint8, []int32, int, int, int, uint8) {
 	panic("qgemm: no assembly in this build")
 }
+
+func spmmAsm(*Sparse, []int32, int, int, []int32, int, int, []int32) {
+	panic("qgemm: no assembly in this build")
+}

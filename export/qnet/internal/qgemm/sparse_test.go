@@ -1,0 +1,93 @@
+package qgemm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSparse compares Mul at every level with the plain int64 sum reduced
+// to int32: random shapes (vector counts that take every tile: 8, 4 and 1),
+// densities from 0 (empty channels, an empty matrix) to 1, codes 0 and 255,
+// weights -128 and 127, and biases at the int32 ends so the sums wrap.
+func TestSparse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 1))
+	for _, lv := range Levels() {
+		for it := range 400 {
+			rows, k := 1+rng.IntN(60), 1+rng.IntN(900)
+			nv := 1 + rng.IntN(21)
+			density := []float64{0, 0.02, 0.1, 0.3, 1}[it%5]
+			w := make([]int8, rows*k)
+			for i := range w {
+				if rng.Float64() >= density {
+					continue
+				}
+				switch it / 5 % 3 {
+				case 0:
+					w[i] = int8(rng.IntN(256) - 128)
+				case 1:
+					w[i] = []int8{-128, 127}[rng.IntN(2)]
+				default:
+					w[i] = -128
+				}
+			}
+			// Offsets: tap t at stride*t + shift (planes or batch blocks).
+			stride, shift := int32(1+rng.IntN(9)), int32(rng.IntN(5))
+			off := func(t int) int32 { return stride*int32(t) + shift }
+			s := NewSparse(w, rows, k, off)
+			ldx := rng.IntN(40)
+			ldv := 8 + rng.IntN(3)
+			ldc := nv*ldv + rng.IntN(5)
+			x := make([]int32, (nv-1)*ldx+int(stride)*k+int(shift)+8)
+			for i := range x {
+				switch it % 3 {
+				case 0:
+					x[i] = int32(rng.IntN(256))
+				case 1:
+					x[i] = []int32{0, 255}[rng.IntN(2)]
+				default:
+					x[i] = 255
+				}
+			}
+			bias := make([]int32, rows)
+			for j := range bias {
+				bias[j] = []int32{-1 << 31, 1<<31 - 1, int32(rng.Uint32())}[rng.IntN(3)]
+			}
+			c := make([]int32, (rows-1)*ldc+(nv-1)*ldv+8)
+			for i := range c {
+				c[i] = 0x5a5a5a5a
+			}
+			s.Mul(lv, c, ldc, ldv, x, ldx, nv, bias)
+			for j := range rows {
+				for v := range nv {
+					for i := range 8 {
+						sum := int64(bias[j])
+						for tp := range k {
+							sum += int64(w[j*k+tp]) * int64(x[v*ldx+int(off(tp))+i])
+						}
+						if got := c[j*ldc+v*ldv+i]; got != int32(sum) {
+							t.Fatalf("%v it %d: %dx%d, %d vectors: c[ch %d][v %d][%d] = %d, want %d", lv, it, rows, k, nv, j, v, i, got, int32(sum))
+						}
+					}
+				}
+			}
+			// Between the vectors (ldv > 8) and past the last channel nothing is written.
+			for j := range rows {
+				for v := range nv {
+					for i := 8; i < ldv && v+1 < nv; i++ {
+						if c[j*ldc+v*ldv+i] != 0x5a5a5a5a {
+							t.Fatalf("%v it %d: wrote lane %d of vector %d", lv, it, i, v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSparseNNZ(t *testing.T) {
+	w := []int8{0, 3, 0, -1, 0, 0, 0, 0, 7}
+	s := NewSparse(w, 3, 3, func(t int) int32 { return int32(t) })
+	if s.NNZ() != 3 || s.Start[1] != 1 || s.Start[2] != 2 || s.Start[3] != 3 || s.MaxOff != 2 {
+		t.Fatalf("NewSparse: %+v", s)
+	}
+}
