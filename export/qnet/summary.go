@@ -13,7 +13,7 @@ type LayerSummary struct {
 
 	Nonzero  int            // nonzero weights (0 for layers without weights)
 	Encoding WeightEncoding // weight encoding Encode picks (EncodingAuto for layers without weights)
-	Sparse   bool           // NewRunner computes the layer with the sparse kernel (never on the SIMD engine)
+	Sparse   bool           // NewRunner computes the layer with a sparse kernel (Runner.SparseLayers)
 }
 
 // Summary describes every layer of a valid model. It panics if m is not
@@ -41,7 +41,11 @@ func (m *Model) Summary() []LayerSummary {
 			s.Params, s.WeightBits, s.OutBits = len(l.Weights)+len(l.Bias), l.WeightBits, l.OutBits
 			s.MACs = len(l.Weights)
 		}
-		s.Sparse = KernelsAuto.resolve() == KernelsLanes && autoSparse(l, int64(max(z-lo, hi-z)))
+		if KernelsAuto.resolve() == KernelsLanes {
+			s.Sparse = autoSparse(l, int64(max(z-lo, hi-z)))
+		} else {
+			s.Sparse = simdSparse(l)
+		}
 		z, lo, hi = l.quantized(z, lo, hi)
 		bits = s.OutBits
 		st := rep.Layers[i]
