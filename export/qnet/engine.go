@@ -117,7 +117,7 @@ func newEngine(m *Model, lv qgemm.Level, sparse sparsePolicy) *engine {
 			hwc := fcHWC(l, c, h, w)
 			p.prepare(lv, l.affine(), hwc, xmax, single)
 			if sparse.use(l) {
-				p.sp = qgemm.NewSparse(hwc, l.Out, l.In, func(t int) int32 { return int32(8 * t) })
+				p.sp = qgemm.NewSparse(hwc, l.Out, l.In, func(t int) int32 { return int32(simdBlock * t) })
 				p.sparseFC = sparseFCMinBatch
 				if sparse == sparseAlways {
 					p.sparseFC = 1
@@ -245,9 +245,8 @@ func (e *engine) grow(n int) {
 			maxXi = max(maxXi, p.conv.InC*p.ph*p.pw)
 			maxSacc = max(maxSacc, p.outC*p.outH*p.ow8)
 		case n >= p.sparseFC:
-			n8 := (n + 7) &^ 7
-			maxXi = max(maxXi, n8*p.inLen)
-			maxSacc = max(maxSacc, p.outC*n8)
+			maxXi = max(maxXi, simdBlock*p.inLen) // n <= simdBlock
+			maxSacc = max(maxSacc, p.outC*((n+7)&^7))
 		}
 	}
 	if maxXi > 0 {

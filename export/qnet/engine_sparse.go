@@ -15,9 +15,11 @@ import "github.com/qatgo/qatgo/export/qnet/internal/qgemm"
 //     Rows are vectors ldx = pw apart; a row of outW positions takes
 //     ceil(outW/8) vectors (lanes past outW read codes of the next row or
 //     the slack and are dropped).
-//   - FullyConnected: a block of n images is laid out in vectors of 8
-//     images, x[v][k][i] = q_{8v+i}[k] (0 for images past n), and tap k's
-//     weight sits at offset 8k: one vector holds one input of 8 images.
+//   - FullyConnected: a block of n <= 32 images (simdBlock) is laid out
+//     transposed, x[k][i] = q_i[k] (0 for images past n rounded up to 8),
+//     32 per tap, and tap k's weight sits at offset 32k: vector v holds
+//     input k of images 8v..8v+7, and the vectors of one tap share two
+//     cache lines.
 //     With fewer than sparseFCMinBatch images the dense kernels run (one
 //     image fills one lane of 8).
 //
@@ -51,7 +53,7 @@ func (s sparsePolicy) use(l Layer) bool {
 // FullyConnected layer only for blocks of at least sparseFCMinBatch images.
 const (
 	simdSparseConv2D = 64
-	simdSparseFC     = 64
+	simdSparseFC     = 48
 	sparseFCMinBatch = 8
 )
 
@@ -147,24 +149,20 @@ func (e *engine) convSparse(p *vplan, acc []int32, src []uint8) {
 func (e *engine) fcSparse(p *vplan, acc []int32, src []uint8, n int) {
 	k := p.inLen
 	n8 := (n + 7) &^ 7
-	x := e.xi[:n8*k+bufSlack]
-	for v := 0; v < n8/8; v++ {
-		blk := x[v*8*k : (v+1)*8*k]
-		for i := 0; i < 8; i++ {
-			img := v*8 + i
-			if img >= n {
-				for t := 0; t < k; t++ {
-					blk[t*8+i] = 0
-				}
-				continue
+	x := e.xi[:simdBlock*k+bufSlack]
+	for i := 0; i < n8; i++ {
+		if i >= n {
+			for t := 0; t < k; t++ {
+				x[t*simdBlock+i] = 0
 			}
-			for t, q := range src[img*k : (img+1)*k] {
-				blk[t*8+i] = int32(q)
-			}
+			continue
+		}
+		for t, q := range src[i*k : (i+1)*k] {
+			x[t*simdBlock+i] = int32(q)
 		}
 	}
 	sacc := e.sacc[:p.outC*n8]
-	p.sp.Mul(e.lv, sacc, n8, 8, x, 8*k, n8/8, p.bias)
+	p.sp.Mul(e.lv, sacc, n8, 8, x, 8, n8/8, p.bias)
 	cols := p.w.Cols()
 	for j := 0; j < p.outC; j++ {
 		for img, v := range sacc[j*n8 : j*n8+n] {

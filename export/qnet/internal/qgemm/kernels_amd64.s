@@ -726,24 +726,24 @@ sp8ent:
 	MOVLQSX      (BX)(AX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	VPBROADCASTD 4(BX)(AX*8), Y8
-	VPMULLD      (R13), Y8, Y9
+	VPMADDWD     (R13), Y8, Y9
 	VPADDD       Y9, Y0, Y0
-	VPMULLD      (R13)(R10*1), Y8, Y10
+	VPMADDWD     (R13)(R10*1), Y8, Y10
 	VPADDD       Y10, Y1, Y1
-	VPMULLD      (R13)(R10*2), Y8, Y11
+	VPMADDWD     (R13)(R10*2), Y8, Y11
 	VPADDD       Y11, Y2, Y2
 	LEAQ         (R13)(R10*2), R13
-	VPMULLD      (R13)(R10*1), Y8, Y12
+	VPMADDWD     (R13)(R10*1), Y8, Y12
 	VPADDD       Y12, Y3, Y3
-	VPMULLD      (R13)(R10*2), Y8, Y13
+	VPMADDWD     (R13)(R10*2), Y8, Y13
 	VPADDD       Y13, Y4, Y4
 	LEAQ         (R13)(R10*2), R13
-	VPMULLD      (R13)(R10*1), Y8, Y14
+	VPMADDWD     (R13)(R10*1), Y8, Y14
 	VPADDD       Y14, Y5, Y5
-	VPMULLD      (R13)(R10*2), Y8, Y15
+	VPMADDWD     (R13)(R10*2), Y8, Y15
 	VPADDD       Y15, Y6, Y6
 	LEAQ         (R13)(R10*2), R13
-	VPMULLD      (R13)(R10*1), Y8, Y9
+	VPMADDWD     (R13)(R10*1), Y8, Y9
 	VPADDD       Y9, Y7, Y7
 	INCQ         AX
 	CMPQ         AX, R12
@@ -784,14 +784,14 @@ sp4ent:
 	MOVLQSX      (BX)(AX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	VPBROADCASTD 4(BX)(AX*8), Y8
-	VPMULLD      (R13), Y8, Y9
+	VPMADDWD     (R13), Y8, Y9
 	VPADDD       Y9, Y0, Y0
-	VPMULLD      (R13)(R10*1), Y8, Y10
+	VPMADDWD     (R13)(R10*1), Y8, Y10
 	VPADDD       Y10, Y1, Y1
-	VPMULLD      (R13)(R10*2), Y8, Y11
+	VPMADDWD     (R13)(R10*2), Y8, Y11
 	VPADDD       Y11, Y2, Y2
 	LEAQ         (R13)(R10*2), R13
-	VPMULLD      (R13)(R10*1), Y8, Y12
+	VPMADDWD     (R13)(R10*1), Y8, Y12
 	VPADDD       Y12, Y3, Y3
 	INCQ         AX
 	CMPQ         AX, R12
@@ -823,7 +823,7 @@ sp1ent:
 	MOVLQSX      (BX)(AX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	VPBROADCASTD 4(BX)(AX*8), Y8
-	VPMULLD      (R13), Y8, Y9
+	VPMADDWD     (R13), Y8, Y9
 	VPADDD       Y9, Y0, Y0
 	INCQ         AX
 	CMPQ         AX, R12
