@@ -704,7 +704,7 @@ g16next:
 //	DI c, channel j, vector 0   R8 ldc   R9 ldv   SI x   R10 ldx (bytes)
 //	DX &start[j+1]   BX e   CX channels left   R11 &bias[j]
 //	AX pair index   R12 end of the channel's pairs   R13 address
-//	Y0..Y7 accumulators   Y8 the weight, broadcast   Y9.. products
+//	Y0..Y7 accumulators   Y8 the weight, broadcast   Y9.. products (VPMADDWD: x*w + 0*0 per lane, x < 2^15)
 
 
 // func spmm8(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)

@@ -14,13 +14,17 @@ import "fmt"
 //
 //	c[j*ldc + v*ldv + i] = bias[j] + sum_e w_e * x[v*ldx + o_e + i]      (int32, wrapping)
 //
-// The AVX2 kernel keeps 8, 4 or 1 vectors in registers; per nonzero it
-// broadcasts w_e (VPBROADCASTD) and does one VPMULLD and one VPADDD per
-// vector, with x as the memory operand (x is int32: the codes widened once,
-// so no widening per product). VPMULLD keeps the low 32 bits of the
-// product and VPADDD wraps, so the sum is the int32-wrapping sum of the
-// specification, equal to the exact total wherever that fits in int32
-// (Validate's accumulator bound).
+// The inputs x are codes widened once to int32, 0 <= x <= 32767 (the
+// engine's are 0..255). The AVX2 kernel keeps 8, 4 or 1 vectors in
+// registers; per nonzero it broadcasts w_e as an int32 (VPBROADCASTD) and
+// does one VPMADDWD and one VPADDD per vector, with x as the memory
+// operand. VPMADDWD sees each int32 lane as two int16 halves and adds the
+// two products: x's low half is the code (below 2^15, so the same value as
+// int16), its high half 0, so the lane is x*low16(w) + 0*high16(w) = x*w
+// exactly (|w| <= 128). (VPMULLD computes the same, at half VPMADDWD's
+// throughput on Zen 3.) VPADDD wraps, so the sum is the int32-wrapping sum
+// of the specification, equal to the exact total wherever that fits in
+// int32 (Validate's accumulator bound).
 
 // Sparse is a Rows x K weight matrix as lists of (offset, weight) pairs,
 // one list per channel.
@@ -66,8 +70,9 @@ func NewSparse(w []int8, rows, k int, off func(t int) int32) *Sparse {
 func (s *Sparse) NNZ() int { return len(s.E) / 2 }
 
 // Mul computes the product above for every channel j < Rows and vector
-// v < nv at level lv (the AVX2 kernel at LevelAVX2 and LevelVNNI). It
-// panics if a slice is too short.
+// v < nv at level lv (the AVX2 kernel at LevelAVX2 and LevelVNNI), for
+// inputs 0 <= x <= 32767 (other values give unspecified sums). It panics if
+// a slice is too short.
 func (s *Sparse) Mul(lv Level, c []int32, ldc, ldv int, x []int32, ldx, nv int, bias []int32) {
 	if nv <= 0 {
 		return

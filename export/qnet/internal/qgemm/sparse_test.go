@@ -7,7 +7,8 @@ import (
 
 // TestSparse compares Mul at every level with the plain int64 sum reduced
 // to int32: random shapes (vector counts that take every tile: 8, 4 and 1),
-// densities from 0 (empty channels, an empty matrix) to 1, codes 0 and 255,
+// densities from 0 (empty channels, an empty matrix) to 1, codes 0 and 255
+// (and inputs up to 32767, the kernel's limit),
 // weights -128 and 127, and biases at the int32 ends so the sums wrap.
 func TestSparse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 1))
@@ -39,13 +40,15 @@ func TestSparse(t *testing.T) {
 			ldc := nv*ldv + rng.IntN(5)
 			x := make([]int32, (nv-1)*ldx+int(stride)*k+int(shift)+8)
 			for i := range x {
-				switch it % 3 {
+				switch it % 4 {
 				case 0:
 					x[i] = int32(rng.IntN(256))
 				case 1:
 					x[i] = []int32{0, 255}[rng.IntN(2)]
-				default:
+				case 2:
 					x[i] = 255
+				default: // the whole allowed range
+					x[i] = []int32{0, 32767, int32(rng.IntN(32768))}[rng.IntN(3)]
 				}
 			}
 			bias := make([]int32, rows)
