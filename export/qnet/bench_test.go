@@ -189,9 +189,9 @@ func BenchmarkKernels(b *testing.B) {
 	}
 }
 
-// BenchmarkSIMDCrossover times one layer shaped like LeNet-5's conv1,
-// conv2 or fc1 (in blocks of 32 or 8 images) on the SIMD engine's dense
-// and sparse kernels at densities (kept fractions) from 2% to 60%,
+// BenchmarkSIMDCrossover times one layer shaped like LeNet-5's conv1 or
+// conv2 (with its 2x2 max pool, fused) or fc1 (in blocks of 32 or 8 images) on the SIMD engine's dense
+// and sparse kernels at densities (kept fractions) from 2% to 100%,
 // alternating the two (20 calls each) in every iteration, and reports the sparse path's
 // speedup (dense time / sparse time, "x"): where it crosses 1 calibrates
 // simdSparseConv2D and simdSparseFC (engine_sparse.go).
@@ -205,7 +205,8 @@ func BenchmarkSIMDCrossover(b *testing.B) {
 	conv := func(inC, inHW, outC int) func(rng *rand.Rand) *Model {
 		return func(rng *rand.Rand) *Model {
 			a, _ := randAffine(rng, outC, inC*5*5, quant{0, 0, 255}, 8, 8)
-			return &Model{InC: inC, InH: inHW, InW: inHW, Layers: []Layer{convFrom(a, inC, 5, 5, 1, 0)}}
+			pool := &MaxPool2D{K: 2, Stride: 2}
+			return &Model{InC: inC, InH: inHW, InW: inHW, Layers: []Layer{convFrom(a, inC, 5, 5, 1, 0), pool}}
 		}
 	}
 	fc1 := func(rng *rand.Rand) *Model {
@@ -221,7 +222,7 @@ func BenchmarkSIMDCrossover(b *testing.B) {
 		{"fc1", simdBlock, fc1}, {"fc1", sparseFCMinBatch, fc1},
 	}
 	for _, s := range shapes {
-		for _, pct := range []int{2, 5, 10, 15, 20, 25, 30, 40, 60} {
+		for _, pct := range []int{2, 5, 10, 15, 20, 25, 30, 40, 60, 80, 100} {
 			b.Run(fmt.Sprintf("%s/batch%d/%d%%", s.name, s.batch, pct), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(27, 8))
 				m := s.model(rng)
@@ -238,7 +239,7 @@ func BenchmarkSIMDCrossover(b *testing.B) {
 					t0 := time.Now()
 					for range 20 {
 						if p.kind == KindConv2D {
-							e.conv(p, e.bufs[0], src, false)
+							e.conv(p, e.bufs[0], src, true) // pooled (LeNet's 2x2)
 						} else {
 							e.fc(p, e.bufs[0], src, s.batch)
 						}

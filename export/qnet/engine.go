@@ -110,13 +110,13 @@ func newEngine(m *Model, lv qgemm.Level, sparse sparsePolicy) *engine {
 			p.conv = l
 			p.prepare(lv, l.affine(), convHWC(l), xmax, single)
 			p.runs()
-			if sparse.use(l) {
+			if sparse.use(l, h, w, xmax) {
 				p.sparseConv()
 			}
 		case *FullyConnected:
 			hwc := fcHWC(l, c, h, w)
 			p.prepare(lv, l.affine(), hwc, xmax, single)
-			if sparse.use(l) {
+			if sparse.use(l, h, w, xmax) {
 				p.sp = qgemm.NewSparse(hwc, l.Out, l.In, func(t int) int32 { return int32(simdBlock * t) })
 				p.sparseFC = sparseFCMinBatch
 				if sparse == sparseAlways {
@@ -384,7 +384,14 @@ func (e *engine) conv(p *vplan, dst, src []uint8, fuse bool) {
 	acc := e.acc[:rows*cols]
 	run := l.KW * l.InC
 	if p.sp != nil {
-		e.convSparse(p, acc, src)
+		e.convSparse(p, src)
+		if fuse { // pool the channel-major accumulators straight into pacc
+			pacc := e.pacc[:p.poolH*p.poolW*cols]
+			e.sparsePool(p, pacc)
+			p.rq.Rows(e.lv, dst, p.outC, pacc, cols, p.poolH*p.poolW)
+			return
+		}
+		e.sparseRows(p, acc)
 	} else if p.w.Wide() {
 		x := e.x16[:rows*kp+bufSlack]
 		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)

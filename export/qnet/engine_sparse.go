@@ -37,24 +37,40 @@ const (
 	sparseAlways                     // every layer that can (tests), FullyConnected at any batch
 )
 
-func (s sparsePolicy) use(l Layer) bool {
+func (s sparsePolicy) use(l Layer, h, w, xmax int) bool {
 	switch s {
 	case sparseAuto:
-		return simdSparse(l)
+		return simdSparse(l, h, w, xmax)
 	case sparseAlways:
 		return simdSparseable(l)
 	}
 	return false
 }
 
-// The crossover of the SIMD engine's sparse path: a layer runs sparse when
-// at most this many in 256 of its weights are nonzero (docs/DEVELOPING.md,
-// "Sparse path": measured with BenchmarkSIMDCrossover), and a
-// FullyConnected layer only for blocks of at least sparseFCMinBatch images.
+// The SIMD engine's choice (PathAuto), calibrated with BenchmarkSIMDCrossover
+// on this Zen 3 (docs/DEVELOPING.md, "Sparse path"):
+//
+//   - A Conv2D runs sparse when simdSparseConvCost times its sparse
+//     multiply-add slots, nonzeros x outH x ceil(outW/8)*8, is at most
+//     simdSparseConvDense times the dense kernel's, outH*outW x Kp x
+//     Blocks*8 (K rounded up to 4, channels to 8; both as qgemm.Pack). The
+//     crossovers measured were about 60% kept for conv2 (20x12x12 -> 50,
+//     5x5) and 80-100% for conv1 (1x28x28 -> 20, 5x5: the dense path's
+//     im2col of 5-code runs and 24 accumulator columns for 20 channels
+//     cost it more per multiply-add), a sparse slot costing 1.5 to 1.9
+//     dense ones; 3/2 is used. Where the dense kernel is VPMADDUBSW
+//     (Narrow: twice the multiply-adds per instruction) a sparse slot is
+//     counted twice as dear (3/1).
+//   - A FullyConnected layer runs sparse when at most simdSparseFC in 256 of
+//     its weights are nonzero (the crossover measured: about 20% kept at
+//     blocks of 8 images, 25-30% at 32), and only for blocks of at least
+//     sparseFCMinBatch images.
 const (
-	simdSparseConv2D = 64
-	simdSparseFC     = 48
-	sparseFCMinBatch = 8
+	simdSparseConvCost  = 3
+	simdSparseConvDense = 2
+	simdSparseFC        = 48
+	sparseFCMinBatch    = 8
+	minNarrowSteps      = 4 // qgemm.Pack's: the fewest int16 steps for VPMADDUBSW
 )
 
 // simdSparseable reports whether the sparse path can run l: a Conv2D of
@@ -69,26 +85,41 @@ func simdSparseable(l Layer) bool {
 	return false
 }
 
-// simdSparse reports whether the SIMD engine runs l sparse (PathAuto).
-func simdSparse(l Layer) bool {
+// simdSparse reports whether the SIMD engine runs l, on inputs of h x w
+// pixels with codes up to xmax, sparse (PathAuto).
+func simdSparse(l Layer, h, w, xmax int) bool {
 	if !simdSparseable(l) {
 		return false
 	}
-	var w []int8
-	limit := 0
+	nonzero := func(ws []int8) (nz, wmax int) {
+		for _, v := range ws {
+			if v != 0 {
+				nz++
+			}
+			wmax = max(wmax, int(v), -int(v))
+		}
+		return nz, wmax
+	}
 	switch l := l.(type) {
 	case *Conv2D:
-		w, limit = l.Weights, simdSparseConv2D
-	case *FullyConnected:
-		w, limit = l.Weights, simdSparseFC
-	}
-	nz := 0
-	for _, v := range w {
-		if v != 0 {
-			nz++
+		nz, wmax := nonzero(l.Weights)
+		_, oh, ow, err := l.OutShape(l.InC, h, w)
+		if err != nil {
+			return false
 		}
+		k := l.InC * l.KH * l.KW
+		sparse := int64(nz) * int64(oh) * int64((ow+7)&^7)
+		dense := int64(oh) * int64(ow) * int64((k+3)&^3) * int64((l.OutC+7)&^7)
+		cost := int64(simdSparseConvCost)
+		if 32767/(2*max(xmax, 1)*max(wmax, 1)) >= minNarrowSteps { // Pack's Narrow rule
+			cost *= 2
+		}
+		return sparse*cost <= dense*simdSparseConvDense
+	case *FullyConnected:
+		nz, _ := nonzero(l.Weights)
+		return nz*256 <= simdSparseFC*len(l.Weights)
 	}
-	return nz*256 <= limit*len(w)
+	return false
 }
 
 // sparseConv prepares the sparse form of a Conv2D plan (stride 1): the
@@ -104,26 +135,38 @@ func (p *vplan) sparseConv() {
 	})
 }
 
-// convSparse sets acc (outH*outW rows of w.Cols() accumulators, channels
-// past OutC left alone) for one HWC image at src.
-func (e *engine) convSparse(p *vplan, acc []int32, src []uint8) {
+// convSparse computes the accumulators of one HWC image at src into
+// e.sacc, channel-major: channel j's row oy at sacc[(j*outH + oy)*ow8:].
+func (e *engine) convSparse(p *vplan, src []uint8) {
 	l := p.conv
-	c, pw, ph := l.InC, p.pw, p.ph
-	x := e.xi[:c*ph*pw+bufSlack]
-	z := int32(p.zero)
-	for y := 0; y < ph; y++ {
-		iy := y - l.Pad
-		for xx := 0; xx < pw; xx++ {
-			ix := xx - l.Pad
-			d := x[y*pw+xx:]
-			if iy < 0 || iy >= p.inH || ix < 0 || ix >= p.inW {
-				for ch := 0; ch < c; ch++ {
-					d[ch*ph*pw] = z
+	c, pw, ph, pad := l.InC, p.pw, p.ph, l.Pad
+	plane := ph * pw
+	x := e.xi[:c*plane+bufSlack]
+	if pad > 0 { // the padding: every plane's first and last pad rows, and the pad columns between
+		z := int32(p.zero)
+		for ch := 0; ch < c; ch++ {
+			pl := x[ch*plane : (ch+1)*plane]
+			for y := 0; y < ph; y++ {
+				row := pl[y*pw : (y+1)*pw]
+				if y < pad || y >= pad+p.inH {
+					for i := range row {
+						row[i] = z
+					}
+					continue
 				}
-				continue
+				for i := 0; i < pad; i++ {
+					row[i], row[pw-1-i] = z, z
+				}
 			}
-			for ch, q := range src[(iy*p.inW+ix)*c : (iy*p.inW+ix+1)*c] {
-				d[ch*ph*pw] = int32(q)
+		}
+	}
+	for ch := 0; ch < c; ch++ {
+		pl := x[ch*plane : (ch+1)*plane]
+		for iy := 0; iy < p.inH; iy++ {
+			row := pl[(iy+pad)*pw+pad : (iy+pad)*pw+pad+p.inW]
+			s := src[iy*p.inW*c+ch:]
+			for ix := range row {
+				row[ix] = int32(s[ix*c])
 			}
 		}
 	}
@@ -132,13 +175,54 @@ func (e *engine) convSparse(p *vplan, acc []int32, src []uint8) {
 	for cv := 0; cv < ow8; cv += 8 {
 		p.sp.Mul(e.lv, sacc[cv:], rows, ow8, x[cv:], pw, p.outH, p.bias)
 	}
-	cols := p.w.Cols()
+}
+
+// sparseRows transposes convSparse's accumulators to acc: outH*outW rows
+// of w.Cols() (channels past OutC left alone).
+func (e *engine) sparseRows(p *vplan, acc []int32) {
+	ow8, rows, cols := p.ow8, p.outH*p.ow8, p.w.Cols()
 	for j := 0; j < p.outC; j++ {
-		s := sacc[j*rows:]
+		s := e.sacc[j*rows:]
 		for oy := 0; oy < p.outH; oy++ {
 			a := acc[oy*p.outW*cols+j:]
 			for ox, v := range s[oy*ow8 : oy*ow8+p.outW] {
 				a[ox*cols] = v
+			}
+		}
+	}
+}
+
+// sparsePool max-pools convSparse's accumulators (the fused MaxPool2D) into
+// pacc: poolH*poolW rows of w.Cols() (channels past OutC left alone).
+func (e *engine) sparsePool(p *vplan, pacc []int32) {
+	ow8, rows, cols := p.ow8, p.outH*p.ow8, p.w.Cols()
+	k, st := p.poolK, p.poolS
+	if k == 2 && st == 2 { // LeNet's pool, unrolled
+		for j := 0; j < p.outC; j++ {
+			s := e.sacc[j*rows : (j+1)*rows]
+			for py := 0; py < p.poolH; py++ {
+				r0 := s[2*py*ow8 : 2*py*ow8+2*p.poolW]
+				r1 := s[(2*py+1)*ow8 : (2*py+1)*ow8+2*p.poolW]
+				d := pacc[py*p.poolW*cols+j:]
+				for px := 0; px < p.poolW; px++ {
+					d[px*cols] = max(r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1])
+				}
+			}
+		}
+		return
+	}
+	for j := 0; j < p.outC; j++ {
+		s := e.sacc[j*rows : (j+1)*rows]
+		for py := 0; py < p.poolH; py++ {
+			for px := 0; px < p.poolW; px++ {
+				base := py*st*ow8 + px*st
+				m := s[base]
+				for ky := 0; ky < k; ky++ {
+					for _, v := range s[base+ky*ow8 : base+ky*ow8+k] {
+						m = max(m, v)
+					}
+				}
+				pacc[(py*p.poolW+px)*cols+j] = m
 			}
 		}
 	}

@@ -31,6 +31,7 @@ func (m *Model) Summary() []LayerSummary {
 	z, lo, hi := m.InputZero, int32(0), int32(255)
 	bits := 8 // raw pixels
 	for i, l := range m.Layers {
+		h0, w0 := h, w // the layer's input
 		c, h, w, _ = l.OutShape(c, h, w)
 		s := LayerSummary{Index: i, Kind: l.Kind(), OutC: c, OutH: h, OutW: w, OutBits: bits}
 		switch l := l.(type) {
@@ -44,7 +45,7 @@ func (m *Model) Summary() []LayerSummary {
 		if KernelsAuto.resolve() == KernelsLanes {
 			s.Sparse = autoSparse(l, int64(max(z-lo, hi-z)))
 		} else {
-			s.Sparse = simdSparse(l)
+			s.Sparse = simdSparse(l, h0, w0, int(max(hi, z)))
 		}
 		z, lo, hi = l.quantized(z, lo, hi)
 		bits = s.OutBits
