@@ -44,8 +44,8 @@ type vplan struct {
 	bias []int32 // Bias[c] - InputZero*sum_k W[c][k], w.Cols() entries
 	zero uint8   // input zero point: the code of padding taps
 
-	offs  []int32 // Conv2D: im2col runs, outH*outW x KH source offsets (qgemm.Gather)
-	mixed []int32 // Conv2D: the runs (pos*KH + ky) that straddle the padding, offset -2
+	im2col *qgemm.Runs // Conv2D: im2col runs, outH*outW x KH source offsets (qgemm.Gather)
+	mixed  []int32     // Conv2D: the runs (pos*KH + ky) that straddle the padding, offset -2
 
 	sp       *qgemm.Sparse // the nonzero weights, if the layer runs sparse (simdSparse); nil: dense only
 	pw, ph   int           // sparse Conv2D: the input planes with their padding, width and height
@@ -394,14 +394,14 @@ func (e *engine) conv(p *vplan, dst, src []uint8, fuse bool) {
 		e.sparseRows(p, acc)
 	} else if p.w.Wide() {
 		x := e.x16[:rows*kp+bufSlack]
-		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.im2col, rows, p.zero)
 		for _, i := range p.mixed {
 			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), int16(p.zero))
 		}
 		p.w.Gemm16(acc, cols, x, kp, rows, p.bias)
 	} else {
 		x := e.x8[:rows*kp+bufSlack]
-		qgemm.Gather(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		qgemm.Gather(e.lv, x, kp, src[:p.inLen+bufSlack], p.im2col, rows, p.zero)
 		for _, i := range p.mixed {
 			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), p.zero)
 		}
@@ -461,14 +461,14 @@ func (e *engine) fc(p *vplan, dst, src []uint8, n int) {
 	p.rq.Rows(e.lv, dst, p.outC, acc, cols, n)
 }
 
-// runs sets p.offs and p.mixed: the im2col row of output position pos is
+// runs sets p.im2col and p.mixed: the im2col row of output position pos is
 // KH runs of KW*InC codes, run ky read from input row inY = outY*Stride -
 // Pad + ky at pixel inX0 = outX*Stride - Pad (HWC: offset (inY*inW +
 // inX0)*InC), or padding (-1) if inY is outside the input, or partly
 // padding (-2, mixedRun) if the run crosses the left or right edge.
 func (p *vplan) runs() {
 	l := p.conv
-	p.offs = make([]int32, p.outH*p.outW*l.KH)
+	offs := make([]int32, p.outH*p.outW*l.KH)
 	for outY := 0; outY < p.outH; outY++ {
 		for outX := 0; outX < p.outW; outX++ {
 			inX0 := outX*l.Stride - l.Pad
@@ -477,16 +477,17 @@ func (p *vplan) runs() {
 				inY := outY*l.Stride - l.Pad + ky
 				switch {
 				case inY < 0 || inY >= p.inH:
-					p.offs[i] = -1
+					offs[i] = -1
 				case inX0 < 0 || inX0+l.KW > p.inW:
-					p.offs[i] = -2
+					offs[i] = -2
 					p.mixed = append(p.mixed, int32(i))
 				default:
-					p.offs[i] = int32((inY*p.inW + inX0) * l.InC)
+					offs[i] = int32((inY*p.inW + inX0) * l.InC)
 				}
 			}
 		}
 	}
+	p.im2col = qgemm.NewRuns(offs, l.KH, l.KW*l.InC)
 }
 
 // mixedRun writes run i = pos*KH + ky of an im2col row that crosses the

@@ -94,3 +94,25 @@ func TestSparseNNZ(t *testing.T) {
 		t.Fatalf("NewSparse: %+v", s)
 	}
 }
+
+// TestRunsChecks checks that a bad run table or a short source is refused
+// (NewRuns checks the offsets once; Gather then the lengths).
+func TestRunsChecks(t *testing.T) {
+	panics := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s: no panic", name)
+			}
+		}()
+		f()
+	}
+	panics("offset -3", func() { NewRuns([]int32{0, -3}, 2, 4) })
+	panics("ragged table", func() { NewRuns([]int32{0, 1, 2}, 2, 4) })
+	tab := NewRuns([]int32{0, 10}, 2, 4) // reads src up to 10+4+15
+	dst := make([]uint8, 2*4+15)
+	Gather(LevelGo, dst, 8, make([]uint8, 29), tab, 1, 0)
+	panics("short source", func() { Gather(LevelGo, dst, 8, make([]uint8, 28), tab, 1, 0) })
+	panics("short destination", func() { Gather(LevelGo, dst[:22], 8, make([]uint8, 29), tab, 1, 0) })
+	panics("too many rows", func() { Gather(LevelGo, make([]uint8, 100), 8, make([]uint8, 29), tab, 2, 0) })
+}
