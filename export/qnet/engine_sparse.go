@@ -197,18 +197,8 @@ func (e *engine) sparseRows(p *vplan, acc []int32) {
 func (e *engine) sparsePool(p *vplan, pacc []int32) {
 	ow8, rows, cols := p.ow8, p.outH*p.ow8, p.w.Cols()
 	k, st := p.poolK, p.poolS
-	if k == 2 && st == 2 { // LeNet's pool, unrolled
-		for j := 0; j < p.outC; j++ {
-			s := e.sacc[j*rows : (j+1)*rows]
-			for py := 0; py < p.poolH; py++ {
-				r0 := s[2*py*ow8 : 2*py*ow8+2*p.poolW]
-				r1 := s[(2*py+1)*ow8 : (2*py+1)*ow8+2*p.poolW]
-				d := pacc[py*p.poolW*cols+j:]
-				for px := 0; px < p.poolW; px++ {
-					d[px*cols] = max(r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1])
-				}
-			}
-		}
+	if k == 2 && st == 2 { // LeNet's pool: qgemm's kernel
+		qgemm.Pool2x2T(e.lv, pacc, cols, e.sacc[:p.outC*rows], ow8, rows, p.outC, p.poolH, p.poolW)
 		return
 	}
 	for j := 0; j < p.outC; j++ {

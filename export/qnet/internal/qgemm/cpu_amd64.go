@@ -176,3 +176,11 @@ func spmmAsm(s *Sparse, c []int32, ldc, ldv int, x []int32, ldx, nv int, bias []
 		v += step
 	}
 }
+
+//go:noescape
+func pool2x2TAVX2(dst *int32, ldd int, src *int32, lds, ldc, chans, poolH, groups, drow int)
+
+// pool2x2TAsm pools the columns below poolW &^ 3 (groups of 4); strides in bytes.
+func pool2x2TAsm(dst []int32, ldd int, src []int32, lds, ldc, chans, poolH, poolW int) {
+	pool2x2TAVX2(&dst[0], ldd*4, &src[0], lds*4, ldc*4, chans, poolH, poolW/4, poolW*ldd*4)
+}

@@ -838,3 +838,55 @@ sp1store:
 	JNZ          sp1chan
 	VZEROUPPER
 	RET
+
+// ---- Pool2x2T (pool.go): 2x2 max pool, channel-major in, position-major out.
+// func pool2x2TAVX2(dst *int32, ldd int, src *int32, lds, ldc, chans, poolH, groups, drow int)
+//	DI dst of channel j   SI src of channel j   R8 ldd   R9 lds   R10 ldc   R13 drow (bytes)
+//	CX channels left   DX pooled rows left   AX src row pair   BX dst row
+//	R11 src in the row   R12 dst in the row   R14 groups of 4 columns left
+TEXT ·pool2x2TAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ ldc+32(FP), R10
+	MOVQ chans+40(FP), CX
+	MOVQ drow+64(FP), R13
+
+p2chan:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ poolH+48(FP), DX
+
+p2row:
+	MOVQ AX, R11
+	MOVQ BX, R12
+	MOVQ groups+56(FP), R14
+
+p2group:
+	VMOVDQU      (R11), Y0
+	VPMAXSD      (R11)(R9*1), Y0, Y0
+	VPSHUFD      $0xB1, Y0, Y1
+	VPMAXSD      Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VMOVD        X0, (R12)
+	VPEXTRD      $2, X0, (R12)(R8*1)
+	LEAQ         (R12)(R8*2), R12
+	VMOVD        X1, (R12)
+	VPEXTRD      $2, X1, (R12)(R8*1)
+	LEAQ         (R12)(R8*2), R12
+	ADDQ         $32, R11
+	DECQ         R14
+	JNZ          p2group
+
+	LEAQ (AX)(R9*2), AX
+	ADDQ R13, BX
+	DECQ DX
+	JNZ  p2row
+
+	ADDQ R10, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  p2chan
+	VZEROUPPER
+	RET

@@ -116,3 +116,45 @@ func TestRunsChecks(t *testing.T) {
 	panics("short destination", func() { Gather(LevelGo, dst[:22], 8, make([]uint8, 29), tab, 1, 0) })
 	panics("too many rows", func() { Gather(LevelGo, make([]uint8, 100), 8, make([]uint8, 29), tab, 2, 0) })
 }
+
+// TestPool2x2T compares Pool2x2T at every level with the plain maximum on
+// random shapes (pooled widths around the 4-column groups) and values at
+// the int32 ends; entries of dst it must not write keep their value.
+func TestPool2x2T(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 2))
+	for _, lv := range Levels() {
+		for it := range 300 {
+			chans, poolH, poolW := 1+rng.IntN(30), 1+rng.IntN(6), 1+rng.IntN(13)
+			lds := 2*poolW + rng.IntN(3)*8
+			ldc := (2*poolH-1)*lds + ((2*poolW + 7) &^ 7) + rng.IntN(9)
+			ldd := chans + rng.IntN(9)
+			src := make([]int32, (chans-1)*ldc+(2*poolH-1)*lds+((2*poolW+7)&^7))
+			for i := range src {
+				src[i] = []int32{int32(rng.Uint32()), -1 << 31, 1<<31 - 1}[rng.IntN(3)]
+			}
+			dst := make([]int32, (poolH*poolW-1)*ldd+chans+rng.IntN(4))
+			const untouched = 0x5a5a5a5a
+			for i := range dst {
+				dst[i] = untouched
+			}
+			Pool2x2T(lv, dst, ldd, src, lds, ldc, chans, poolH, poolW)
+			want := make([]int32, len(dst))
+			for i := range want {
+				want[i] = untouched
+			}
+			for j := range chans {
+				for py := range poolH {
+					for px := range poolW {
+						s := func(y, x int) int32 { return src[j*ldc+y*lds+x] }
+						want[(py*poolW+px)*ldd+j] = max(s(2*py, 2*px), s(2*py, 2*px+1), s(2*py+1, 2*px), s(2*py+1, 2*px+1))
+					}
+				}
+			}
+			for i := range want {
+				if dst[i] != want[i] {
+					t.Fatalf("%v it %d: %d channels %dx%d: dst[%d] = %d, want %d", lv, it, chans, poolH, poolW, i, dst[i], want[i])
+				}
+			}
+		}
+	}
+}
