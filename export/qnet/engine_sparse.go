@@ -51,7 +51,8 @@ func (s sparsePolicy) use(l Layer, h, w, xmax int) bool {
 // on this Zen 3 (docs/DEVELOPING.md, "Sparse path"):
 //
 //   - A Conv2D runs sparse when simdSparseConvCost times its sparse
-//     multiply-add slots, nonzeros x outH x ceil(outW/8)*8, is at most
+//     multiply-add slots, entries x outH x ceil(outW/8)*8 (entries:
+//     nonzeros, two horizontal neighbours counted once), is at most
 //     simdSparseConvDense times the dense kernel's, outH*outW x Kp x
 //     Blocks*8 (K rounded up to 4, channels to 8; both as qgemm.Pack). The
 //     crossovers measured were about 60% kept for conv2 (20x12x12 -> 50,
@@ -102,7 +103,9 @@ func simdSparse(l Layer, h, w, xmax int) bool {
 	}
 	switch l := l.(type) {
 	case *Conv2D:
-		nz, wmax := nonzero(l.Weights)
+		_, wmax := nonzero(l.Weights)
+		nz := 0 // entries: nonzeros, a horizontal pair counted once
+		convPairs(l, func(int, int, int, int, int8, int8) { nz++ })
 		_, oh, ow, err := l.OutShape(l.InC, h, w)
 		if err != nil {
 			return false
@@ -122,40 +125,76 @@ func simdSparse(l Layer, h, w, xmax int) bool {
 	return false
 }
 
-// sparseConv prepares the sparse form of a Conv2D plan (stride 1): the
-// nonzero weights at their plane offsets.
+// convPairs calls f for every entry of l's sparse form, filter o, tap
+// (c, ky, kx): the nonzero weight a there, paired with the weight b at kx+1
+// when both are nonzero (greedily, left to right; b = 0 and the next tap
+// left alone otherwise).
+func convPairs(l *Conv2D, f func(o, c, ky, kx int, a, b int8)) {
+	for o := 0; o < l.OutC; o++ {
+		for c := 0; c < l.InC; c++ {
+			for ky := 0; ky < l.KH; ky++ {
+				row := l.Weights[((o*l.InC+c)*l.KH+ky)*l.KW:][:l.KW]
+				for kx := 0; kx < l.KW; kx++ {
+					a, b := row[kx], int8(0)
+					if a == 0 {
+						continue
+					}
+					if kx+1 < l.KW && row[kx+1] != 0 {
+						b = row[kx+1]
+					}
+					f(o, c, ky, kx, a, b)
+					if b != 0 {
+						kx++
+					}
+				}
+			}
+		}
+	}
+}
+
+// sparseConv prepares the sparse form of a Conv2D plan (stride 1): its
+// entries (convPairs) at their plane offsets, each weight pair packed as
+// int16 halves (a low, b high) for inputs holding (x[p], x[p+1]).
 func (p *vplan) sparseConv() {
 	l := p.conv
 	p.ph, p.pw = p.inH+2*l.Pad, p.inW+2*l.Pad
 	p.ow8 = (p.outW + 7) &^ 7
-	khw := l.KH * l.KW
-	p.sp = qgemm.NewSparse(l.Weights, l.OutC, l.InC*khw, func(t int) int32 {
-		c, ky, kx := t/khw, t%khw/l.KW, t%l.KW // OIHW: t = (c*KH + ky)*KW + kx
-		return int32(c*p.ph*p.pw + ky*p.pw + kx)
+	lists := make([][]int32, l.OutC)
+	convPairs(l, func(o, c, ky, kx int, a, b int8) {
+		w := int32(uint16(int16(a))) | int32(b)<<16
+		lists[o] = append(lists[o], int32(c*p.ph*p.pw+ky*p.pw+kx), w)
 	})
+	p.sp = qgemm.SparseFromLists(lists)
 }
 
 // convSparse computes the accumulators of one HWC image at src into
 // e.sacc, channel-major: channel j's row oy at sacc[(j*outH + oy)*ow8:].
 func (e *engine) convSparse(p *vplan, src []uint8) {
+	// Every int32 of the planes holds a code and its right neighbour,
+	// (x[y][x], x[y][x+1]) as int16 halves, for the pair entries. A pair
+	// entry (kx, kx+1) read by a kept lane ox < outW takes columns up to
+	// outW-1 + KW-1 = pw-1, so the high half of a row's last column is
+	// never multiplied by a nonzero weight (single entries have 0 there)
+	// except in dropped lanes: it is left as z.
 	l := p.conv
 	c, pw, ph, pad := l.InC, p.pw, p.ph, l.Pad
 	plane := ph * pw
 	x := e.xi[:c*plane+bufSlack]
+	z := int32(p.zero)
+	zz := z | z<<16
 	if pad > 0 { // the padding: every plane's first and last pad rows, and the pad columns between
-		z := int32(p.zero)
 		for ch := 0; ch < c; ch++ {
 			pl := x[ch*plane : (ch+1)*plane]
 			for y := 0; y < ph; y++ {
 				row := pl[y*pw : (y+1)*pw]
 				if y < pad || y >= pad+p.inH {
 					for i := range row {
-						row[i] = z
+						row[i] = zz
 					}
 					continue
 				}
 				for i := 0; i < pad; i++ {
-					row[i], row[pw-1-i] = z, z
+					row[i], row[pw-1-i] = zz, zz
 				}
 			}
 		}
@@ -165,9 +204,16 @@ func (e *engine) convSparse(p *vplan, src []uint8) {
 		for iy := 0; iy < p.inH; iy++ {
 			row := pl[(iy+pad)*pw+pad : (iy+pad)*pw+pad+p.inW]
 			s := src[iy*p.inW*c+ch:]
-			for ix := range row {
-				row[ix] = int32(s[ix*c])
+			prev := int32(s[0])
+			if pad > 0 { // the left padding's last column pairs z with the first code
+				pl[(iy+pad)*pw+pad-1] = z | prev<<16
 			}
+			for ix := 1; ix < len(row); ix++ {
+				q := int32(s[ix*c])
+				row[ix-1] = prev | q<<16
+				prev = q
+			}
+			row[len(row)-1] = prev | z<<16 // the right padding's z (or, without padding, never used)
 		}
 	}
 	ow8, rows := p.ow8, p.outH*p.ow8

@@ -158,3 +158,58 @@ func TestPool2x2T(t *testing.T) {
 		}
 	}
 }
+
+// TestSparsePairs checks Mul on entries and inputs that use both int16
+// halves (SparseFromLists, the sparse Conv2D's tap pairs), over the whole
+// int32 range (wrapping, including VPMADDWD's (-2^15)^2 * 2 case), against
+// the int64 sum of lo*lo + hi*hi reduced to int32.
+func TestSparsePairs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 3))
+	half := func(v int32) (int64, int64) { return int64(int16(v)), int64(v >> 16) }
+	for _, lv := range Levels() {
+		for it := range 200 {
+			rows, nv := 1+rng.IntN(20), 1+rng.IntN(19)
+			span := 1 + rng.IntN(300)
+			lists := make([][]int32, rows)
+			for j := range lists {
+				for range rng.IntN(40) {
+					w := int32(rng.Uint32())
+					if it%4 == 0 {
+						w = int32(-0x7fff8000) // 0x80008000: both halves -2^15
+					}
+					lists[j] = append(lists[j], int32(rng.IntN(span)), w)
+				}
+			}
+			s := SparseFromLists(lists)
+			ldx := rng.IntN(30)
+			x := make([]int32, (nv-1)*ldx+span+8)
+			for i := range x {
+				x[i] = int32(rng.Uint32())
+				if it%4 == 0 {
+					x[i] = int32(-0x7fff8000) // 0x80008000
+				}
+			}
+			bias := make([]int32, rows)
+			for j := range bias {
+				bias[j] = int32(rng.Uint32())
+			}
+			c := make([]int32, (rows-1)*nv*8+nv*8)
+			s.Mul(lv, c, nv*8, 8, x, ldx, nv, bias)
+			for j := range rows {
+				for v := range nv {
+					for i := range 8 {
+						sum := int64(bias[j])
+						for e := 0; e < len(lists[j]); e += 2 {
+							wl, wh := half(lists[j][e+1])
+							xl, xh := half(x[v*ldx+int(lists[j][e])+i])
+							sum += wl*xl + wh*xh
+						}
+						if got := c[j*nv*8+v*8+i]; got != int32(sum) {
+							t.Fatalf("%v it %d: c[%d][%d][%d] = %d, want %d", lv, it, j, v, i, got, int32(sum))
+						}
+					}
+				}
+			}
+		}
+	}
+}
