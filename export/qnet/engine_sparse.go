@@ -54,21 +54,22 @@ func (s sparsePolicy) use(l Layer, h, w, xmax int) bool {
 //     multiply-add slots, entries x outH x ceil(outW/8)*8 (entries:
 //     nonzeros, two horizontal neighbours counted once), is at most
 //     simdSparseConvDense times the dense kernel's, outH*outW x Kp x
-//     Blocks*8 (K rounded up to 4, channels to 8; both as qgemm.Pack). The
-//     crossovers measured were about 60% kept for conv2 (20x12x12 -> 50,
-//     5x5) and 80-100% for conv1 (1x28x28 -> 20, 5x5: the dense path's
-//     im2col of 5-code runs and 24 accumulator columns for 20 channels
-//     cost it more per multiply-add), a sparse slot costing 1.5 to 1.9
-//     dense ones; 3/2 is used. Where the dense kernel is VPMADDUBSW
+//     Blocks*8 (K rounded up to 4, channels to 8; both as qgemm.Pack). With
+//     tap pairs, the crossover measured for conv2 (20x12x12 -> 50, 5x5)
+//     was about 80% kept, where its entries' slots are about half the
+//     dense ones (2/1 is used); conv1 (1x28x28 -> 20, 5x5) ran faster on
+//     the sparse path at every density up to 100% (the dense path's im2col
+//     of 5-code runs, K = 25 padded to 28, 20 channels padded to 24), and
+//     2/1 chooses it there too. Where the dense kernel is VPMADDUBSW
 //     (Narrow: twice the multiply-adds per instruction) a sparse slot is
-//     counted twice as dear (3/1).
+//     counted twice as dear (4/1; not measured: no pruned 4-bit model).
 //   - A FullyConnected layer runs sparse when at most simdSparseFC in 256 of
 //     its weights are nonzero (the crossover measured: about 20% kept at
 //     blocks of 8 images, 25-30% at 32), and only for blocks of at least
 //     sparseFCMinBatch images.
 const (
-	simdSparseConvCost  = 3
-	simdSparseConvDense = 2
+	simdSparseConvCost  = 2
+	simdSparseConvDense = 1
 	simdSparseFC        = 48
 	sparseFCMinBatch    = 8
 	minNarrowSteps      = 4 // qgemm.Pack's: the fewest int16 steps for VPMADDUBSW
