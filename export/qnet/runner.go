@@ -24,7 +24,7 @@ const (
 // internal/qgemm, or plan.go and sparse.go), which equal the reference
 // kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit. It keeps
 // its own copy of the weights in its engine's layout (the SIMD engine: 1
-// byte per weight with VNNI, 2 with AVX2; the lane-packed engine: 2 to 4
+// byte per weight, and 8 per entry of a layer on its sparse path; the lane-packed engine: 2 to 4
 // bytes per weight, or 8 per nonzero on the sparse path) and activation
 // buffers, for one image until PredictBatch first needs a block.
 type Runner struct {
