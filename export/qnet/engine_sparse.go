@@ -14,7 +14,10 @@ import "github.com/qatgo/qatgo/export/qnet/internal/qgemm"
 //     offset c*ph*pw + ky*pw + kx multiplies a vector loaded at oy*pw + ox.
 //     Rows are vectors ldx = pw apart; a row of outW positions takes
 //     ceil(outW/8) vectors (lanes past outW read codes of the next row or
-//     the slack and are dropped).
+//     the slack and are dropped). Each int32 holds a code and its right
+//     neighbour as int16 halves, and two adjacent nonzero taps (kx, kx+1)
+//     of a filter are one entry with both weights (convPairs), so one
+//     VPMADDWD lane computes both products.
 //   - FullyConnected: a block of n <= 32 images (simdBlock) is laid out
 //     transposed, x[k][i] = q_i[k] (0 for images past n rounded up to 8),
 //     32 per tap, and tap k's weight sits at offset 32k: vector v holds
@@ -25,14 +28,15 @@ import "github.com/qatgo/qatgo/export/qnet/internal/qgemm"
 //
 // The bias is the dense path's (Bias - InputZero sum W), so the sum is
 // the same int32 total without its zero terms. The accumulators come out
-// channel-major and are transposed to the dense path's position-major rows,
-// so pooling and requantization are shared.
+// channel-major; a fused 2x2 pool takes them straight to the dense path's
+// position-major rows (qgemm.Pool2x2T), otherwise they are transposed there,
+// so requantization (and other pools) are shared.
 
 // sparsePolicy is how the SIMD engine chooses sparse layers.
 type sparsePolicy uint8
 
 const (
-	sparseAuto   sparsePolicy = iota // by density (simdSparse)
+	sparseAuto   sparsePolicy = iota // by the cost model (simdSparse)
 	sparseNever                      // every layer dense (PathDense)
 	sparseAlways                     // every layer that can (tests), FullyConnected at any batch
 )
@@ -268,6 +272,9 @@ func (e *engine) sparsePool(p *vplan, pacc []int32) {
 // fcSparse sets acc (n rows of w.Cols() accumulators, channels past Out
 // left alone) for n images of p.inLen codes at src.
 func (e *engine) fcSparse(p *vplan, acc []int32, src []uint8, n int) {
+	if n > simdBlock {
+		panic("qnet: fcSparse: block larger than simdBlock") // Runner blocks are at most simdBlock
+	}
 	k := p.inLen
 	n8 := (n + 7) &^ 7
 	x := e.xi[:simdBlock*k+bufSlack]
