@@ -46,7 +46,7 @@ func (s sparsePolicy) use(l Layer, h, w, xmax int) bool {
 	case sparseAuto:
 		return simdSparse(l, h, w, xmax)
 	case sparseAlways:
-		return simdSparseable(l)
+		return simdSparseable(l, h, w)
 	}
 	return false
 }
@@ -79,14 +79,36 @@ const (
 	minNarrowSteps      = 4 // qgemm.Pack's: the fewest int16 steps for VPMADDUBSW
 )
 
-// simdSparseable reports whether the sparse path can run l: a Conv2D of
-// stride 1 or a FullyConnected layer.
-func simdSparseable(l Layer) bool {
+// sparseMaxBytes bounds the buffers of one layer's sparse path
+// (sparseBufBytes); larger layers run dense, so the sparse path adds at
+// most this much to a Runner (RunnerBytes).
+const sparseMaxBytes = 4 << 20
+
+// sparseBufBytes returns the bytes of the sparse path's buffers for l on
+// h x w inputs: a Conv2D's int32 input planes and channel-major
+// accumulators, or a FullyConnected layer's block of simdBlock transposed
+// int32 inputs and its accumulators.
+func sparseBufBytes(l Layer, h, w int) int64 {
 	switch l := l.(type) {
 	case *Conv2D:
-		return l.Stride == 1
+		ph, pw := int64(h)+2*int64(l.Pad), int64(w)+2*int64(l.Pad)
+		oh, ow := ph-int64(l.KH)+1, pw-int64(l.KW)+1 // stride 1
+		return 4*(int64(l.InC)*ph*pw+bufSlack) + 4*int64(l.OutC)*max(oh, 0)*((max(ow, 0)+7)&^7)
 	case *FullyConnected:
-		return true
+		return 4*(simdBlock*int64(l.In)+bufSlack) + 4*int64(l.Out)*simdBlock
+	}
+	return 0
+}
+
+// simdSparseable reports whether the sparse path can run l on h x w
+// inputs: a Conv2D of stride 1 or a FullyConnected layer, with buffers of
+// at most sparseMaxBytes.
+func simdSparseable(l Layer, h, w int) bool {
+	switch l := l.(type) {
+	case *Conv2D:
+		return l.Stride == 1 && sparseBufBytes(l, h, w) <= sparseMaxBytes
+	case *FullyConnected:
+		return sparseBufBytes(l, h, w) <= sparseMaxBytes
 	}
 	return false
 }
@@ -94,7 +116,7 @@ func simdSparseable(l Layer) bool {
 // simdSparse reports whether the SIMD engine runs l, on inputs of h x w
 // pixels with codes up to xmax, sparse (PathAuto).
 func simdSparse(l Layer, h, w, xmax int) bool {
-	if !simdSparseable(l) {
+	if !simdSparseable(l, h, w) {
 		return false
 	}
 	nonzero := func(ws []int8) (nz, wmax int) {

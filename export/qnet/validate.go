@@ -129,7 +129,8 @@ func (m *Model) Validate() error {
 // block of FullyConnected inputs) and the sparse accumulators (int32); and
 // the SIMD engine's sparse-path buffers (int32 input planes of a Conv2D or
 // a block of 32 transposed FullyConnected inputs, and channel-major int32
-// accumulators) and per-channel requantization parameters. It follows
+// accumulators; at most 4 MiB, larger layers run dense) and per-channel
+// requantization parameters. It follows
 // Runner.plan, and TestRunnerBytesBoundsAllocation checks it against
 // what a Runner holds. Validate refuses models above MaxRunnerBytes.
 // The result is meaningful only for a model whose shapes pass Validate's
@@ -152,15 +153,17 @@ func (m *Model) runnerBytes() int64 {
 			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
 			maxConvXs = max(maxConvXs, int64(oh)*int64(ow)*int64(a.cols))
 			maxAcc = max(maxAcc, int64(oh)*int64(ow))
-			ph, pw := int64(h)+2*int64(l.Pad), int64(w)+2*int64(l.Pad)
-			planes := 4 * (int64(l.InC)*ph*pw + bufSlack)
-			sparseBufs = max(sparseBufs, planes+4*int64(oc)*int64(oh)*((int64(ow)+7)&^7))
+			if simdSparseable(l, h, w) {
+				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
+			}
 			requant += 8 * ((int64(a.rows) + 7) &^ 7)
 		case *FullyConnected:
 			a := l.affine()
 			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
 			maxFC = max(maxFC, int64(a.cols))
-			sparseBufs = max(sparseBufs, 4*(simdBlock*int64(a.cols)+bufSlack)+4*int64(a.rows)*simdBlock)
+			if simdSparseable(l, h, w) {
+				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
+			}
 			requant += 8 * ((int64(a.rows) + 7) &^ 7)
 		}
 		maxAct = max(maxAct, int64(oc)*int64(oh)*int64(ow))
