@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // The benchmark model is a random LeNet-5 (Deep Compression's shape, about
@@ -184,6 +185,74 @@ func BenchmarkKernels(b *testing.B) {
 					b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "images/s")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkSIMDCrossover times one layer shaped like LeNet-5's conv1 or
+// conv2 (with its 2x2 max pool, fused) or fc1 (in blocks of 32 or 8 images) on the SIMD engine's dense
+// and sparse kernels at densities (kept fractions) from 2% to 100%,
+// alternating the two (20 calls each) in every iteration, and reports the sparse path's
+// speedup (dense time / sparse time, "x"): where it crosses 1 calibrates
+// simdSparseConv2D and simdSparseFC (engine_sparse.go).
+//
+//	go test -run '^$' -bench SIMDCrossover -benchtime 100x ./export/qnet/
+func BenchmarkSIMDCrossover(b *testing.B) {
+	k := KernelsAVX2
+	if !k.Supported() {
+		b.Skip("no AVX2 on this CPU or build")
+	}
+	conv := func(inC, inHW, outC int) func(rng *rand.Rand) *Model {
+		return func(rng *rand.Rand) *Model {
+			a, _ := randAffine(rng, outC, inC*5*5, quant{0, 0, 255}, 8, 8)
+			pool := &MaxPool2D{K: 2, Stride: 2}
+			return &Model{InC: inC, InH: inHW, InW: inHW, Layers: []Layer{convFrom(a, inC, 5, 5, 1, 0), pool}}
+		}
+	}
+	fc1 := func(rng *rand.Rand) *Model {
+		a, _ := randAffine(rng, 500, 800, quant{0, 0, 255}, 8, 8)
+		return &Model{InC: 50, InH: 4, InW: 4, Layers: []Layer{fcFrom(a)}}
+	}
+	shapes := []struct {
+		name  string
+		batch int
+		model func(rng *rand.Rand) *Model
+	}{
+		{"conv1", 1, conv(1, 28, 20)}, {"conv2", 1, conv(20, 12, 50)},
+		{"fc1", simdBlock, fc1}, {"fc1", sparseFCMinBatch, fc1},
+	}
+	for _, s := range shapes {
+		for _, pct := range []int{2, 5, 10, 15, 20, 25, 30, 40, 60, 80, 100} {
+			b.Run(fmt.Sprintf("%s/batch%d/%d%%", s.name, s.batch, pct), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(27, 8))
+				m := s.model(rng)
+				m.InputZero = 0
+				prune(rng, m, []float64{float64(pct) / 100})
+				dense := m.NewRunnerWith(RunnerOptions{Kernels: k, Path: PathDense}).eng
+				sparse := m.NewRunnerWith(RunnerOptions{Kernels: k, sparseAll: true}).eng
+				dense.grow(s.batch)
+				sparse.grow(s.batch)
+				inLen := m.InC * m.InH * m.InW
+				src := append(randImages(rng, s.batch, inLen), make([]uint8, bufSlack)...)
+				run := func(e *engine) time.Duration { // the layer alone, 20 times in a row
+					p := &e.plans[0]
+					t0 := time.Now()
+					for range 20 {
+						if p.kind == KindConv2D {
+							e.conv(p, e.bufs[0], src, true) // pooled (LeNet's 2x2)
+						} else {
+							e.fc(p, e.bufs[0], src, s.batch)
+						}
+					}
+					return time.Since(t0)
+				}
+				var td, ts time.Duration
+				for b.Loop() {
+					td += run(dense)
+					ts += run(sparse)
+				}
+				b.ReportMetric(float64(td)/float64(ts), "x")
+			})
 		}
 	}
 }

@@ -52,8 +52,9 @@
 //     point folded into the bias (sum (q - Z) W = sum q W - Z sum W), a
 //     Conv2D's max pool applied to its accumulators (requantization is
 //     non-decreasing, so pooling first is exact), vectorized
-//     requantization under both rounding rules, and the fully connected
-//     layers of PredictBatch as one product over a block of images;
+//     requantization under both rounding rules, the fully connected
+//     layers of PredictBatch as one product over a block of images, and a
+//     sparse path for pruned layers (engine_sparse.go, below);
 //   - the lane-packed engine (plan.go, sparse.go), plain Go, the default
 //     elsewhere: im2col, centered inputs, and integer matrix products in
 //     which one int64 multiply serves 2, 3 or 4 output channels packed into
@@ -106,9 +107,21 @@
 // conv1) sparse, about twice as fast as the dense path.
 // NewRunnerWith(RunnerOptions{Path: PathDense}) forces the dense path, to
 // measure that ratio; Runner.SparseLayers and LayerSummary.Sparse report
-// the choice. The SIMD engine runs every layer dense: on that model its
-// dense kernels are several times faster than the sparse kernel
-// (BenchmarkPruned); PathSparse still selects the sparse kernel.
+// the choice. PathSparse selects the lane-packed engine's sparse kernel.
+//
+// The SIMD engine has its own sparse path (engine_sparse.go, kernels
+// qgemm.Sparse): each output channel's nonzero weights as (offset, weight)
+// pairs, every nonzero multiplied into vectors of 8 int32 inputs
+// (VPBROADCASTD of the weight, VPMADDWD + VPADDD per vector). A stride-1
+// Conv2D reads 8 consecutive output positions of a row from padded CHW
+// planes of the input (tap (c, ky, kx) at offset c*ph*pw + ky*pw + kx), and
+// pools its channel-major accumulators straight into the pooled rows; a
+// FullyConnected layer reads 8 images of a block per vector (blocks of at
+// least 8 images; fewer run dense). Its bias, pooling and requantization
+// are the dense path's. PathAuto picks it per layer by a cost model
+// measured with BenchmarkSIMDCrossover (simdSparse); PathDense turns it
+// off. On the Deep Compression LeNet-5 it runs every Conv2D and
+// FullyConnected layer sparse at 8 bits.
 //
 // # Running a model
 //

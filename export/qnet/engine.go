@@ -44,8 +44,13 @@ type vplan struct {
 	bias []int32 // Bias[c] - InputZero*sum_k W[c][k], w.Cols() entries
 	zero uint8   // input zero point: the code of padding taps
 
-	offs  []int32 // Conv2D: im2col runs, outH*outW x KH source offsets (qgemm.Gather)
-	mixed []int32 // Conv2D: the runs (pos*KH + ky) that straddle the padding, offset -2
+	im2col *qgemm.Runs // Conv2D: im2col runs, outH*outW x KH source offsets (qgemm.Gather)
+	mixed  []int32     // Conv2D: the runs (pos*KH + ky) that straddle the padding, offset -2
+
+	sp       *qgemm.Sparse // the nonzero weights, if the layer runs sparse (simdSparse); nil: dense only
+	pw, ph   int           // sparse Conv2D: the input planes with their padding, width and height
+	ow8      int           // sparse Conv2D: outW rounded up to 8 (accumulator row length)
+	sparseFC int           // sparse FullyConnected: the fewest images of a block that run sparse
 
 	fuse         bool // Conv2D whose next layer, a MaxPool2D, pools its accumulators (forward only)
 	poolK, poolS int  // the fused pool
@@ -72,6 +77,8 @@ type engine struct {
 	x8      []uint8 // im2col rows or FullyConnected inputs (byte levels)
 	x16     []int16 // the same, widened (LevelAVX2)
 	acc     []int32 // accumulators: one image of a Conv2D, or a block of a FullyConnected
+	xi      []int32 // sparse layers' inputs: padded CHW planes, or a block in vectors of 8 images
+	sacc    []int32 // sparse layers' accumulators, channel-major
 	pacc    []int32 // pooled accumulators
 	prow    []int32 // one row of vertically pooled accumulators
 }
@@ -80,7 +87,7 @@ type engine struct {
 // writes whole blocks of 8 channels, Gemm reads inputs up to K rounded up to 4.
 const bufSlack = 16
 
-func newEngine(m *Model, lv qgemm.Level) *engine {
+func newEngine(m *Model, lv qgemm.Level, sparse sparsePolicy) *engine {
 	e := &engine{lv: lv, inLen: m.InC * m.InH * m.InW}
 	e.inHWC = m.InC > 1 && m.InH*m.InW > 1
 	// Gather reads up to 15 bytes past a run: a Conv2D reads its input from
@@ -103,8 +110,19 @@ func newEngine(m *Model, lv qgemm.Level) *engine {
 			p.conv = l
 			p.prepare(lv, l.affine(), convHWC(l), xmax, single)
 			p.runs()
+			if sparse.use(l, h, w, xmax) {
+				p.sparseConv()
+			}
 		case *FullyConnected:
-			p.prepare(lv, l.affine(), fcHWC(l, c, h, w), xmax, single)
+			hwc := fcHWC(l, c, h, w)
+			p.prepare(lv, l.affine(), hwc, xmax, single)
+			if sparse.use(l, h, w, xmax) {
+				p.sp = qgemm.NewSparse(hwc, l.Out, l.In, func(t int) int32 { return int32(simdBlock * t) })
+				p.sparseFC = sparseFCMinBatch
+				if sparse == sparseAlways {
+					p.sparseFC = 1
+				}
+			}
 		case *MaxPool2D:
 			p.pool = l
 		}
@@ -219,6 +237,22 @@ func (e *engine) grow(n int) {
 		}
 	}
 	e.acc = make([]int32, maxAcc)
+	maxXi, maxSacc := 0, 0
+	for _, p := range e.plans {
+		switch {
+		case p.sp == nil:
+		case p.kind == KindConv2D:
+			maxXi = max(maxXi, p.conv.InC*p.ph*p.pw)
+			maxSacc = max(maxSacc, p.outC*p.outH*p.ow8)
+		case n >= p.sparseFC:
+			maxXi = max(maxXi, simdBlock*p.inLen) // n <= simdBlock
+			maxSacc = max(maxSacc, p.outC*((n+7)&^7))
+		}
+	}
+	if maxXi > 0 {
+		e.xi = make([]int32, maxXi+bufSlack)
+		e.sacc = make([]int32, maxSacc)
+	}
 	wide, narrow := false, false
 	for _, p := range e.plans {
 		if p.w != nil {
@@ -238,10 +272,13 @@ func (e *engine) grow(n int) {
 // bytes returns the bytes of the engine's own buffers and packed weights.
 func (e *engine) bytes() int {
 	n := len(e.bufs[0]) + len(e.bufs[1]) + len(e.in) + len(e.out) + len(e.x8) + 2*len(e.x16) +
-		4*(len(e.acc)+len(e.pacc)+len(e.prow))
+		4*(len(e.acc)+len(e.pacc)+len(e.prow)+len(e.xi)+len(e.sacc))
 	for _, p := range e.plans {
 		if p.w != nil {
 			n += len(p.w.B) + len(p.w.BW) + 4*len(p.w.Sum) + 4*len(p.bias) + 4*len(p.rq.P)
+		}
+		if p.sp != nil {
+			n += 4 * (len(p.sp.E) + len(p.sp.Start))
 		}
 	}
 	return n
@@ -346,16 +383,25 @@ func (e *engine) conv(p *vplan, dst, src []uint8, fuse bool) {
 	cols, kp := p.w.Cols(), p.w.Kp
 	acc := e.acc[:rows*cols]
 	run := l.KW * l.InC
-	if p.w.Wide() {
+	if p.sp != nil {
+		e.convSparse(p, src)
+		if fuse { // pool the channel-major accumulators straight into pacc
+			pacc := e.pacc[:p.poolH*p.poolW*cols]
+			e.sparsePool(p, pacc)
+			p.rq.Rows(e.lv, dst, p.outC, pacc, cols, p.poolH*p.poolW)
+			return
+		}
+		e.sparseRows(p, acc)
+	} else if p.w.Wide() {
 		x := e.x16[:rows*kp+bufSlack]
-		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		qgemm.Gather16(e.lv, x, kp, src[:p.inLen+bufSlack], p.im2col, rows, p.zero)
 		for _, i := range p.mixed {
 			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), int16(p.zero))
 		}
 		p.w.Gemm16(acc, cols, x, kp, rows, p.bias)
 	} else {
 		x := e.x8[:rows*kp+bufSlack]
-		qgemm.Gather(e.lv, x, kp, src[:p.inLen+bufSlack], p.offs, rows, l.KH, run, p.zero)
+		qgemm.Gather(e.lv, x, kp, src[:p.inLen+bufSlack], p.im2col, rows, p.zero)
 		for _, i := range p.mixed {
 			mixedRun(x[int(i)/l.KH*kp+int(i)%l.KH*run:][:run], src, l, p.inH, p.inW, p.outW, int(i), p.zero)
 		}
@@ -391,7 +437,9 @@ func (e *engine) conv(p *vplan, dst, src []uint8, fuse bool) {
 func (e *engine) fc(p *vplan, dst, src []uint8, n int) {
 	k, kp, cols := p.inLen, p.w.Kp, p.w.Cols()
 	acc := e.acc[:n*cols]
-	if p.w.Wide() {
+	if p.sp != nil && n >= p.sparseFC {
+		e.fcSparse(p, acc, src, n)
+	} else if p.w.Wide() {
 		x := e.x16[:n*kp]
 		for j := 0; j < n; j++ {
 			row := x[j*kp : (j+1)*kp]
@@ -413,14 +461,14 @@ func (e *engine) fc(p *vplan, dst, src []uint8, n int) {
 	p.rq.Rows(e.lv, dst, p.outC, acc, cols, n)
 }
 
-// runs sets p.offs and p.mixed: the im2col row of output position pos is
+// runs sets p.im2col and p.mixed: the im2col row of output position pos is
 // KH runs of KW*InC codes, run ky read from input row inY = outY*Stride -
 // Pad + ky at pixel inX0 = outX*Stride - Pad (HWC: offset (inY*inW +
 // inX0)*InC), or padding (-1) if inY is outside the input, or partly
 // padding (-2, mixedRun) if the run crosses the left or right edge.
 func (p *vplan) runs() {
 	l := p.conv
-	p.offs = make([]int32, p.outH*p.outW*l.KH)
+	offs := make([]int32, p.outH*p.outW*l.KH)
 	for outY := 0; outY < p.outH; outY++ {
 		for outX := 0; outX < p.outW; outX++ {
 			inX0 := outX*l.Stride - l.Pad
@@ -429,16 +477,17 @@ func (p *vplan) runs() {
 				inY := outY*l.Stride - l.Pad + ky
 				switch {
 				case inY < 0 || inY >= p.inH:
-					p.offs[i] = -1
+					offs[i] = -1
 				case inX0 < 0 || inX0+l.KW > p.inW:
-					p.offs[i] = -2
+					offs[i] = -2
 					p.mixed = append(p.mixed, int32(i))
 				default:
-					p.offs[i] = int32((inY*p.inW + inX0) * l.InC)
+					offs[i] = int32((inY*p.inW + inX0) * l.InC)
 				}
 			}
 		}
 	}
+	p.im2col = qgemm.NewRuns(offs, l.KH, l.KW*l.InC)
 }
 
 // mixedRun writes run i = pos*KH + ky of an im2col row that crosses the

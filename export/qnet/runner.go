@@ -24,7 +24,7 @@ const (
 // internal/qgemm, or plan.go and sparse.go), which equal the reference
 // kernels (conv2d.go, fully_connected.go, maxpool.go) bit for bit. It keeps
 // its own copy of the weights in its engine's layout (the SIMD engine: 1
-// byte per weight with VNNI, 2 with AVX2; the lane-packed engine: 2 to 4
+// byte per weight, and 8 per entry of a layer on its sparse path; the lane-packed engine: 2 to 4
 // bytes per weight, or 8 per nonzero on the sparse path) and activation
 // buffers, for one image until PredictBatch first needs a block.
 type Runner struct {
@@ -151,14 +151,15 @@ func (k Kernels) resolve() Kernels {
 // RunnerOptions configures NewRunnerWith. The zero value is what NewRunner
 // uses.
 type RunnerOptions struct {
-	// Path selects the kernels of the lane-packed engine: PathDense
-	// measures what the sparse kernels gain on a pruned model. PathSparse
-	// runs that engine whatever Kernels says; the SIMD engine runs every
-	// layer dense (its dense kernels beat the sparse one at every density
-	// measured, docs/DEVELOPING.md).
+	// Path selects dense or sparse kernels: PathDense runs every layer
+	// dense (to measure what the sparse kernels gain on a pruned model),
+	// PathAuto picks per layer by density on either engine. PathSparse
+	// runs the lane-packed engine's sparse kernel whatever Kernels says.
 	Path KernelPath
 	// Kernels selects the engine; the zero value is the fastest here.
 	Kernels Kernels
+
+	sparseAll bool // tests: the SIMD engine runs every layer it can sparse, at any batch
 }
 
 // NewRunner returns a Runner for m. It panics if m is not valid (see
@@ -186,7 +187,14 @@ func (m *Model) NewRunnerWith(opt RunnerOptions) *Runner {
 		r.plan(0)
 		return r
 	}
-	r.eng = newEngine(m, r.kernels.level())
+	sp := sparseAuto
+	switch {
+	case opt.sparseAll:
+		sp = sparseAlways
+	case r.path == PathDense:
+		sp = sparseNever
+	}
+	r.eng = newEngine(m, r.kernels.level(), sp)
 	r.outLen = r.eng.outLen
 	r.block = min(max(blockBudget/max(r.eng.maxAct, 1), 1), simdBlock)
 	return r
@@ -231,11 +239,16 @@ func (r *Runner) plan(lanes int) {
 func (r *Runner) Kernels() Kernels { return r.kernels }
 
 // SparseLayers reports, for every layer of the model, whether the Runner
-// computes it with the sparse kernel (false for MaxPool2D layers, and for
-// every layer on the SIMD engine).
+// computes it with a sparse kernel (false for MaxPool2D layers; on the SIMD
+// engine a sparse FullyConnected layer runs dense for blocks of fewer than
+// 8 images, Forward and Predict included).
 func (r *Runner) SparseLayers() []bool {
 	if r.eng != nil {
-		return make([]bool, len(r.m.Layers))
+		s := make([]bool, len(r.eng.plans))
+		for i := range r.eng.plans {
+			s[i] = r.eng.plans[i].sp != nil
+		}
+		return s
 	}
 	s := make([]bool, len(r.plans))
 	for i := range r.plans {

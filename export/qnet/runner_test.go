@@ -34,27 +34,28 @@ func randomSparsity(rng *rand.Rand, m *Model) {
 // runnerConfig is one way to run a model: an engine, a kernel path, and for
 // the lane-packed dense path a forced lane count (0: the plan's choice).
 type runnerConfig struct {
-	kernels Kernels
-	path    KernelPath
-	lanes   int
+	kernels   Kernels
+	path      KernelPath
+	lanes     int
+	sparseAll bool // the SIMD engine runs every layer it can sparse, at any batch
 }
 
 // runnerConfigs are the lane-packed engine's paths and lane counts and the
 // SIMD engine at every level this CPU and build run (Go, AVX2, VNNI), so
 // one test run on an AVX-512 VNNI machine checks all three kernel sets.
 var runnerConfigs = func() []runnerConfig {
-	cs := []runnerConfig{{KernelsLanes, PathAuto, 0}, {KernelsLanes, PathDense, 0}, {KernelsLanes, PathDense, 2},
-		{KernelsLanes, PathDense, 3}, {KernelsLanes, PathDense, 4}, {KernelsLanes, PathSparse, 0}}
+	cs := []runnerConfig{{KernelsLanes, PathAuto, 0, false}, {KernelsLanes, PathDense, 0, false}, {KernelsLanes, PathDense, 2, false},
+		{KernelsLanes, PathDense, 3, false}, {KernelsLanes, PathDense, 4, false}, {KernelsLanes, PathSparse, 0, false}}
 	for _, k := range []Kernels{KernelsGo, KernelsAVX2, KernelsVNNI} {
 		if k.Supported() {
-			cs = append(cs, runnerConfig{k, PathAuto, 0})
+			cs = append(cs, runnerConfig{k, PathAuto, 0, false}, runnerConfig{k, PathAuto, 0, true})
 		}
 	}
 	return cs
 }()
 
 func (c runnerConfig) runner(m *Model) *Runner {
-	r := m.NewRunnerWith(RunnerOptions{Path: c.path, Kernels: c.kernels})
+	r := m.NewRunnerWith(RunnerOptions{Path: c.path, Kernels: c.kernels, sparseAll: c.sparseAll})
 	if c.lanes != 0 {
 		r.plan(c.lanes)
 	}
@@ -67,9 +68,10 @@ func (c runnerConfig) runner(m *Model) *Runner {
 // to random densities, and inputs.
 func TestRunnerMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	used := map[int]int{} // lane counts chosen automatically
-	sparse := 0           // layers PathAuto runs sparse
-	narrow, wide := 0, 0  // AVX2 layers on the VPMADDUBSW and the VPMADDWD kernels
+	used := map[int]int{}           // lane counts chosen automatically
+	sparse := 0                     // layers PathAuto runs sparse
+	narrow, wide := 0, 0            // AVX2 layers on the VPMADDUBSW and the VPMADDWD kernels
+	simdSparse := map[Kernels]int{} // SIMD-engine layers run sparse, by kernel set
 	for i := range 300 {
 		m := randomModel(rng)
 		if i%2 == 1 {
@@ -98,7 +100,7 @@ func TestRunnerMatchesReference(t *testing.T) {
 		}
 		for _, cfg := range runnerConfigs {
 			r := cfg.runner(m)
-			if cfg == (runnerConfig{KernelsLanes, PathDense, 0}) {
+			if cfg == (runnerConfig{KernelsLanes, PathDense, 0, false}) {
 				for _, p := range r.plans {
 					if p.lanes != 0 {
 						used[p.lanes]++
@@ -111,6 +113,13 @@ func TestRunnerMatchesReference(t *testing.T) {
 						narrow++
 					} else if p.w != nil {
 						wide++
+					}
+				}
+			}
+			if r.eng != nil {
+				for _, p := range r.eng.plans {
+					if p.sp != nil {
+						simdSparse[cfg.kernels]++
 					}
 				}
 			}
@@ -154,6 +163,12 @@ func TestRunnerMatchesReference(t *testing.T) {
 	if KernelsAVX2.Supported() && (narrow == 0 || wide == 0) {
 		t.Errorf("AVX2: %d layers on the VPMADDUBSW kernel, %d on the VPMADDWD kernel: the test does not cover both", narrow, wide)
 	}
+	for _, k := range []Kernels{KernelsGo, KernelsAVX2, KernelsVNNI} {
+		if k.Supported() && simdSparse[k] == 0 {
+			t.Errorf("%v: no layer ran on the SIMD engine's sparse path", k)
+		}
+	}
+	t.Logf("SIMD engine layers run sparse: %v", simdSparse)
 	if sparse == 0 {
 		t.Error("PathAuto never chose the sparse kernel")
 	}
@@ -309,7 +324,7 @@ func TestRunnerNoAllocs(t *testing.T) {
 
 func checkNoAllocs(t *testing.T, rng *rand.Rand, m *Model, cfg runnerConfig) {
 	r := cfg.runner(m)
-	if cfg == (runnerConfig{KernelsLanes, PathAuto, 0}) {
+	if cfg == (runnerConfig{KernelsLanes, PathAuto, 0, false}) {
 		if got := r.SparseLayers(); !slices.Equal(got, []bool{false, false, true, false, true, false}) {
 			t.Fatalf("SparseLayers = %v", got)
 		}

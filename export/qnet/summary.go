@@ -13,7 +13,7 @@ type LayerSummary struct {
 
 	Nonzero  int            // nonzero weights (0 for layers without weights)
 	Encoding WeightEncoding // weight encoding Encode picks (EncodingAuto for layers without weights)
-	Sparse   bool           // NewRunner computes the layer with the sparse kernel (never on the SIMD engine)
+	Sparse   bool           // NewRunner computes the layer with a sparse kernel (Runner.SparseLayers)
 }
 
 // Summary describes every layer of a valid model. It panics if m is not
@@ -31,6 +31,7 @@ func (m *Model) Summary() []LayerSummary {
 	z, lo, hi := m.InputZero, int32(0), int32(255)
 	bits := 8 // raw pixels
 	for i, l := range m.Layers {
+		h0, w0 := h, w // the layer's input
 		c, h, w, _ = l.OutShape(c, h, w)
 		s := LayerSummary{Index: i, Kind: l.Kind(), OutC: c, OutH: h, OutW: w, OutBits: bits}
 		switch l := l.(type) {
@@ -41,7 +42,11 @@ func (m *Model) Summary() []LayerSummary {
 			s.Params, s.WeightBits, s.OutBits = len(l.Weights)+len(l.Bias), l.WeightBits, l.OutBits
 			s.MACs = len(l.Weights)
 		}
-		s.Sparse = KernelsAuto.resolve() == KernelsLanes && autoSparse(l, int64(max(z-lo, hi-z)))
+		if KernelsAuto.resolve() == KernelsLanes {
+			s.Sparse = autoSparse(l, int64(max(z-lo, hi-z)))
+		} else {
+			s.Sparse = simdSparse(l, h0, w0, int(max(hi, z)))
+		}
 		z, lo, hi = l.quantized(z, lo, hi)
 		bits = s.OutBits
 		st := rep.Layers[i]

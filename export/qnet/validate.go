@@ -126,8 +126,12 @@ func (m *Model) Validate() error {
 // twice that for the spare capacity of appended slices; row starts, used
 // taps); the two ping-pong activation buffers of a block of
 // images; the centered-input scratch (int16: a Conv2D's im2col rows, or a
-// block of FullyConnected inputs) and the sparse accumulators (int32). It
-// follows Runner.plan, and TestRunnerBytesBoundsAllocation checks it against
+// block of FullyConnected inputs) and the sparse accumulators (int32); and
+// the SIMD engine's sparse-path buffers (int32 input planes of a Conv2D or
+// a block of 32 transposed FullyConnected inputs, and channel-major int32
+// accumulators; at most 4 MiB, larger layers run dense) and per-channel
+// requantization parameters. It follows
+// Runner.plan, and TestRunnerBytesBoundsAllocation checks it against
 // what a Runner holds. Validate refuses models above MaxRunnerBytes.
 // The result is meaningful only for a model whose shapes pass Validate's
 // other checks (then every product fits in int64: activations are at most
@@ -137,6 +141,7 @@ func (m *Model) RunnerBytes() int64 { return m.runnerBytes() }
 func (m *Model) runnerBytes() int64 {
 	c, h, w := m.InC, m.InH, m.InW
 	var weights, maxAct, maxFC, maxConvXs, maxAcc int64
+	var sparseBufs, requant int64 // the SIMD engine's sparse-path buffers, its model requantization parameters
 	for _, l := range m.Layers {
 		oc, oh, ow, err := l.OutShape(c, h, w)
 		if err != nil {
@@ -148,10 +153,18 @@ func (m *Model) runnerBytes() int64 {
 			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
 			maxConvXs = max(maxConvXs, int64(oh)*int64(ow)*int64(a.cols))
 			maxAcc = max(maxAcc, int64(oh)*int64(ow))
+			if simdSparseable(l, h, w) {
+				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
+			}
+			requant += 8 * ((int64(a.rows) + 7) &^ 7)
 		case *FullyConnected:
 			a := l.affine()
 			weights += affineRunnerBytes(int64(a.rows), int64(a.cols))
 			maxFC = max(maxFC, int64(a.cols))
+			if simdSparseable(l, h, w) {
+				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
+			}
+			requant += 8 * ((int64(a.rows) + 7) &^ 7)
 		}
 		maxAct = max(maxAct, int64(oc)*int64(oh)*int64(ow))
 		c, h, w = oc, oh, ow
@@ -160,7 +173,7 @@ func (m *Model) runnerBytes() int64 {
 	acts := 2 * block * maxAct
 	xs := 2 * max(maxConvXs, block*maxFC)
 	acc := 4 * max(maxAcc, block)
-	return weights + acts + xs + acc
+	return weights + acts + xs + acc + sparseBufs + requant
 }
 
 // affineRunnerBytes bounds a Runner's copy of the weights of a layer with

@@ -148,3 +148,39 @@ func gatherAsm(dst []uint8, ldd int, src []uint8, offs []int32, rows, per, run i
 func gather16Asm(dst []int16, ldd int, src []uint8, offs []int32, rows, per, run int, fill uint8) {
 	gather16AVX2(&dst[0], ldd*2, &src[0], &offs[0], rows, per, run, fill)
 }
+
+// Sparse tiles (sparse.go): nv = 8, 4 or 1 vectors of every channel, ldc,
+// ldv and ldx in bytes.
+
+//go:noescape
+func spmm8(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+
+//go:noescape
+func spmm4(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+
+//go:noescape
+func spmm1(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+
+// spmmAsm runs Mul's tiles: 8 vectors at a time, then 4, then 1.
+func spmmAsm(s *Sparse, c []int32, ldc, ldv int, x []int32, ldx, nv int, bias []int32) {
+	for v := 0; v < nv; {
+		t, step := spmm8, 8
+		switch {
+		case nv-v >= 8:
+		case nv-v >= 4:
+			t, step = spmm4, 4
+		default:
+			t, step = spmm1, 1
+		}
+		t(&c[v*ldv], ldc*4, ldv*4, &x[v*ldx], ldx*4, &s.Start[0], &s.E[0], s.Rows, &bias[0])
+		v += step
+	}
+}
+
+//go:noescape
+func pool2x2TAVX2(dst *int32, ldd int, src *int32, lds, ldc, chans, poolH, groups, drow int)
+
+// pool2x2TAsm pools the columns below poolW &^ 3 (groups of 4); strides in bytes.
+func pool2x2TAsm(dst []int32, ldd int, src []int32, lds, ldc, chans, poolH, poolW int) {
+	pool2x2TAVX2(&dst[0], ldd*4, &src[0], lds*4, ldc*4, chans, poolH, poolW/4, poolW*ldd*4)
+}

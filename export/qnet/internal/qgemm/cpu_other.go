@@ -26,3 +26,11 @@ func gatherAsm([]uint8, int, []uint8, []int32, int, int, int, uint8) {
 func gather16Asm([]int16, int, []uint8, []int32, int, int, int, uint8) {
 	panic("qgemm: no assembly in this build")
 }
+
+func spmmAsm(*Sparse, []int32, int, int, []int32, int, int, []int32) {
+	panic("qgemm: no assembly in this build")
+}
+
+func pool2x2TAsm([]int32, int, []int32, int, int, int, int, int) {
+	panic("qgemm: no assembly in this build")
+}

@@ -41,6 +41,20 @@
 	VMOVDQU packShuf<>(SB), Y14; \
 	VMOVDQU packPerm<>(SB), Y13
 
+// Arguments of the sparse tiles (spmm8, spmm4, spmm1).
+#define SP_ARGS \
+	MOVQ c+0(FP), DI; \
+	MOVQ ldc+8(FP), R8; \
+	MOVQ ldv+16(FP), R9; \
+	MOVQ x+24(FP), SI; \
+	MOVQ ldx+32(FP), R10; \
+	MOVQ start+40(FP), DX; \
+	MOVQ e+48(FP), BX; \
+	MOVQ rows+56(FP), CX; \
+	MOVQ bias+64(FP), R11; \
+	MOVL (DX), AX; \
+	ADDQ $4, DX
+
 // Macros of the AVX2 kernels (defined here, before any TEXT, for go vet).
 
 #define AVX_ARGS \
@@ -682,5 +696,197 @@ g16next:
 	ADDQ R8, DI
 	DECQ CX
 	JNZ  g16row
+	VZEROUPPER
+	RET
+
+// ---- Sparse products (sparse.go): per channel, the (offset, weight) pairs
+// e[2*start[j] : 2*start[j+1]]; acc_v += w * x[v*ldx + offset], 8 int32 lanes.
+//	DI c, channel j, vector 0   R8 ldc   R9 ldv   SI x   R10 ldx (bytes)
+//	DX &start[j+1]   BX e   CX channels left   R11 &bias[j]
+//	AX pair index   R12 end of the channel's pairs   R13 address
+//	Y0..Y7 accumulators   Y8 the weight, broadcast   Y9.. products (VPMADDWD: x*w + 0*0 per lane, x < 2^15)
+
+
+// func spmm8(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+TEXT ·spmm8(SB), NOSPLIT, $0-72
+	SP_ARGS
+sp8chan:
+	MOVL         (DX), R12
+	VPBROADCASTD (R11), Y0
+	VMOVDQA      Y0, Y1
+	VMOVDQA      Y0, Y2
+	VMOVDQA      Y0, Y3
+	VMOVDQA      Y0, Y4
+	VMOVDQA      Y0, Y5
+	VMOVDQA      Y0, Y6
+	VMOVDQA      Y0, Y7
+	CMPQ         AX, R12
+	JGE          sp8store
+sp8ent:
+	MOVLQSX      (BX)(AX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	VPBROADCASTD 4(BX)(AX*8), Y8
+	VPMADDWD     (R13), Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMADDWD     (R13)(R10*1), Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMADDWD     (R13)(R10*2), Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	LEAQ         (R13)(R10*2), R13
+	VPMADDWD     (R13)(R10*1), Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	VPMADDWD     (R13)(R10*2), Y8, Y13
+	VPADDD       Y13, Y4, Y4
+	LEAQ         (R13)(R10*2), R13
+	VPMADDWD     (R13)(R10*1), Y8, Y14
+	VPADDD       Y14, Y5, Y5
+	VPMADDWD     (R13)(R10*2), Y8, Y15
+	VPADDD       Y15, Y6, Y6
+	LEAQ         (R13)(R10*2), R13
+	VPMADDWD     (R13)(R10*1), Y8, Y9
+	VPADDD       Y9, Y7, Y7
+	INCQ         AX
+	CMPQ         AX, R12
+	JLT          sp8ent
+sp8store:
+	MOVQ         DI, R13
+	VMOVDQU      Y0, (R13)
+	VMOVDQU      Y1, (R13)(R9*1)
+	VMOVDQU      Y2, (R13)(R9*2)
+	LEAQ         (R13)(R9*2), R13
+	VMOVDQU      Y3, (R13)(R9*1)
+	VMOVDQU      Y4, (R13)(R9*2)
+	LEAQ         (R13)(R9*2), R13
+	VMOVDQU      Y5, (R13)(R9*1)
+	VMOVDQU      Y6, (R13)(R9*2)
+	LEAQ         (R13)(R9*2), R13
+	VMOVDQU      Y7, (R13)(R9*1)
+	ADDQ         R8, DI
+	ADDQ         $4, DX
+	ADDQ         $4, R11
+	DECQ         CX
+	JNZ          sp8chan
+	VZEROUPPER
+	RET
+
+// func spmm4(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+TEXT ·spmm4(SB), NOSPLIT, $0-72
+	SP_ARGS
+sp4chan:
+	MOVL         (DX), R12
+	VPBROADCASTD (R11), Y0
+	VMOVDQA      Y0, Y1
+	VMOVDQA      Y0, Y2
+	VMOVDQA      Y0, Y3
+	CMPQ         AX, R12
+	JGE          sp4store
+sp4ent:
+	MOVLQSX      (BX)(AX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	VPBROADCASTD 4(BX)(AX*8), Y8
+	VPMADDWD     (R13), Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMADDWD     (R13)(R10*1), Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMADDWD     (R13)(R10*2), Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	LEAQ         (R13)(R10*2), R13
+	VPMADDWD     (R13)(R10*1), Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	INCQ         AX
+	CMPQ         AX, R12
+	JLT          sp4ent
+sp4store:
+	MOVQ         DI, R13
+	VMOVDQU      Y0, (R13)
+	VMOVDQU      Y1, (R13)(R9*1)
+	VMOVDQU      Y2, (R13)(R9*2)
+	LEAQ         (R13)(R9*2), R13
+	VMOVDQU      Y3, (R13)(R9*1)
+	ADDQ         R8, DI
+	ADDQ         $4, DX
+	ADDQ         $4, R11
+	DECQ         CX
+	JNZ          sp4chan
+	VZEROUPPER
+	RET
+
+// func spmm1(c *int32, ldc, ldv int, x *int32, ldx int, start, e *int32, rows int, bias *int32)
+TEXT ·spmm1(SB), NOSPLIT, $0-72
+	SP_ARGS
+sp1chan:
+	MOVL         (DX), R12
+	VPBROADCASTD (R11), Y0
+	CMPQ         AX, R12
+	JGE          sp1store
+sp1ent:
+	MOVLQSX      (BX)(AX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	VPBROADCASTD 4(BX)(AX*8), Y8
+	VPMADDWD     (R13), Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	INCQ         AX
+	CMPQ         AX, R12
+	JLT          sp1ent
+sp1store:
+	MOVQ         DI, R13
+	VMOVDQU      Y0, (R13)
+	ADDQ         R8, DI
+	ADDQ         $4, DX
+	ADDQ         $4, R11
+	DECQ         CX
+	JNZ          sp1chan
+	VZEROUPPER
+	RET
+
+// ---- Pool2x2T (pool.go): 2x2 max pool, channel-major in, position-major out.
+// func pool2x2TAVX2(dst *int32, ldd int, src *int32, lds, ldc, chans, poolH, groups, drow int)
+//	DI dst of channel j   SI src of channel j   R8 ldd   R9 lds   R10 ldc   R13 drow (bytes)
+//	CX channels left   DX pooled rows left   AX src row pair   BX dst row
+//	R11 src in the row   R12 dst in the row   R14 groups of 4 columns left
+TEXT ·pool2x2TAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ ldc+32(FP), R10
+	MOVQ chans+40(FP), CX
+	MOVQ drow+64(FP), R13
+
+p2chan:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ poolH+48(FP), DX
+
+p2row:
+	MOVQ AX, R11
+	MOVQ BX, R12
+	MOVQ groups+56(FP), R14
+
+p2group:
+	VMOVDQU      (R11), Y0
+	VPMAXSD      (R11)(R9*1), Y0, Y0
+	VPSHUFD      $0xB1, Y0, Y1
+	VPMAXSD      Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VMOVD        X0, (R12)
+	VPEXTRD      $2, X0, (R12)(R8*1)
+	LEAQ         (R12)(R8*2), R12
+	VMOVD        X1, (R12)
+	VPEXTRD      $2, X1, (R12)(R8*1)
+	LEAQ         (R12)(R8*2), R12
+	ADDQ         $32, R11
+	DECQ         R14
+	JNZ          p2group
+
+	LEAQ (AX)(R9*2), AX
+	ADDQ R13, BX
+	DECQ DX
+	JNZ  p2row
+
+	ADDQ R10, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  p2chan
 	VZEROUPPER
 	RET

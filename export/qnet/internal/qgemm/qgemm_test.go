@@ -249,8 +249,9 @@ func TestGather(t *testing.T) {
 			fill := uint8(rng.IntN(256))
 			d8 := make([]uint8, (rows-1)*ldd+per*run+15)
 			d16 := make([]int16, len(d8))
-			Gather(lv, d8, ldd, src, offs, rows, per, run, fill)
-			Gather16(lv, d16, ldd, src, offs, rows, per, run, fill)
+			tab := NewRuns(offs, per, run)
+			Gather(lv, d8, ldd, src, tab, rows, fill)
+			Gather16(lv, d16, ldd, src, tab, rows, fill)
 			for r := range rows {
 				for j := range per {
 					off := offs[r*per+j]

@@ -1,6 +1,10 @@
 package qgemm
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/qatgo/qatgo/fakequant"
+)
 
 // Requantization, 8 channels at a time, bit-exact with
 // fakequant.RequantizeWith (equation (12)) under both rounding rules.
@@ -64,11 +68,16 @@ const (
 	blockP   = slots * 8 // int32s per block
 )
 
-// Requant holds the requantization parameters of Blocks*8 channels.
+// Requant holds the requantization parameters of Blocks*8 channels: the
+// model's (for the Go form, which is fakequant.RequantizeWith itself) and
+// the assembly's slots derived from them.
 type Requant struct {
 	Blocks int
 	Single bool    // RoundSingle; else RoundDouble
 	P      []int32 // Blocks x slots x 8
+
+	mult, shift  []int32 // per channel, Blocks*8 (M = 0 beyond the model's channels)
+	zero, lo, hi int32
 }
 
 // NewRequant prepares the requantization of len(mult) channels (mult,
@@ -80,7 +89,10 @@ func NewRequant(mult, shift []int32, zero, lo, hi int32, single bool, blocks int
 		panic(fmt.Sprintf("qgemm: NewRequant: %d multipliers, %d shifts, %d blocks, clamp [%d, %d]",
 			len(mult), len(shift), blocks, lo, hi))
 	}
-	q := &Requant{Blocks: blocks, Single: single, P: make([]int32, blocks*blockP)}
+	q := &Requant{Blocks: blocks, Single: single, P: make([]int32, blocks*blockP),
+		mult: make([]int32, blocks*8), shift: make([]int32, blocks*8), zero: zero, lo: lo, hi: hi}
+	copy(q.mult, mult)
+	copy(q.shift, shift)
 	for j := 0; j < blocks*8; j++ {
 		m, s := int32(0), int32(0)
 		if j < len(mult) {
@@ -138,43 +150,20 @@ func (q *Requant) Rows(lv Level, dst []uint8, ldd int, acc []int32, lda int, row
 	requantAsm(q, dst, ldd, acc, lda, rows)
 }
 
-// requantGo is Rows at LevelGo, lane by lane from the same parameters as
-// the assembly (so it checks them too).
+// requantGo is Rows at LevelGo: the specification itself,
+// fakequant.RequantizeWith, channel by channel (no second Go rendering of
+// the rule; the assembly's slots are checked by its own tests against the
+// same function).
 func requantGo(q *Requant, dst []uint8, ldd int, acc []int32, lda int, rows int) {
+	rule := fakequant.RoundDouble
+	if q.Single {
+		rule = fakequant.RoundSingle
+	}
+	cols := q.Blocks * 8
 	for r := 0; r < rows; r++ {
-		for b := 0; b < q.Blocks; b++ {
-			p := q.P[b*blockP : (b+1)*blockP]
-			for l := 0; l < 8; l++ {
-				get := func(slot int) int32 { return p[slot*8+l] }
-				get64 := func(slot int) uint64 {
-					i := slot*8 + l/2*2
-					if l%2 == 1 {
-						i += 8
-					}
-					return uint64(uint32(p[i])) | uint64(uint32(p[i+1]))<<32
-				}
-				x := acc[r*lda+b*8+l] + get(slotBias)
-				m := int64(get(slotMult))
-				var v int32
-				if !q.Single {
-					x <<= uint(get(slotLsh))
-					v = int32(uint64(int64(x)*m+1<<30) >> 31) // SRDHM: low 32 bits of the quotient
-					e := uint(get(slotRsh))
-					rem, thr := v&get(slotMask), get(slotThr)
-					if v < 0 {
-						thr++
-					}
-					v >>= e
-					if rem > thr {
-						v++
-					}
-				} else {
-					u := uint64(int64(x)*m) + get64(slotRndE)
-					v = int32(uint32(u>>get64(slotTE))) - get(slotCorr)
-				}
-				v = max(min(v, get(slotHi)), get(slotLo)) + get(slotZero)
-				dst[r*ldd+b*8+l] = uint8(v)
-			}
+		a, d := acc[r*lda:r*lda+cols], dst[r*ldd:r*ldd+cols]
+		for j, v := range a {
+			d[j] = uint8(fakequant.RequantizeWith(rule, v, q.mult[j], int(q.shift[j]), q.zero, q.lo, q.hi))
 		}
 	}
 }

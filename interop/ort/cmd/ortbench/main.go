@@ -10,7 +10,9 @@
 //	go run ./interop/ort/cmd/ortbench --model runs/compress/model.qat --ort-model runs/w8a8/model.qat
 //
 // The second form runs the engine on a pruned model and ONNX Runtime on a dense one (ONNX
-// Runtime's CPU kernels have no sparse convolution).
+// Runtime's CPU kernels have no sparse convolution); it also times the engine on the dense
+// model in the same rounds and prints that rate and the ratio of the two engine rates, which
+// show how far ONNX Runtime's figure on the loaded machine stands from the engine's own.
 // The images are seeded random pixels on both sides (no kernel's time depends on the values);
 // batch 1 is one call per image, larger batches one PredictBatch (engine) or run() (ONNX
 // Runtime) per batch. Needs `(cd interop/ort && ONNXRUNTIME_NODE_INSTALL=skip npm ci)` once.
@@ -61,6 +63,9 @@ type row struct {
 	ORT         float64 `json:"ort_images_per_second"`
 	Ratio       float64 `json:"ratio"`        // engine / ORT, from the summed times
 	RatioMedian float64 `json:"ratio_median"` // the median of the rounds' ratios
+	// With --ort-model: the engine on that model, and engine (--model) / engine (--ort-model).
+	EngineORTModel float64 `json:"engine_on_ort_model_images_per_second,omitempty"`
+	EngineRatio    float64 `json:"engine_ratio,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -135,14 +140,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	eng := newEngineBench(m, *images)
+	var engD *engineBench // the engine on the ONNX Runtime model, if that is another file
+	if om != m {
+		engD = newEngineBench(om, *images)
+	}
 	engT := make([][]float64, len(batches)) // seconds per round
 	ortT := make([][]float64, len(batches))
+	denT := make([][]float64, len(batches))
 	fmt.Fprintf(out, "engine on %s vs ONNX Runtime 1.30 on %s (%s form, %s weights), one thread each, %d images per batch size, %d rounds alternating which runs first\n",
 		*model, *ortModel, f, map[bool]string{false: "uint8", true: "int8"}[*int8w], *images, *rounds)
 	for r := range *rounds {
 		runEngine := func() {
 			for i, b := range batches {
 				engT[i] = append(engT[i], eng.time(b))
+				if engD != nil {
+					denT[i] = append(denT[i], engD.time(b))
+				}
 			}
 		}
 		runORT := func() error {
@@ -173,7 +186,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "round %d/%d done\n", r+1, *rounds)
 	}
 	rows := make([]row, len(batches))
-	fmt.Fprintf(out, "%6s %16s %16s %8s %14s\n", "batch", "engine images/s", "ORT images/s", "ratio", "median ratio")
+	fmt.Fprintf(out, "%6s %16s %16s %8s %14s", "batch", "engine images/s", "ORT images/s", "ratio", "median ratio")
+	if engD != nil {
+		fmt.Fprintf(out, " %22s %14s", "engine on ORT's model", "engine ratio")
+	}
+	fmt.Fprintln(out)
 	for i, b := range batches {
 		n := float64(*images * *rounds)
 		e, o := n/sum(engT[i]), n/sum(ortT[i])
@@ -182,7 +199,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			ratios[r] = ortT[i][r] / engT[i][r]
 		}
 		rows[i] = row{Batch: b, Engine: e, ORT: o, Ratio: e / o, RatioMedian: median(ratios)}
-		fmt.Fprintf(out, "%6d %16.0f %16.0f %7.2fx %13.2fx\n", b, e, o, e/o, rows[i].RatioMedian)
+		fmt.Fprintf(out, "%6d %16.0f %16.0f %7.2fx %13.2fx", b, e, o, e/o, rows[i].RatioMedian)
+		if engD != nil {
+			d := n / sum(denT[i])
+			rows[i].EngineORTModel, rows[i].EngineRatio = d, e/d
+			fmt.Fprintf(out, " %22.0f %13.2fx", d, e/d)
+		}
+		fmt.Fprintln(out)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{"model_file": *model, "ort_model_file": *ortModel, "rounds": *rounds, "images": *images, "batches": rows})
