@@ -36,12 +36,7 @@
 //     goroutines with dW partials summed in a fixed order (deterministic); backward dW = sum_n
 //     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
 //   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the
-//     backward; ties go to the first maximum in row-major window order, as in gorgonia. When
-//     its input is an activation FakeQuant whose output goes nowhere else, its gradient also
-//     applies that FakeQuant's STE (zeroing the argmax positions outside the range, the only
-//     ones that can be nonzero) and the FakeQuant's gradient passes it through: one pass over
-//     the activation fewer, the same bits (TestFusedSTEMatchesUnfused). nn's training graphs
-//     pool before quantizing (FakeQuantPooled) and so do not take this path.
+//     backward; ties go to the first maximum in row-major window order, as in gorgonia.
 //   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
 //     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
 //     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
@@ -61,8 +56,8 @@
 //     lanes in float64 for the rest, with per-lane multipliers and shifts so fully connected
 //     outputs go four channels at a time), plain fake quantization of weights and activations
 //     (fqrow_amd64.s, x/S as a product by 1/S where a bound proves the rounding the same), the
-//     STE backward and the weights' abs-max (ste_amd64.s), the max pool and its gradient with
-//     the STE of the activation quantizer before it (maxpool_amd64.s), BiasReLU's forward with its mask and
+//     STE backward and the weights' abs-max (ste_amd64.s), the max pool and its gradient
+//     (maxpool_amd64.s), BiasReLU's forward with its mask and
 //     output range (relu_amd64.s) and its gradient with the bias sums (relugrad_amd64.s, 8x8
 //     transposes keep each channel's sum in order), col2im (col2im_amd64.s,
 //     col2imdirect_amd64.s), and the GEMM's packing: conv patches straight from the image

@@ -50,13 +50,7 @@ type fakeQuantOp struct {
 	src   *reluOp
 	srcIn int
 	y     outBuf
-	// lastX is the input of the last run, for a max pool gradient that applies this op's STE.
-	lastX []float32
 }
-
-// fuseSTE lets an activation FakeQuant feeding a max pool hand its STE to the pool's gradient
-// (false in a test, to compare with the unfused graph).
-var fuseSTE = true
 
 func (op *fakeQuantOp) Arity() int { return op.arity }
 
@@ -84,7 +78,6 @@ func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out, y := op.y.data(shape)
-	op.lastX = x
 	if aq, ok := op.q.(*ActQuantizer); ok && op.srcIn != 0 {
 		var pre []float32
 		if pre, _, err = f32(vs[op.srcIn]); err != nil {
@@ -124,14 +117,6 @@ func (op *fakeQuantOp) DiffWRT(n int) []bool {
 
 func (op *fakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	g := &fakeQuantGradOp{opBase: newOpBase("FakeQuantGrad"), q: op.q}
-	if pg, ok := grad.Op().(*maxPoolGradOp); ok && pg.fq == op {
-		// The only gradient reaching this op's output is the pool's: the pool applies the
-		// STE where it writes (a quarter of the values for 2x2) and g passes it through,
-		// which saves a pass reading x and dy and writing dx.
-		if _, act := op.q.(*ActQuantizer); act {
-			pg.ste, g.pass = true, true
-		}
-	}
 	dx, err := gorgonia.ApplyOp(g, inputs[0], grad)
 	if err != nil {
 		return nil, err
@@ -144,9 +129,8 @@ func (op *fakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 // fakeQuantGradOp computes dx = STE(x, dy) with the range of the forward pass.
 type fakeQuantGradOp struct {
 	opBase
-	q    Quantizer
-	pass bool // dy already is the STE's result (a max pool gradient applied it): return it
-	dx   outBuf
+	q  Quantizer
+	dx outBuf
 }
 
 func (op *fakeQuantGradOp) Arity() int { return 2 }
@@ -165,12 +149,6 @@ func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	dy, _, err := f32(vs[1])
 	if err != nil {
 		return nil, err
-	}
-	if op.pass {
-		if len(dy) != len(x) {
-			return nil, fmt.Errorf("autograd: %s: gradient of %d values for %d", op.name, len(dy), len(x))
-		}
-		return vs[1], nil
 	}
 	out, dx := op.dx.data(shape)
 	op.q.Backward(dx, x, dy)

@@ -164,9 +164,6 @@ func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	// output is an operand only to order the gradient after the forward run that fills argmax.
 	g := &maxPoolGradOp{opBase: newOpBase("MaxPool2DGrad"), fwd: op}
-	if fq, ok := inputs[0].Op().(*fakeQuantOp); ok && fuseSTE {
-		g.fq = fq // the FakeQuant's gradient may hand its STE to g (fakeQuantOp.SymDiff)
-	}
 	dx, err := gorgonia.ApplyOp(g, output, grad)
 	return gorgonia.Nodes{dx}, err
 }
@@ -175,12 +172,6 @@ func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 type maxPoolGradOp struct {
 	opBase
 	fwd *maxPoolOp
-	// With ste set, the pool's input is the output of fq, an activation FakeQuant whose
-	// gradient op passes this op's dx through: dx is then STE(dx) of fq's quantizer, made by
-	// zeroing the argmax positions whose fq input is outside the range (every other position
-	// is already +0, which the STE keeps).
-	fq  *fakeQuantOp
-	ste bool
 	dx  outBuf
 }
 
@@ -206,27 +197,13 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
 	out, dx := op.dx.data(g.xShape())
-	var ste *poolSTE
-	if op.ste {
-		aq := op.fq.q.(*ActQuantizer)
-		if aq.active {
-			ste = &poolSTE{x: op.fq.lastX}
-			ste.lo, ste.hi = steBounds(aq.last.NudgedRange())
-			if len(ste.x) != len(dx) {
-				return nil, fmt.Errorf("autograd: %s: its FakeQuant has not run", op.name)
-			}
-		}
-	}
 	splitBatch(g.n, func(_, lo, hi int) {
 		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
 		if g.vec2x2() {
-			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c, ste)
+			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c)
 			return
 		}
 		g.backwardRef(dx, dy, am, lo*g.c, hi*g.c)
-		if ste != nil {
-			g.steRef(dx, am, ste, lo*g.c, hi*g.c)
-		}
 	})
 	return out, nil
 }

@@ -45,44 +45,19 @@ func (g *poolGeom) forward2x2Vec(y []float32, am []int32, x []float32, lo, hi in
 	}
 }
 
-// poolSTE is the straight-through estimator of an activation FakeQuant that a max pool reads:
-// its input x and the float32 bounds of its range (steBounds).
-type poolSTE struct {
-	x      []float32
-	lo, hi float32
-}
-
-// steRef applies s to the planes [lo, hi) of dx after backwardRef: at every argmax whose
-// element of s.x is outside [s.lo, s.hi], dx becomes 0 (the other elements are already 0). It
-// is steBackwardVec's test at the only positions that can hold a nonzero gradient, and the
-// specification of backward2x2Vec's STE.
-func (g *poolGeom) steRef(dx []float32, am []int32, s *poolSTE, lo, hi int) {
-	per := g.oh * g.ow
-	for _, a := range am[lo*per : hi*per] {
-		if v := s.x[a]; !(s.lo <= v && v <= s.hi) {
-			dx[a] = 0
-		}
-	}
-}
-
-// backward2x2Vec is backwardRef (then steRef, with ste non-nil) for 2x2 windows at stride 2,
-// which do not overlap, so that every element of dx is either 0 or 0 + dy of the one window
-// that took it: maxPool2x2GradAsm (with the STE, given ste) writes the windows of the first
+// backward2x2Vec is backwardRef for 2x2 windows at stride 2, which do not overlap, so that
+// every element of dx is either 0 or 0 + dy of the one window that took it: maxPool2x2GradAsm
+// writes the windows of the first
 // ow&^3 outputs of every row, and the rest (later windows, and the last column and row that
 // odd widths and heights leave out of every window) is cleared and scattered as in
 // backwardRef.
-func (g *poolGeom) backward2x2Vec(dx, dy []float32, am []int32, lo, hi int, ste *poolSTE) {
+func (g *poolGeom) backward2x2Vec(dx, dy []float32, am []int32, lo, hi int) {
 	w, ow, hw, ohw := g.w, g.ow, g.h*g.w, g.oh*g.ow
 	n := ow &^ 3
 	g.rowRuns(lo, hi, func(plane, rows int) {
 		top := plane * hw
 		ds, dys, as := dx[top:][:2*rows*w], dy[plane*ohw:][:rows*ow], am[plane*ohw:][:rows*ow]
-		if ste != nil {
-			xs := ste.x[top:][:2*rows*w]
-			maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], &xs[0], top, w, n, ow, rows, ste.lo, ste.hi)
-			return
-		}
-		maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], nil, top, w, n, ow, rows, 0, 0)
+		maxPool2x2GradAsm(&ds[0], &dys[0], &as[0], top, w, n, ow, rows)
 	})
 	for plane := lo; plane < hi; plane++ {
 		base := plane * hw
@@ -92,11 +67,7 @@ func (g *poolGeom) backward2x2Vec(dx, dy []float32, am []int32, lo, hi int, ste 
 				clear(dx[r+2*n : r+w])
 				clear(dx[r+w+2*n : r+2*w])
 				for o := plane*ohw + oy*ow + n; o < plane*ohw+(oy+1)*ow; o++ {
-					a := am[o]
-					dx[a] += dy[o]
-					if ste != nil && !(ste.lo <= ste.x[a] && ste.x[a] <= ste.hi) {
-						dx[a] = 0
-					}
+					dx[am[o]] += dy[o]
 				}
 			}
 		}
