@@ -38,7 +38,7 @@ import (
 // so that layer(x, wf) + bf == BatchNorm_eval(layer(x, w)) up to rounding.
 //
 // Rounding: statistics, s, xhat and every sum are float64; each float32 result (y, wf, bf and
-// the gradients) is rounded once, from its float64 value. FoldBNWeights and FoldBNBias are
+// the gradients) is rounded once, from its float64 value. FoldBNWeightsInto and FoldBNBiasInto are
 // called by the folding ops themselves, so the exporter's folded values are bit-identical to the
 // ones the graph fake-quantizes.
 
@@ -313,14 +313,14 @@ func foldPer(fn string, dst, w, gamma int, st *BNState) int {
 	return w / gamma
 }
 
-// FoldBNWeights writes (F2) dst[c,...] = w[c,...] * s[c], s[c] = gamma[c] / sqrt(Var[c] + Eps),
+// FoldBNWeightsInto writes (F2) dst[c,...] = w[c,...] * s[c], s[c] = gamma[c] / sqrt(Var[c] + Eps),
 // for w with the output channel on axis 0 (len(w)/len(gamma) values per channel). It is the
-// forward arithmetic of BNFoldWeights, bit for bit.
+// forward arithmetic of FoldBNWeightsNode, bit for bit.
 //
 // It panics if len(dst) != len(w), if len(w) is not a multiple of len(gamma), or if st does not
 // hold len(gamma) channels.
-func FoldBNWeights(dst, w, gamma []float32, st *BNState) {
-	per := foldPer("FoldBNWeights", len(dst), len(w), len(gamma), st)
+func FoldBNWeightsInto(dst, w, gamma []float32, st *BNState) {
+	per := foldPer("FoldBNWeightsInto", len(dst), len(w), len(gamma), st)
 	for c, g := range gamma {
 		s := st.foldScale(c, g)
 		for i := c * per; i < (c+1)*per; i++ {
@@ -329,44 +329,44 @@ func FoldBNWeights(dst, w, gamma []float32, st *BNState) {
 	}
 }
 
-// FoldBNBias writes (F3) dst[c] = beta[c] - Mean[c] * s[c]. It is the forward arithmetic of
-// BNFoldBias, bit for bit.
+// FoldBNBiasInto writes (F3) dst[c] = beta[c] - Mean[c] * s[c]. It is the forward arithmetic of
+// FoldBNBiasNode, bit for bit.
 //
 // It panics if dst, beta and gamma differ in length or st does not hold len(gamma) channels.
-func FoldBNBias(dst, beta, gamma []float32, st *BNState) {
+func FoldBNBiasInto(dst, beta, gamma []float32, st *BNState) {
 	if len(beta) != len(gamma) {
-		panic(fmt.Sprintf("autograd: FoldBNBias: %d betas for %d gammas", len(beta), len(gamma)))
+		panic(fmt.Sprintf("autograd: FoldBNBiasInto: %d betas for %d gammas", len(beta), len(gamma)))
 	}
-	foldPer("FoldBNBias", len(dst), len(beta), len(gamma), st)
+	foldPer("FoldBNBiasInto", len(dst), len(beta), len(gamma), st)
 	for c, g := range gamma {
 		dst[c] = float32(float64(beta[c]) - st.Mean[c]*st.foldScale(c, g))
 	}
 }
 
-// BNFoldWeights adds wf = FoldBNWeights(w, gamma, st) to the graph, with st's running
+// FoldBNWeightsNode adds wf = FoldBNWeightsInto(w, gamma, st) to the graph, with st's running
 // statistics as read when the graph runs (st.Training is ignored: folding assumes frozen
 // statistics). Gradients (F4): dw = dwf * s; dgamma[c] = sum_k dwf[c,k] w[c,k] / sqrt(Var[c]+Eps).
-func BNFoldWeights(w, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
+func FoldBNWeightsNode(w, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
 	ws, gs := w.Shape(), gamma.Shape()
 	if ws.Dims() < 1 || gs.Dims() != 1 || ws[0] != gs[0] {
-		return nil, fmt.Errorf("autograd: BNFoldWeights: weights %v do not match gamma %v on axis 0", ws, gs)
+		return nil, fmt.Errorf("autograd: FoldBNWeightsNode: weights %v do not match gamma %v on axis 0", ws, gs)
 	}
 	if err := st.check(gs[0]); err != nil {
-		return nil, fmt.Errorf("autograd: BNFoldWeights: %w", err)
+		return nil, fmt.Errorf("autograd: FoldBNWeightsNode: %w", err)
 	}
 	return gorgonia.ApplyOp(&bnFoldWOp{opBase: newOpBase("BNFoldW"), st: st, dims: ws.Dims()}, w, gamma)
 }
 
-// BNFoldBias adds bf = FoldBNBias(beta, gamma, st) to the graph, with st's running statistics
+// FoldBNBiasNode adds bf = FoldBNBiasInto(beta, gamma, st) to the graph, with st's running statistics
 // as read when the graph runs. Gradients (F4): dbeta = dbf; dgamma[c] = -dbf[c] Mean[c] /
-// sqrt(Var[c]+Eps). When gamma also feeds BNFoldWeights, gorgonia sums both contributions.
-func BNFoldBias(beta, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
+// sqrt(Var[c]+Eps). When gamma also feeds FoldBNWeightsNode, gorgonia sums both contributions.
+func FoldBNBiasNode(beta, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
 	bs, gs := beta.Shape(), gamma.Shape()
 	if bs.Dims() != 1 || gs.Dims() != 1 || bs[0] != gs[0] {
-		return nil, fmt.Errorf("autograd: BNFoldBias: beta %v does not match gamma %v", bs, gs)
+		return nil, fmt.Errorf("autograd: FoldBNBiasNode: beta %v does not match gamma %v", bs, gs)
 	}
 	if err := st.check(gs[0]); err != nil {
-		return nil, fmt.Errorf("autograd: BNFoldBias: %w", err)
+		return nil, fmt.Errorf("autograd: FoldBNBiasNode: %w", err)
 	}
 	return gorgonia.ApplyOp(&bnFoldBOp{opBase: newOpBase("BNFoldB"), st: st}, beta, gamma)
 }
@@ -401,7 +401,7 @@ func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: %w", op.name, err)
 	}
 	out := newF32(shape)
-	FoldBNWeights(out.Data().([]float32), w, gamma, op.st)
+	FoldBNWeightsInto(out.Data().([]float32), w, gamma, op.st)
 	return out, nil
 }
 func (op *bnFoldWOp) DiffWRT(int) []bool { return []bool{true, true} }
@@ -445,7 +445,7 @@ func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: BNFoldB: %w", err)
 	}
 	out := newF32(shape)
-	FoldBNBias(out.Data().([]float32), beta, gamma, op.st)
+	FoldBNBiasInto(out.Data().([]float32), beta, gamma, op.st)
 	return out, nil
 }
 func (op *bnFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }

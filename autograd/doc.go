@@ -16,10 +16,13 @@
 //   - SoftmaxCrossEntropy (softmax_ce.go): the mean over the batch of -sum_k t_k log softmax(z)_k,
 //     with dz = (softmax(z) - t) / N.
 //   - ReLU6 (relu6.go): y = min(max(x, 0), 6), dx = dy on (0, 6).
-//   - NormFoldWeights, NormFoldBias (normfold.go): the input normalization (x - mean)/std folded
-//     into a first layer without padding: w/std and b - (mean/std) sum(w); FoldNormWeights and
-//     FoldNormBias are the same arithmetic for the exporter.
-//   - BatchNorm, BNFoldWeights, BNFoldBias (batchnorm.go): batch norm and its fold into the layer before it; FoldBN* are the exporter's copy.
+//   - FoldNormWeightsNode, FoldNormBiasNode (normfold.go): the input normalization
+//     (x - mean)/std folded into a first layer without padding: w/std and
+//     b - (mean/std) sum(w). FoldNormWeightsInto and FoldNormBiasInto are the same arithmetic on
+//     slices, for the exporter. (Names: a ...Node function adds a graph node; an ...Into
+//     function writes a slice.)
+//   - BatchNorm, FoldBNWeightsNode, FoldBNBiasNode (batchnorm.go): batch norm and its fold into
+//     the layer before it; FoldBNWeightsInto and FoldBNBiasInto are the slice forms.
 //   - Mask (mask_op.go): pruning, y = w where mask = 1, exactly +0 where mask = 0; dw = dy mask,
 //     so pruned weights are zero and get zero gradient. The mask slice is shared with the
 //     caller, who prunes more by updating it in place between runs.

@@ -18,16 +18,16 @@ import (
 // the normalization into the weights and bias before they are quantized. The export calls the
 // same two functions, so the folded values it quantizes are bit-identical to the simulated ones.
 
-// FoldNormWeights writes dst = w / std.
-func FoldNormWeights(dst, w []float32, std float64) {
+// FoldNormWeightsInto writes dst = w / std.
+func FoldNormWeightsInto(dst, w []float32, std float64) {
 	inv := float32(1 / std)
 	for i, v := range w {
 		dst[i] = v * inv
 	}
 }
 
-// FoldNormBias writes dst[o] = b[o] - (mean/std) * sum of filter o of w (len(w)/len(b) values).
-func FoldNormBias(dst, b, w []float32, mean, std float64) {
+// FoldNormBiasInto writes dst[o] = b[o] - (mean/std) * sum of filter o of w (len(w)/len(b) values).
+func FoldNormBiasInto(dst, b, w []float32, mean, std float64) {
 	per := len(w) / len(b)
 	k := mean / std
 	for o := range b {
@@ -39,16 +39,16 @@ func FoldNormBias(dst, b, w []float32, mean, std float64) {
 	}
 }
 
-// NormFoldWeights adds wf = w/std to w's graph; dw = dwf/std.
-func NormFoldWeights(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
+// FoldNormWeightsNode adds wf = w/std to w's graph; dw = dwf/std.
+func FoldNormWeightsNode(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldW"), std: std}, w)
 }
 
-// NormFoldBias adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
+// FoldNormBiasNode adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
 // dw[o,...] = -(mean/std) dbf[o].
-func NormFoldBias(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, error) {
+func FoldNormBiasNode(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, error) {
 	if b.Shape().Dims() != 1 || w.Shape()[0] != b.Shape()[0] {
-		return nil, fmt.Errorf("autograd: NormFoldBias: bias %v does not match weights %v", b.Shape(), w.Shape())
+		return nil, fmt.Errorf("autograd: FoldNormBiasNode: bias %v does not match weights %v", b.Shape(), w.Shape())
 	}
 	return gorgonia.ApplyOp(&normFoldBOp{opBase: newOpBase("NormFoldB"), mean: mean, std: std}, b, w)
 }
@@ -72,7 +72,7 @@ func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out := newF32(shape)
-	FoldNormWeights(out.Data().([]float32), w, op.std)
+	FoldNormWeightsInto(out.Data().([]float32), w, op.std)
 	return out, nil
 }
 func (op *normFoldWOp) DiffWRT(int) []bool { return []bool{true} }
@@ -104,7 +104,7 @@ func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	out := newF32(shape)
-	FoldNormBias(out.Data().([]float32), b, w, op.mean, op.std)
+	FoldNormBiasInto(out.Data().([]float32), b, w, op.mean, op.std)
 	return out, nil
 }
 func (op *normFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }

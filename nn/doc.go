@@ -15,7 +15,7 @@
 // quantizer with an EMA range. Each quantizable layer has its own LayerQ (weight bits,
 // activation bits, per-channel), so mixed precision is configuration. The model input is raw
 // pixels p/255 on the uint8 grid (scale 1/255, zero point 0); LeNet-5's first conv folds the input
-// normalization (x - Mean)/Std into its weights and bias (autograd.NormFoldWeights), which is
+// normalization (x - Mean)/Std into its weights and bias (autograd.FoldNormWeightsNode), which is
 // exact because it has no padding.
 //
 // Model builders: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc 800->500,
