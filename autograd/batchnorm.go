@@ -213,15 +213,15 @@ func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	beta, _, err := f32(vs[2])
+	beta, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}
@@ -279,15 +279,15 @@ func (op *bnGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, gshape, err := f32(vs[1])
+	gamma, gshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[2])
+	dy, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}
@@ -389,11 +389,11 @@ func (op *bnFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -433,11 +433,11 @@ func (op *bnFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	beta, shape, err := f32(vs[0])
+	beta, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -485,7 +485,7 @@ func (op *bnFoldGammaGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, 
 	return tensor.Shape{in[0].(tensor.Shape)[0]}, nil
 }
 func (op *bnFoldGammaGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, shape, err := f32(vs[0])
+	dy, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +501,7 @@ func (op *bnFoldGammaGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return out, nil
 	}
-	w, _, err := f32(vs[1])
+	w, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -47,17 +48,17 @@ func channelGeometry(s tensor.Shape) (n, c, inner int) {
 }
 
 func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := f32(vs[1])
+	b, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
 	out, y := op.y.data(shape)
 	n, c, inner := channelGeometry(shape)
-	splitRows(n, c*inner, func(lo, hi int) {
+	f32.SplitRows(n, c*inner, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * inner
@@ -100,7 +101,7 @@ func (op *biasGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) 
 	return tensor.Shape{s[1]}, nil
 }
 func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, shape, err := f32(vs[0])
+	dy, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		op.partials[w] = grow(op.partials[w], c)
 		clear(op.partials[w])
 	}
-	splitRowsW(n, c*inner, func(w, lo, hi int) {
+	f32.SplitRowsW(n, c*inner, func(w, lo, hi int) {
 		part := op.partials[w]
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -73,29 +74,29 @@ func (op *fakeQuantOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error)
 }
 
 func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
 	out, y := op.y.data(shape)
 	if aq, ok := op.q.(*ActQuantizer); ok && op.srcIn != 0 {
 		var pre []float32
-		if pre, _, err = f32(vs[op.srcIn]); err != nil {
+		if pre, _, err = floats(vs[op.srcIn]); err != nil {
 			return nil, err
 		}
 		var r batchRange
 		if m := aq.Ctx.Mode; (m == ModeTrain || m == ModeCalibrate) && !aq.Fixed {
 			ok := false
 			if op.src != nil {
-				r, ok = op.src.rangeOf(pre)
+				r, ok = op.src.outputRange(pre)
 			}
 			if !ok {
-				r.lo, r.hi, r.nan = rangeOf(pre)
+				r.lo, r.hi, r.nan = f32.RangeOf(pre)
 			}
 		}
 		err = aq.forward(y, x, shape, &r)
 	} else if ok && op.src != nil {
-		if r, ok := op.src.rangeOf(x); ok {
+		if r, ok := op.src.outputRange(x); ok {
 			err = aq.forward(y, x, shape, &r)
 		} else {
 			err = aq.Forward(y, x, shape)
@@ -142,11 +143,11 @@ func (op *fakeQuantGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, er
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[1])
+	dy, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

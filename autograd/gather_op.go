@@ -80,7 +80,7 @@ func (op *gatherOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 func (op *gatherOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	c, _, err := f32(vs[0])
+	c, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (op *gatherGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.k}, nil
 }
 func (op *gatherGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, _, err := f32(vs[0])
+	dy, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}

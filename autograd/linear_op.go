@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -96,7 +97,7 @@ func (op *linearOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, w := in[0], in[1]
 	out, y := op.y.data(tensor.Shape{op.n, op.out})
 	// y (N x Out) = x (N x In) * W^T (In x Out)
-	Sgemm(false, true, op.n, op.out, op.in, 1, x, op.in, w, op.in, 0, y, op.out)
+	f32.Sgemm(false, true, op.n, op.out, op.in, 1, x, op.in, w, op.in, 0, y, op.out)
 	if op.bias {
 		b := in[2]
 		for i := 0; i < op.n; i++ {
@@ -171,12 +172,12 @@ func (op *linearGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		w := in[0]
 		out, dx := op.d.data(tensor.Shape{f.n, f.in})
 		// dx (N x In) = dy (N x Out) * W (Out x In)
-		Sgemm(false, false, f.n, f.in, f.out, 1, dy, f.out, w, f.in, 0, dx, f.in)
+		f32.Sgemm(false, false, f.n, f.in, f.out, 1, dy, f.out, w, f.in, 0, dx, f.in)
 		return out, nil
 	}
 	x := in[0]
 	out, dw := op.d.data(tensor.Shape{f.out, f.in})
 	// dW (Out x In) = dy^T (Out x N) * x (N x In)
-	Sgemm(true, false, f.out, f.in, f.n, 1, dy, f.out, x, f.in, 0, dw, f.in)
+	f32.Sgemm(true, false, f.out, f.in, f.n, 1, dy, f.out, x, f.in, 0, dw, f.in)
 	return out, nil
 }

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -85,7 +86,7 @@ func (q *ActQuantizer) StepGrad(dp, x, dy []float32, shape []int) {
 // added in order: the same result whatever the scheduling.
 func stepGradSum(x, dy []float32, p fakequant.Params) float64 {
 	var part [2]float64
-	splitRowsW(len(x), 1, func(w, lo, hi int) {
+	f32.SplitRowsW(len(x), 1, func(w, lo, hi int) {
 		part[w] = fakequant.LSQStepGrad(x[lo:hi], dy[lo:hi], p)
 	})
 	return part[0] + part[1]
@@ -173,11 +174,11 @@ func (op *lsqOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 }
 
 func (op *lsqOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := f32(vs[1])
+	p, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -221,15 +222,15 @@ func (op *lsqStepGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 	return in[1].(tensor.Shape).Clone(), nil
 }
 func (op *lsqStepGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	_, pshape, err := f32(vs[1])
+	_, pshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[2])
+	dy, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func (op *maskOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *maskOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func (op *normFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error)
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +95,11 @@ func (op *normFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error)
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	b, shape, err := f32(vs[0])
+	b, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	w, _, err := f32(vs[1])
+	w, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -132,11 +132,11 @@ func (op *normFoldBGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, er
 	return in[1].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldBGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	db, _, err := f32(vs[0])
+	db, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	_, wshape, err := f32(vs[1])
+	_, wshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -33,8 +33,8 @@ func (o opBase) Hashcode() uint32 {
 	return h.Sum32()
 }
 
-// f32 returns the float32 backing of a tensor value.
-func f32(v gorgonia.Value) ([]float32, tensor.Shape, error) {
+// floats returns the float32 backing of a tensor value.
+func floats(v gorgonia.Value) ([]float32, tensor.Shape, error) {
 	t, ok := v.(tensor.Tensor)
 	if !ok {
 		return nil, nil, fmt.Errorf("autograd: expected a tensor, got %T", v)
@@ -95,4 +95,19 @@ func (b *outBuf) get(shape tensor.Shape) *tensor.Dense {
 func (b *outBuf) data(shape tensor.Shape) (*tensor.Dense, []float32) {
 	t := b.get(shape)
 	return t, t.Data().([]float32)
+}
+
+// grow returns s resized to n, reallocating only when its capacity is short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func make32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
 }

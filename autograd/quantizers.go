@@ -3,6 +3,7 @@ package autograd
 import (
 	"errors"
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 	"math"
 
 	"github.com/qatgo/qatgo/fakequant"
@@ -132,7 +133,7 @@ func (q *ActQuantizer) observe(x []float32, r *batchRange) error {
 	if r != nil {
 		lo, hi, nan = r.lo, r.hi, r.nan
 	} else {
-		lo, hi, nan = rangeOf(x)
+		lo, hi, nan = f32.RangeOf(x)
 	}
 	if nan || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
 		return ErrDiverged
@@ -171,7 +172,7 @@ func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) e
 	}
 	q.active = q.Active()
 	if !q.active {
-		copyHalves(dst, src)
+		f32.CopyHalves(dst, src)
 		return nil
 	}
 	q.last = q.Params()
@@ -179,7 +180,7 @@ func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) e
 		q.requantize(dst, src, shape, accScales)
 		return nil
 	}
-	splitRows(len(src), 1, func(lo, hi int) { fakeQuantizeRowVec(dst[lo:hi], src[lo:hi], q.last) })
+	f32.SplitRows(len(src), 1, func(lo, hi int) { f32.FakeQuantize(dst[lo:hi], src[lo:hi], q.last) })
 	return nil
 }
 
@@ -189,14 +190,14 @@ type requantTables struct {
 	value []float32 // value[code-QMin]: the real value of each code
 	mult  []int32
 	shift []int
-	vec   []requantConsts // the vector kernel's operands for each channel
-	cols  []requantCols   // ... and for each group of four channels of a fully connected output
+	vec   []f32.RequantConsts // the vector kernel's operands for each channel
+	cols  []requantCols       // ... and for each group of four channels of a fully connected output
 }
 
-// requantCols are the operands of requantColumns4 for four adjacent channels; ok is false if
+// requantCols are the operands of f32.RequantColumns4 for four adjacent channels; ok is false if
 // one of them has a positive shift (requantRow does not handle those).
 type requantCols struct {
-	k    requantConsts
+	k    f32.RequantConsts
 	s    [4]float64
 	mult [4]int32
 	exp  [4]uint
@@ -240,7 +241,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	}
 	t.shift = t.shift[:channels]
 	if cap(t.vec) < channels {
-		t.vec = make([]requantConsts, channels)
+		t.vec = make([]f32.RequantConsts, channels)
 	}
 	t.vec = t.vec[:channels]
 	for c, s := range accScales {
@@ -251,7 +252,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	// Fully connected outputs (inner == 1) go four channels at a time down the batch, where
 	// the four have shift <= 0 (cols[g] set for channels 4g..4g+3).
 	colGroups := 0
-	if inner == 1 && useAVX2 {
+	if inner == 1 && f32.HasAVX2() {
 		colGroups = channels / 4
 		if cap(t.cols) < colGroups {
 			t.cols = make([]requantCols, colGroups)
@@ -264,7 +265,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 				c := 4*g + i
 				cg.ok = cg.ok && shifts[c] <= 0
 				cg.s[i], cg.mult[i], cg.exp[i] = accScales[c], mults[c], uint(-shifts[c])
-				cg.k.setLane(i, accScales[c], mults[c], uint(-shifts[c]), vlo, vhi, p.Scale)
+				cg.k.SetLane(i, accScales[c], mults[c], uint(-shifts[c]), vlo, vhi, p.Scale)
 			}
 		}
 	}
@@ -272,15 +273,15 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	// writes ~0.8 KB: for fc1's 500 channels, 400 KB a step that would only evict the GEMM's data).
 	for c, s := range accScales {
 		if t.shift[c] <= 0 && !(c < 4*colGroups && t.cols[c/4].ok) {
-			t.vec[c].set(s, t.mult[c], uint(-t.shift[c]), vlo, vhi, p.Scale)
+			t.vec[c].Set(s, t.mult[c], uint(-t.shift[c]), vlo, vhi, p.Scale)
 		}
 	}
 	block := channels * inner
-	splitRows(len(src)/block, block, func(r0, r1 int) {
+	f32.SplitRows(len(src)/block, block, func(r0, r1 int) {
 		for g := range colGroups {
 			if cg := &t.cols[g]; cg.ok && r0 < r1 {
 				off := r0*block + 4*g
-				requantColumns4(rule, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
+				f32.RequantColumns4(rule, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
 			}
 		}
 		for base := r0 * block; base < r1*block; base += block {
@@ -300,7 +301,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 				}
 				// The usual case: fakequant.RequantizeWith with the multiply inlined and the
 				// clamp as min/max, eight or four values at a time where the CPU allows.
-				requantRowVec(rule, d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
+				f32.RequantChannel(rule, d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
 			}
 		}
 	})
@@ -308,10 +309,10 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 
 func (q *ActQuantizer) Backward(dx, x, dy []float32) {
 	if !q.active {
-		copyHalves(dx, dy)
+		f32.CopyHalves(dx, dy)
 		return
 	}
-	splitRows(len(x), 1, func(lo, hi int) { steBackwardVec(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
+	f32.SplitRows(len(x), 1, func(lo, hi int) { f32.STEBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], q.last) })
 }
 
 // WeightQuantizer quantizes weights symmetrically (zero point 0, narrow signed range), per
@@ -362,7 +363,7 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	m := q.Ctx.Mode
 	q.active = m == ModeTrain || m == ModeEval
 	if !q.active {
-		copyHalves(dst, src)
+		f32.CopyHalves(dst, src)
 		return nil
 	}
 	channels := 1
@@ -381,9 +382,9 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 	}
 	absMax := q.absMax[:channels]
 	var bad [2]bool
-	splitRowsW(channels, per, func(w, lo, hi int) {
+	f32.SplitRowsW(channels, per, func(w, lo, hi int) {
 		for c := lo; c < hi; c++ {
-			m, nan := absMaxVec(src[c*per : (c+1)*per])
+			m, nan := f32.AbsMax(src[c*per : (c+1)*per])
 			absMax[c] = m
 			if nan || math.IsInf(float64(m), 0) {
 				bad[w] = true
@@ -405,33 +406,12 @@ func (q *WeightQuantizer) Forward(dst, src []float32, _ []int) error {
 		}
 	}
 	blk := len(src) / q.Channels
-	splitRows(q.Channels, blk, func(lo, hi int) {
+	f32.SplitRows(q.Channels, blk, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			fakeQuantizeRowVec(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
+			f32.FakeQuantize(dst[c*blk:(c+1)*blk], src[c*blk:(c+1)*blk], q.last[c])
 		}
 	})
 	return nil
-}
-
-// fakeQuantizeRow is fakequant.FakeQuantizeSlice(dst, src, p) without math.Round's
-// data-dependent branches: for |y| < 2^32, y = x/Scale, the exact trunc+fraction form of
-// round-half-away (as in requantRow) gives math.Round(y); the code is clamped with min/max and
-// dequantized as Params.Dequantize does. Other values (huge, infinite, NaN) take fakequant's
-// path. TestFakeQuantizeRow checks it against fakequant.
-func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
-	dst = dst[:len(src)]
-	lo, hi := int64(p.QMin)-int64(p.ZeroPoint), int64(p.QMax)-int64(p.ZeroPoint)
-	for i, x := range src {
-		y := float64(x) / p.Scale
-		if !(math.Abs(y) < 0x1p32) {
-			dst[i] = float32(p.FakeQuantize(float64(x)))
-			continue
-		}
-		t := int64(y)
-		f := y - float64(t)
-		t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
-		dst[i] = float32(p.Scale * float64(min(max(t, lo), hi)))
-	}
 }
 
 // Backward is the clipped STE. For signed (symmetric) schemes the range comes from the
@@ -441,13 +421,13 @@ func fakeQuantizeRow(dst, src []float32, p fakequant.Params) {
 // on purpose), clip the gradient to the grid.
 func (q *WeightQuantizer) Backward(dx, x, dy []float32) {
 	if !q.active || (q.Scheme.Signed && q.LogStep == nil) {
-		copyHalves(dx, dy)
+		f32.CopyHalves(dx, dy)
 		return
 	}
 	per := len(x) / len(q.last)
 	for c, p := range q.last {
 		lo, hi := c*per, (c+1)*per
-		steBackwardVec(dx[lo:hi], x[lo:hi], dy[lo:hi], p)
+		f32.STEBackward(dx[lo:hi], x[lo:hi], dy[lo:hi], p)
 	}
 }
 
@@ -491,155 +471,3 @@ func (q *BiasQuantizer) Forward(dst, src []float32, _ []int) error {
 }
 
 func (q *BiasQuantizer) Backward(dx, x, dy []float32) { copy(dx, dy) }
-
-// steBackward is the clipped straight-through estimator: dx = dy inside [lo, hi], else 0
-// (fakequant's Params.InRange, with the nudged range computed once).
-func steBackward(dx, x, dy []float32, p fakequant.Params) {
-	lo, hi := p.NudgedRange()
-	dy = dy[:len(x)]
-	dx = dx[:len(x)]
-	for i, v := range x {
-		if f := float64(v); lo <= f && f <= hi {
-			dx[i] = dy[i]
-		} else {
-			dx[i] = 0
-		}
-	}
-}
-
-// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift)
-// under the rounding rule r: d[k] = value[RequantizeWith(r, acc_k) - QMin] with
-// acc_k = SaturateAccumulator(math.Round(x[k]/s)) and the clamp bounds taken relative to the
-// zero point (vlo = QMin - Z, vhi = hi - Z, zoff = Z - QMin); zero is
-// value[RequantizeWith(r, 0) - QMin]. It is a function of its own so that its loop keeps
-// everything in registers, and everything it calls is inlined:
-//
-//   - zeros (half of a ReLU output) skip the arithmetic;
-//   - math.Round and the saturation: for |y| < 2^32 (every y that does not saturate; not NaN),
-//     t = trunc(y) and the fraction y - t are exact, t moves one away from zero when
-//     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y take fakequant's path;
-//   - the multiply is mulByQuantizedMultiplierNonPos (RoundDouble) or
-//     mulByQuantizedMultiplierSingleNonPos (RoundSingle), and the clamp is min/max.
-//
-// TestRequantRow checks it against the composition of fakequant's functions for both rules.
-func requantRow(r fakequant.Rounding, d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
-	mask := int32(int64(1)<<exponent - 1)
-	shift := -int(exponent)
-	single := r == fakequant.RoundSingle
-	d = d[:len(x)]
-	for k, v := range x {
-		if v == 0 {
-			d[k] = zero
-			continue
-		}
-		y := float64(v) / s
-		var acc int32
-		if math.Abs(y) < 0x1p32 {
-			t := int64(y)
-			f := y - float64(t)
-			t += int64(b2i(f >= 0.5)) - int64(b2i(f <= -0.5))
-			acc = int32(min(max(t, -math.MaxInt32), math.MaxInt32))
-		} else {
-			acc = fakequant.SaturateAccumulator(math.Round(y), shift)
-		}
-		var m int32
-		if single {
-			m = mulByQuantizedMultiplierSingleNonPos(acc, mult, exponent)
-		} else {
-			m = mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
-		}
-		d[k] = value[min(max(m, vlo), vhi)+zoff]
-	}
-}
-
-// mulByQuantizedMultiplierNonPos is fakequant.MultiplyByQuantizedMultiplier(acc, quantized,
-// -exponent) for quantized >= 0 and 0 <= exponent <= 31 (an output scale larger than the
-// accumulator scale, the usual case), with mask = 2^exponent - 1, written out so that it
-// inlines into requantize's loop: the same integer operations as fakequant's
-// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, without their argument checks
-// (which those preconditions make unreachable). TestMulByQuantizedMultiplierNonPos checks it
-// against fakequant.
-func mulByQuantizedMultiplierNonPos(acc, quantized int32, exponent uint, mask int32) int32 {
-	// SaturatingRoundingDoublingHighMul(acc, quantized); quantized >= 0 rules out the
-	// MinInt32 * MinInt32 case.
-	ab := int64(acc) * int64(quantized)
-	nudge := int64(1<<30) - (ab>>63)&(1<<31-1) // 2^30, or 1 - 2^30 if ab < 0
-	x := int32((ab + nudge) / (1 << 31))
-	// RoundingDivideByPOT(x, exponent): threshold = mask>>1 + (1 if x < 0), result
-	// x>>exponent + (1 if x&mask > threshold), with the conditions as 0/1 values.
-	threshold := mask>>1 + int32(uint32(x)>>31)
-	return x>>exponent + int32(b2i(x&mask > threshold))
-}
-
-// mulByQuantizedMultiplierSingleNonPos is fakequant.MultiplyByQuantizedMultiplierSingle(acc,
-// quantized, -exponent) under the same preconditions as mulByQuantizedMultiplierNonPos, without
-// the argument checks: with t = 31 + exponent (31..62), (acc quantized + 2^(t-1)) >> t, the
-// 64-bit product and sum exact (|acc quantized| < 2^62) and the shift arithmetic.
-// TestMulByQuantizedMultiplierNonPos checks it against fakequant.
-func mulByQuantizedMultiplierSingleNonPos(acc, quantized int32, exponent uint) int32 {
-	t := 31 + exponent&31
-	return int32((int64(acc)*int64(quantized) + int64(1)<<(t-1)) >> t)
-}
-
-// rangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in
-// float32), and whether x holds a NaN, in one pass split over two goroutines. min and max are
-// exact, so the split does not change the result.
-func rangeOf(x []float32) (lo, hi float32, nan bool) {
-	var los, his [2]float32
-	var nans [2]bool
-	splitRowsW(len(x), 1, func(w, a, b int) {
-		var l, h float32
-		n := false
-		for _, v := range x[a:b] {
-			if v < l {
-				l = v
-			}
-			if v > h {
-				h = v
-			}
-			n = n || v != v
-		}
-		los[w], his[w], nans[w] = l, h, n
-	})
-	return min(los[0], los[1]), max(his[0], his[1]), nans[0] || nans[1]
-}
-
-// absMaxOf returns max |v| over w ignoring NaNs, and whether w holds a NaN.
-func absMaxOf(w []float32) (m float32, nan bool) {
-	for _, v := range w {
-		a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
-		if a > m {
-			m = a
-		}
-		nan = nan || v != v
-	}
-	return m, nan
-}
-
-// elementwiseParallelMin is the number of elements from which the quantizers split their work
-// over two goroutines; below it the goroutine handoff costs more than it saves.
-const elementwiseParallelMin = 1 << 14
-
-// copyHalves is copy(dst, src) in two halves on two cores: the identity passes of inactive
-// quantizers (float training, the quant delay) and of signed weights' STE move whole
-// activation and weight tensors every step (fc1's 400,000 weights, conv1's 737,280 outputs).
-func copyHalves(dst, src []float32) {
-	splitRows(len(src), 1, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
-}
-
-// splitRows runs f over [0, rows) in two fixed halves on two goroutines when rows*width is
-// large enough, else on the calling goroutine.
-func splitRows(rows, width int, f func(lo, hi int)) {
-	splitRowsW(rows, width, func(_, lo, hi int) { f(lo, hi) })
-}
-
-// splitRowsW is splitRows passing the worker index (0 or 1) to f; both workers always run.
-func splitRowsW(rows, width int, f func(w, lo, hi int)) {
-	if rows < 2 || rows*width < elementwiseParallelMin {
-		f(0, 0, rows)
-		f(1, rows, rows)
-		return
-	}
-	h := (rows + 1) / 2
-	parallel2(func() { f(0, 0, h) }, func() { f(1, h, rows) })
-}

@@ -25,7 +25,7 @@ func (op *relu6Op) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *relu6Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +55,11 @@ func (op *relu6GradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error)
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *relu6GradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[1])
+	dy, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -53,11 +53,11 @@ func softmaxRow(p []float64, z []float32) float64 {
 }
 
 func (op *softmaxCEOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, shape, err := f32(vs[0])
+	z, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := f32(vs[1])
+	t, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +101,11 @@ func (op *softmaxCEGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, er
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *softmaxCEGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, shape, err := f32(vs[0])
+	z, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := f32(vs[1])
+	t, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package autograd
+package f32
 
 // useAsmPool is false: there are no vector max-pool kernels for this build.
 const useAsmPool = false

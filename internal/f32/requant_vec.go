@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -6,11 +6,11 @@ import (
 	"github.com/qatgo/qatgo/fakequant"
 )
 
-// requantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
+// RequantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
 // per lane of the four float64 or int64 (or int32) lanes it works on, so that the kernel can
 // use them as memory operands. The offsets in the assembly follow this layout. Lanes may
 // differ in s, mult and exponent (four channels side by side); the rest is per tensor.
-type requantConsts struct {
+type RequantConsts struct {
 	s       [4]float64 // 0: the accumulator scale S_in S_w[c]
 	absMask [4]uint64  // 32: 0x7fff...: |y|
 	lim     [4]float64 // 64: 2^32, the bound of the exact rounding
@@ -54,12 +54,12 @@ type requantConsts struct {
 	sSub   [8]int32  // 824: 2^(62-t) mod 2^32 (2^31 is stored as MinInt32)
 }
 
-// set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
+// set fills all four lanes of k for one channel: RequantChannel(d, x, k, ...) then writes what
 // requantRow(d, x, s, mult, exponent, vlo, vhi, ...) writes when requantRow's value table is
 // value[v - vlo] = float32(float64(v) * scale).
-func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+func (k *RequantConsts) Set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
 	for i := range 4 {
-		k.setLane(i, s, mult, exponent, vlo, vhi, scale)
+		k.SetLane(i, s, mult, exponent, vlo, vhi, scale)
 	}
 	recip, lim := float32(1/s), float32(0x1p20)
 	if r := math.Abs(float64(recip)); r < 0x1p-126 || r > math.MaxFloat32 {
@@ -81,7 +81,7 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 }
 
 // setLane fills lane i of k.
-func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+func (k *RequantConsts) SetLane(i int, s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
 	mask := int32(int64(1)<<exponent - 1)
 	k.s[i], k.absMask[i], k.lim[i] = s, 1<<63-1, 0x1p32
 	k.maxAcc[i], k.minAcc[i] = 2147483647, -2147483647
@@ -95,8 +95,8 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 // requant8Kernels are the eight-lane kernels of one rounding rule: the float32 recovery, the
 // float64 recovery and the four-lane kernel.
 type requant8Kernels struct {
-	k8, k8d func(d, x *float32, groups int, k *requantConsts) int
-	k4      func(d, x *float32, groups, stride int, k *requantConsts) int
+	k8, k8d func(d, x *float32, groups int, k *RequantConsts) int
+	k4      func(d, x *float32, groups, stride int, k *RequantConsts) int
 }
 
 var requantKernels = [2]requant8Kernels{
@@ -104,13 +104,13 @@ var requantKernels = [2]requant8Kernels{
 	fakequant.RoundSingle: {requant8SAsm, requant8dSAsm, requantSAsm},
 }
 
-// requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
+// RequantChannel is requantRow (for a value table made from scale as in RequantConsts.set) with
 // the vector kernels of rule r where the CPU has them: groups of eight through the float32
 // recovery (requant8Asm, requant8SAsm), what it declines through the float64 recovery
 // (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of four
 // through requantAsm or requantSAsm, a group on requantRow's slow path and the tail through
 // requantRow). TestRequantRowVec and TestRequant8Asm check it against requantRow.
-func requantRowVec(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+func RequantChannel(r fakequant.Rounding, d, x []float32, k *RequantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	d = d[:len(x)]
 	if !useAVX2 {
 		requantRow(r, d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
@@ -139,10 +139,10 @@ func requantRowVec(r fakequant.Rounding, d, x []float32, k *requantConsts, s flo
 	requant4(r, d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
 }
 
-// requant4 is requantRowVec with the four-lane kernel of rule r (requant_amd64.s) only: groups
+// requant4 is RequantChannel with the four-lane kernel of rule r (requant_amd64.s) only: groups
 // of four through requantAsm or requantSAsm, a group holding a value on requantRow's slow path
 // (|x/s| >= 2^32, NaN) and the tail through requantRow.
-func requant4(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+func requant4(r fakequant.Rounding, d, x []float32, k *RequantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	k4 := requantKernels[r&1].k4
 	i := 0
 	for len(x)-i >= 4 {
@@ -156,12 +156,12 @@ func requant4(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64,
 	requantRow(r, d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
 }
 
-// requantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
+// RequantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
 // matrix of fully connected outputs (one value per channel per row) under rule r:
 // d[r*stride+c+i] is requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and
 // exponent[i], k holding those in its lanes. Rows with a value on requantRow's slow path go
 // through requantRow. TestRequantColumns4 checks it against requantRow.
-func requantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *requantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+func RequantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *RequantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	if rows == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"runtime"
@@ -97,3 +97,15 @@ func startHelper() {
 // Parallel2 is the two-way split the ops use (see parallel2), for other code of a training
 // step that splits its work in two fixed halves (train's optimizer update).
 func Parallel2(f, g func()) { parallel2(f, g) }
+
+// SplitBatch runs f(worker, lo, hi) for the images [0, h) and [h, n), h = (n+1)/2, on two
+// goroutines. The partition depends on n only, which keeps reductions deterministic.
+func SplitBatch(n int, f func(worker, lo, hi int)) {
+	h := (n + 1) / 2
+	if n < 2 {
+		f(0, 0, n)
+		f(1, n, n)
+		return
+	}
+	parallel2(func() { f(0, 0, h) }, func() { f(1, h, n) })
+}

@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"fmt"
@@ -78,9 +78,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
-// sgemmSerial is Sgemm on the calling goroutine only (for callers that already split their
+// SgemmSerial is Sgemm on the calling goroutine only (for callers that already split their
 // work across cores). Arguments are not checked.
-func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -183,7 +183,7 @@ type bPacker interface {
 // which must hold alpha * op(A) for these m and k (transA, alpha, a and lda are then unused),
 // and B either packed from b or, if pb is not nil, by pb (transB, b and ldb are then unused).
 // The same packed values give the same bits whichever way they were packed.
-func gemmBlockedA(pa *packedA, pb bPacker, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+func gemmBlockedA(pa *PackedA, pb bPacker, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
 	buf := gemmBufs.Get().(*gemmBuf)
 	defer gemmBufs.Put(buf)
 	for jc := 0; jc < n; jc += gemmNC {
@@ -212,16 +212,16 @@ func gemmBlockedA(pa *packedA, pb bPacker, transA bool, m, n, k int, alpha float
 	}
 }
 
-// packedA is alpha * op(A) (m x k) packed once for many products with the same left factor
+// PackedA is alpha * op(A) (m x k) packed once for many products with the same left factor
 // (a convolution's weights against every image of a batch). For each depth block pc it holds
 // packA's strips of all m rows, so block (ic, pc) starts at pc*roundUp(m, MR) + (ic/MR)*kc*MR.
-type packedA struct {
+type PackedA struct {
 	m, k int
 	data []float32
 }
 
 // pack fills p with alpha * op(A), reusing its storage.
-func (p *packedA) pack(transA bool, m, k int, alpha float32, a []float32, lda int) {
+func (p *PackedA) Pack(transA bool, m, k int, alpha float32, a []float32, lda int) {
 	p.m, p.k = m, k
 	mr := roundUp(m, gemmMR)
 	p.data = grow(p.data, mr*k)
@@ -231,13 +231,13 @@ func (p *packedA) pack(transA bool, m, k int, alpha float32, a []float32, lda in
 	}
 }
 
-func (p *packedA) block(ic, pc, kc int) []float32 {
+func (p *PackedA) block(ic, pc, kc int) []float32 {
 	return p.data[pc*roundUp(p.m, gemmMR)+(ic/gemmMR)*kc*gemmMR:]
 }
 
-// sgemmPackedA is sgemmSerial with op(A) prepacked in pa: C = pa * op(B) + beta * C, where pa
-// holds alpha * op(A). It produces the same bits as sgemmSerial.
-func sgemmPackedA(pa *packedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// SgemmPackedA is SgemmSerial with op(A) prepacked in pa: C = pa * op(B) + beta * C, where pa
+// holds alpha * op(A). It produces the same bits as SgemmSerial.
+func SgemmPackedA(pa *PackedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if pa.m == 0 || n == 0 {
 		return
 	}
@@ -248,8 +248,8 @@ func sgemmPackedA(pa *packedA, transB bool, n int, b []float32, ldb int, beta fl
 	gemmBlockedA(pa, nil, false, pa.m, n, pa.k, 0, nil, 0, transB, b, ldb, c, ldc)
 }
 
-// sgemmPackedAB is sgemmPackedA with op(B) (pa.k x n) packed by pb: C = pa * op(B) + beta * C.
-func sgemmPackedAB(pa *packedA, pb bPacker, n int, beta float32, c []float32, ldc int) {
+// SgemmPackedAB is SgemmPackedA with op(B) (pa.k x n) packed by pb: C = pa * op(B) + beta * C.
+func SgemmPackedAB(pa *PackedA, pb bPacker, n int, beta float32, c []float32, ldc int) {
 	if pa.m == 0 || n == 0 {
 		return
 	}
@@ -260,9 +260,9 @@ func sgemmPackedAB(pa *packedA, pb bPacker, n int, beta float32, c []float32, ld
 	gemmBlockedA(pa, pb, false, pa.m, n, pa.k, 0, nil, 0, false, nil, 0, c, ldc)
 }
 
-// sgemmSerialB is sgemmSerial(false, ., m, n, k, 1, a, lda, ., ., beta, c, ldc) with op(B)
+// SgemmSerialB is SgemmSerial(false, ., m, n, k, 1, a, lda, ., ., beta, c, ldc) with op(B)
 // (k x n) packed by pb.
-func sgemmSerialB(m, n, k int, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
+func SgemmSerialB(m, n, k int, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
