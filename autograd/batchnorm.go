@@ -193,7 +193,7 @@ func BatchNorm(x, gamma, beta *gorgonia.Node, st *BNState) (*gorgonia.Node, erro
 	if err := st.check(xs[1]); err != nil {
 		return nil, fmt.Errorf("autograd: BatchNorm: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnOp{opBase: newOpBase("BatchNorm"), st: st, dims: xs.Dims()}, x, gamma, beta)
+	return gorgonia.ApplyOp(&bnOp{opBase: sameShapeOp("BatchNorm", 3, 0), st: st, dims: xs.Dims()}, x, gamma, beta)
 }
 
 type bnOp struct {
@@ -202,15 +202,11 @@ type bnOp struct {
 	dims int
 }
 
-func (op *bnOp) Arity() int { return 3 }
 func (op *bnOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
 	v := gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, v, v, x)
-}
-func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, shape, err := floats(vs[0])
@@ -239,15 +235,15 @@ func (op *bnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	x, gamma := inputs[0], inputs[1]
-	dx, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradX"), st: op.st, dims: op.dims}, x, gamma, grad)
+	dx, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradX", 3), st: op.st, dims: op.dims}, x, gamma, grad)
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradGamma"), st: op.st, dims: op.dims, gamma: true}, x, gamma, grad)
+	dgamma, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradGamma", 3), st: op.st, dims: op.dims, gamma: true}, x, gamma, grad)
 	if err != nil {
 		return nil, err
 	}
-	dbeta, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BatchNormGradBeta"), dims: op.dims}, grad)
+	dbeta, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BatchNormGradBeta", 1), dims: op.dims}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +258,6 @@ type bnGradOp struct {
 	gamma bool
 }
 
-func (op *bnGradOp) Arity() int { return 3 }
 func (op *bnGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
@@ -354,7 +349,7 @@ func FoldBNWeightsNode(w, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, er
 	if err := st.check(gs[0]); err != nil {
 		return nil, fmt.Errorf("autograd: FoldBNWeightsNode: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnFoldWOp{opBase: newOpBase("BNFoldW"), st: st, dims: ws.Dims()}, w, gamma)
+	return gorgonia.ApplyOp(&bnFoldWOp{opBase: sameShapeOp("BNFoldW", 2, 0), st: st, dims: ws.Dims()}, w, gamma)
 }
 
 // FoldBNBiasNode adds bf = FoldBNBiasInto(beta, gamma, st) to the graph, with st's running statistics
@@ -368,7 +363,7 @@ func FoldBNBiasNode(beta, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, er
 	if err := st.check(gs[0]); err != nil {
 		return nil, fmt.Errorf("autograd: FoldBNBiasNode: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnFoldBOp{opBase: newOpBase("BNFoldB"), st: st}, beta, gamma)
+	return gorgonia.ApplyOp(&bnFoldBOp{opBase: sameShapeOp("BNFoldB", 2, 0), st: st}, beta, gamma)
 }
 
 // bnFoldWOp is (F2) on (w, gamma). Its gradient for w, dwf * s, is the same arithmetic, so the
@@ -379,14 +374,10 @@ type bnFoldWOp struct {
 	dims int
 }
 
-func (op *bnFoldWOp) Arity() int { return 2 }
 func (op *bnFoldWOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	w := gorgonia.TensorType{Dims: op.dims, Of: a}
 	return hm.NewFnType(w, gorgonia.TensorType{Dims: 1, Of: a}, w)
-}
-func (op *bnFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	w, shape, err := floats(vs[0])
@@ -407,11 +398,11 @@ func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *bnFoldWOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *bnFoldWOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	w, gamma := inputs[0], inputs[1]
-	dw, err := gorgonia.ApplyOp(&bnFoldWOp{opBase: newOpBase("BNFoldWGradW"), st: op.st, dims: op.dims}, grad, gamma)
+	dw, err := gorgonia.ApplyOp(&bnFoldWOp{opBase: sameShapeOp("BNFoldWGradW", 2, 0), st: op.st, dims: op.dims}, grad, gamma)
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldWGradGamma"), st: op.st, dims: op.dims}, grad, w)
+	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldWGradGamma", 2), st: op.st, dims: op.dims}, grad, w)
 	if err != nil {
 		return nil, err
 	}
@@ -424,13 +415,9 @@ type bnFoldBOp struct {
 	st *BNState
 }
 
-func (op *bnFoldBOp) Arity() int { return 2 }
 func (op *bnFoldBOp) Type() hm.Type {
 	v := gorgonia.TensorType{Dims: 1, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(v, v, v)
-}
-func (op *bnFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	beta, shape, err := floats(vs[0])
@@ -450,7 +437,7 @@ func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *bnFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *bnFoldBOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldBGradGamma"), st: op.st, dims: 1, bias: true}, grad)
+	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldBGradGamma", 1), st: op.st, dims: 1, bias: true}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -466,12 +453,6 @@ type bnFoldGammaGradOp struct {
 	bias bool
 }
 
-func (op *bnFoldGammaGradOp) Arity() int {
-	if op.bias {
-		return 1
-	}
-	return 2
-}
 func (op *bnFoldGammaGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	v := gorgonia.TensorType{Dims: 1, Of: a}

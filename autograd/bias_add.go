@@ -18,7 +18,7 @@ func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if xs.Dims() < 2 || bs.Dims() != 1 || bs[0] != xs[1] {
 		return nil, fmt.Errorf("autograd: BiasAdd: x %v and bias %v do not match on axis 1", xs, bs)
 	}
-	return gorgonia.ApplyOp(&biasAddOp{opBase: newOpBase("BiasAdd"), dims: xs.Dims()}, x, b)
+	return gorgonia.ApplyOp(&biasAddOp{opBase: sameShapeOp("BiasAdd", 2, 0), dims: xs.Dims()}, x, b)
 }
 
 type biasAddOp struct {
@@ -27,15 +27,11 @@ type biasAddOp struct {
 	y    outBuf
 }
 
-func (op *biasAddOp) Arity() int { return 2 }
 func (op *biasAddOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
 	b := gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, b, x)
-}
-func (op *biasAddOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 
 // channelGeometry splits shape (N, C, rest...) into n, c and inner = prod(rest).
@@ -76,7 +72,7 @@ func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *biasAddOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *biasAddOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	db, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BiasAddGrad"), dims: op.dims}, grad)
+	db, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BiasAddGrad", 1), dims: op.dims}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +87,6 @@ type biasGradOp struct {
 	partials [2][]float32 // per-worker sums over the two halves of the batch
 }
 
-func (op *biasGradOp) Arity() int { return 1 }
 func (op *biasGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})

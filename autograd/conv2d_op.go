@@ -50,7 +50,7 @@ func conv2D(x, w *gorgonia.Node, stride, pad int, inputGrad bool) (*gorgonia.Nod
 	if x.Dtype() != tensor.Float32 || w.Dtype() != tensor.Float32 {
 		return nil, fmt.Errorf("autograd: Conv2D: want float32 x and w, got %v and %v", x.Dtype(), w.Dtype())
 	}
-	return gorgonia.ApplyOp(&conv2DOp{opBase: newOpBase("Conv2D"), g: g, inputGrad: inputGrad}, x, w)
+	return gorgonia.ApplyOp(&conv2DOp{opBase: newOpBase("Conv2D", 2), g: g, inputGrad: inputGrad}, x, w)
 }
 
 // convGeom is the geometry of one convolution, with its kernels (internal/f32).
@@ -95,7 +95,6 @@ type conv2DOp struct {
 	y        outBuf
 }
 
-func (op *conv2DOp) Arity() int { return 2 }
 func (op *conv2DOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)
@@ -178,14 +177,14 @@ func (op *conv2DOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	op.keepCols = true
 	// output is an operand of the dW op only to order it after the forward run that fills the
 	// patch cache (dy need not depend on y: the gradient of sum(y) is a constant).
-	dw, err := gorgonia.ApplyOp(&conv2DGradWOp{opBase: newOpBase("Conv2DGradW"), fwd: op}, inputs[0], grad, output)
+	dw, err := gorgonia.ApplyOp(&conv2DGradWOp{opBase: newOpBase("Conv2DGradW", 3), fwd: op}, inputs[0], grad, output)
 	if err != nil {
 		return nil, err
 	}
 	if !op.inputGrad {
 		return gorgonia.Nodes{nil, dw}, nil
 	}
-	dx, err := gorgonia.ApplyOp(&conv2DGradXOp{opBase: newOpBase("Conv2DGradX"), g: op.g}, inputs[1], grad)
+	dx, err := gorgonia.ApplyOp(&conv2DGradXOp{opBase: newOpBase("Conv2DGradX", 2), g: op.g}, inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +200,6 @@ type conv2DGradXOp struct {
 	dx   outBuf
 }
 
-func (op *conv2DGradXOp) Arity() int { return 2 }
 func (op *conv2DGradXOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)
@@ -248,7 +246,6 @@ type conv2DGradWOp struct {
 	dw       outBuf
 }
 
-func (op *conv2DGradWOp) Arity() int { return 3 }
 func (op *conv2DGradWOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t, t)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // FakeQuant adds y = FQ(x) to x's graph, with the range chosen by q. Its gradient is q's
@@ -18,7 +17,7 @@ import (
 // Extra inputs (deps) are not differentiated and not read: they only order the node after
 // theirs, for quantizers that read the state of others (BiasQuantizer).
 func FakeQuant(x *gorgonia.Node, q Quantizer, deps ...*gorgonia.Node) (*gorgonia.Node, error) {
-	op := &fakeQuantOp{opBase: newOpBase("FakeQuant"), q: q, arity: 1 + len(deps)}
+	op := &fakeQuantOp{opBase: sameShapeOp("FakeQuant", 1+len(deps), 0), q: q}
 	op.src, _ = x.Op().(rangeSource)
 	return gorgonia.ApplyOp(op, append([]*gorgonia.Node{x}, deps...)...)
 }
@@ -37,7 +36,7 @@ func FakeQuantPooled(pool, pre *gorgonia.Node, q *ActQuantizer) (*gorgonia.Node,
 	if ps.Dims() != 4 || xs.Dims() != 4 || ps[0] != xs[0] || ps[1] != xs[1] || ps[2] > xs[2] || ps[3] > xs[3] {
 		return nil, fmt.Errorf("autograd: FakeQuantPooled: pool %v is not a pooling of %v", ps, xs)
 	}
-	op := &fakeQuantOp{opBase: newOpBase("FakeQuantPooled"), q: q, arity: 2, srcIn: 1}
+	op := &fakeQuantOp{opBase: sameShapeOp("FakeQuantPooled", 2, 0), q: q, srcIn: 1}
 	op.src, _ = pre.Op().(rangeSource)
 	return gorgonia.ApplyOp(op, pool, pre)
 }
@@ -51,8 +50,7 @@ type rangeSource interface {
 
 type fakeQuantOp struct {
 	opBase
-	q     Quantizer
-	arity int
+	q Quantizer
 	// src is the op that wrote input srcIn when that op finds the range of its output while
 	// writing it (ReLU, BiasReLU), which spares an activation quantizer its own pass over the
 	// data. srcIn is 0 (x itself) or 1 (FakeQuantPooled's pre, whose range is observed).
@@ -60,8 +58,6 @@ type fakeQuantOp struct {
 	srcIn int
 	y     outBuf
 }
-
-func (op *fakeQuantOp) Arity() int { return op.arity }
 
 func (op *fakeQuantOp) Type() hm.Type {
 	ts := make([]hm.Type, 0, op.arity+1)
@@ -71,14 +67,6 @@ func (op *fakeQuantOp) Type() hm.Type {
 	}
 	ts = append(ts, hm.TypeVariable('a'))
 	return hm.NewFnType(ts...)
-}
-
-func (op *fakeQuantOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("autograd: FakeQuant: input has no shape")
-	}
-	return s.Clone(), nil
 }
 
 func (op *fakeQuantOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -125,7 +113,7 @@ func (op *fakeQuantOp) DiffWRT(n int) []bool {
 }
 
 func (op *fakeQuantOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	g := &fakeQuantGradOp{opBase: newOpBase("FakeQuantGrad"), q: op.q}
+	g := &fakeQuantGradOp{opBase: sameShapeOp("FakeQuantGrad", 2, 0), q: op.q}
 	dx, err := gorgonia.ApplyOp(g, inputs[0], grad)
 	if err != nil {
 		return nil, err
@@ -142,13 +130,9 @@ type fakeQuantGradOp struct {
 	dx outBuf
 }
 
-func (op *fakeQuantGradOp) Arity() int { return 2 }
 func (op *fakeQuantGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a, a)
-}
-func (op *fakeQuantGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, shape, err := floats(vs[0])

@@ -22,8 +22,8 @@ func TestConv2DGradWPatchCache(t *testing.T) {
 	rng := rand.New(rand.NewPCG(40, 1))
 	x1, x2, w := randMat(rng, 1, 3*2*7*6), randMat(rng, 1, 3*2*7*6), randMat(rng, 1, 4*2*3*3)
 	dy := randMat(rng, 1, g.N*g.O*g.OHW)
-	fwd := &conv2DOp{opBase: newOpBase("Conv2D"), g: g, inputGrad: true, keepCols: true}
-	gw := &conv2DGradWOp{opBase: newOpBase("Conv2DGradW"), fwd: fwd}
+	fwd := &conv2DOp{opBase: newOpBase("Conv2D", 2), g: g, inputGrad: true, keepCols: true}
+	gw := &conv2DGradWOp{opBase: newOpBase("Conv2DGradW", 3), fwd: fwd}
 	run := func(x []float32) []float32 {
 		t.Helper()
 		dw, err := gw.Do(denseF32(x, 3, 2, 7, 6), denseF32(dy, g.N, g.O, g.OH, g.OW), nil)

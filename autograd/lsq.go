@@ -8,7 +8,6 @@ import (
 	"github.com/chewxy/hm"
 	"github.com/qatgo/qatgo/fakequant"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Learned step sizes (LSQ, Esser et al. 2020; fakequant equations (13) and (14)).
@@ -149,7 +148,7 @@ func FakeQuantLSQ(x, logStep *gorgonia.Node, q LearnedQuantizer) (*gorgonia.Node
 	if logStep.Shape().Dims() != 1 {
 		return nil, fmt.Errorf("autograd: FakeQuantLSQ: step of shape %v is not a vector", logStep.Shape())
 	}
-	return gorgonia.ApplyOp(&lsqOp{opBase: newOpBase("FakeQuantLSQ"), q: q, dims: x.Shape().Dims()}, x, logStep)
+	return gorgonia.ApplyOp(&lsqOp{opBase: sameShapeOp("FakeQuantLSQ", 2, 0), q: q, dims: x.Shape().Dims()}, x, logStep)
 }
 
 type lsqOp struct {
@@ -159,18 +158,10 @@ type lsqOp struct {
 	y    outBuf
 }
 
-func (op *lsqOp) Arity() int { return 2 }
 func (op *lsqOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x, p := gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, p, x)
-}
-func (op *lsqOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("autograd: FakeQuantLSQ: input has no shape")
-	}
-	return s.Clone(), nil
 }
 
 func (op *lsqOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -193,11 +184,11 @@ func (op *lsqOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *lsqOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *lsqOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dx, err := gorgonia.ApplyOp(&fakeQuantGradOp{opBase: newOpBase("FakeQuantLSQGrad"), q: op.q}, inputs[0], grad)
+	dx, err := gorgonia.ApplyOp(&fakeQuantGradOp{opBase: sameShapeOp("FakeQuantLSQGrad", 2, 0), q: op.q}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
-	dp, err := gorgonia.ApplyOp(&lsqStepGradOp{opBase: newOpBase("FakeQuantLSQStepGrad"), q: op.q, dims: op.dims}, inputs[0], inputs[1], grad)
+	dp, err := gorgonia.ApplyOp(&lsqStepGradOp{opBase: sameShapeOp("FakeQuantLSQStepGrad", 3, 1), q: op.q, dims: op.dims}, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -212,14 +203,10 @@ type lsqStepGradOp struct {
 	dp   outBuf
 }
 
-func (op *lsqStepGradOp) Arity() int { return 3 }
 func (op *lsqStepGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x, p := gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, p, x, p)
-}
-func (op *lsqStepGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[1].(tensor.Shape).Clone(), nil
 }
 func (op *lsqStepGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, shape, err := floats(vs[0])

@@ -35,7 +35,7 @@ func MaxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, error) {
 	}
 	p := poolGeom{f32.Pool{N: s[0], C: s[1], H: s[2], W: s[3], K: k, Stride: stride}}
 	p.OH, p.OW = (p.H-k)/stride+1, (p.W-k)/stride+1
-	return gorgonia.ApplyOp(&maxPoolOp{opBase: newOpBase("MaxPool2D"), g: p}, x)
+	return gorgonia.ApplyOp(&maxPoolOp{opBase: newOpBase("MaxPool2D", 1), g: p}, x)
 }
 
 // poolGeom is the geometry of one max pool, with its kernels (internal/f32).
@@ -52,7 +52,6 @@ type maxPoolOp struct {
 	y      outBuf
 }
 
-func (op *maxPoolOp) Arity() int { return 1 }
 func (op *maxPoolOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t)
@@ -84,7 +83,7 @@ func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	// output is an operand only to order the gradient after the forward run that fills argmax.
-	g := &maxPoolGradOp{opBase: newOpBase("MaxPool2DGrad"), fwd: op}
+	g := &maxPoolGradOp{opBase: newOpBase("MaxPool2DGrad", 2), fwd: op}
 	dx, err := gorgonia.ApplyOp(g, output, grad)
 	return gorgonia.Nodes{dx}, err
 }
@@ -96,7 +95,6 @@ type maxPoolGradOp struct {
 	dx  outBuf
 }
 
-func (op *maxPoolGradOp) Arity() int { return 2 }
 func (op *maxPoolGradOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Input normalization folded into the first layer.
@@ -41,7 +40,7 @@ func FoldNormBiasInto(dst, b, w []float32, mean, std float64) {
 
 // FoldNormWeightsNode adds wf = w/std to w's graph; dw = dwf/std.
 func FoldNormWeightsNode(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
-	return gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldW"), std: std}, w)
+	return gorgonia.ApplyOp(&normFoldWOp{opBase: sameShapeOp("NormFoldW", 1, 0), std: std}, w)
 }
 
 // FoldNormBiasNode adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
@@ -50,7 +49,7 @@ func FoldNormBiasNode(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, e
 	if b.Shape().Dims() != 1 || w.Shape()[0] != b.Shape()[0] {
 		return nil, fmt.Errorf("autograd: FoldNormBiasNode: bias %v does not match weights %v", b.Shape(), w.Shape())
 	}
-	return gorgonia.ApplyOp(&normFoldBOp{opBase: newOpBase("NormFoldB"), mean: mean, std: std}, b, w)
+	return gorgonia.ApplyOp(&normFoldBOp{opBase: sameShapeOp("NormFoldB", 2, 0), mean: mean, std: std}, b, w)
 }
 
 type normFoldWOp struct {
@@ -58,13 +57,9 @@ type normFoldWOp struct {
 	std float64
 }
 
-func (op *normFoldWOp) Arity() int { return 1 }
 func (op *normFoldWOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a)
-}
-func (op *normFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	w, shape, err := floats(vs[0])
@@ -77,7 +72,7 @@ func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *normFoldWOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *normFoldWOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldWGrad"), std: op.std}, grad)
+	dw, err := gorgonia.ApplyOp(&normFoldWOp{opBase: sameShapeOp("NormFoldWGrad", 1, 0), std: op.std}, grad)
 	return gorgonia.Nodes{dw}, err
 }
 
@@ -86,13 +81,9 @@ type normFoldBOp struct {
 	mean, std float64
 }
 
-func (op *normFoldBOp) Arity() int { return 2 }
 func (op *normFoldBOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 4, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
-}
-func (op *normFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	b, shape, err := floats(vs[0])
@@ -109,7 +100,7 @@ func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *normFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *normFoldBOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&normFoldBGradOp{opBase: newOpBase("NormFoldBGrad"), k: op.mean / op.std}, grad, inputs[1])
+	dw, err := gorgonia.ApplyOp(&normFoldBGradOp{opBase: sameShapeOp("NormFoldBGrad", 2, 1), k: op.mean / op.std}, grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +113,10 @@ type normFoldBGradOp struct {
 	k float64
 }
 
-func (op *normFoldBGradOp) Arity() int { return 2 }
 func (op *normFoldBGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	w := gorgonia.TensorType{Dims: 4, Of: a}
 	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, w, w)
-}
-func (op *normFoldBGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[1].(tensor.Shape).Clone(), nil
 }
 func (op *normFoldBGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	db, _, err := floats(vs[0])

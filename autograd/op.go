@@ -12,15 +12,43 @@ import (
 
 var opIDs atomic.Uint64
 
-// opBase implements the bookkeeping every custom op shares: a name, a unique id in the hash
-// (gorgonia silently merges nodes whose ops hash equal), and the "returns a fresh value"
-// execution flags.
+// opBase implements the bookkeeping every custom op shares, so that an op states only what
+// differs: a name, a unique id in the hash (gorgonia silently merges nodes whose ops hash
+// equal), the number of inputs, the "returns a fresh value" execution flags and, for an op
+// whose output has the shape of one of its inputs, InferShape. An op with another output
+// shape defines its own InferShape, which takes precedence over opBase's.
 type opBase struct {
-	name string
-	id   uint64
+	name  string
+	id    uint64
+	arity int
+	like  int // InferShape returns the shape of input like; -1: the op defines InferShape
 }
 
-func newOpBase(name string) opBase { return opBase{name: name, id: opIDs.Add(1)} }
+// newOpBase is the base of an op with arity inputs that defines its own InferShape.
+func newOpBase(name string, arity int) opBase {
+	return opBase{name: name, id: opIDs.Add(1), arity: arity, like: -1}
+}
+
+// sameShapeOp is the base of an op with arity inputs whose output has the shape of input like.
+func sameShapeOp(name string, arity, like int) opBase {
+	b := newOpBase(name, arity)
+	b.like = like
+	return b
+}
+
+func (o opBase) Arity() int { return o.arity }
+
+// InferShape returns the shape of input like (a copy).
+func (o opBase) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if o.like < 0 || o.like >= len(in) {
+		return nil, fmt.Errorf("autograd: %s: no shape rule for %d inputs", o.name, len(in))
+	}
+	s, ok := in[o.like].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("autograd: %s: input %d has no shape", o.name, o.like)
+	}
+	return s.Clone(), nil
+}
 
 func (o opBase) ReturnsPtr() bool      { return false }
 func (o opBase) CallsExtern() bool     { return false }

@@ -18,7 +18,7 @@ func ReLU(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x.Dims() < 1 {
 		return nil, fmt.Errorf("autograd: ReLU: want a tensor, got shape %v", x.Shape())
 	}
-	return gorgonia.ApplyOp(&reluOp{opBase: newOpBase("ReLU"), dims: x.Dims()}, x)
+	return gorgonia.ApplyOp(&reluOp{opBase: sameShapeOp("ReLU", 1, 0), dims: x.Dims()}, x)
 }
 
 // BiasReLU adds ReLU(BiasAdd(x, b)) as one op: pre = x[n,c,...] + b[c], y = pre * [pre >= 0],
@@ -31,7 +31,7 @@ func BiasReLU(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if xs.Dims() < 2 || bs.Dims() != 1 || bs[0] != xs[1] {
 		return nil, fmt.Errorf("autograd: BiasReLU: x %v and bias %v do not match on axis 1", xs, bs)
 	}
-	return gorgonia.ApplyOp(&reluOp{opBase: newOpBase("BiasReLU"), dims: xs.Dims(), bias: true}, x, b)
+	return gorgonia.ApplyOp(&reluOp{opBase: sameShapeOp("BiasReLU", 2, 0), dims: xs.Dims(), bias: true}, x, b)
 }
 
 // reluOp: x (, b) -> y, recording mask[i] = [pre_i >= 0] for the backward.
@@ -54,12 +54,6 @@ func (op *reluOp) outputRange(y []float32) (batchRange, bool) {
 	return op.rng, true
 }
 
-func (op *reluOp) Arity() int {
-	if op.bias {
-		return 2
-	}
-	return 1
-}
 func (op *reluOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
@@ -67,9 +61,6 @@ func (op *reluOp) Type() hm.Type {
 		return hm.NewFnType(x, gorgonia.TensorType{Dims: 1, Of: a}, x)
 	}
 	return hm.NewFnType(x, x)
-}
-func (op *reluOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 
 func (op *reluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -128,7 +119,7 @@ func (op *reluOp) DiffWRT(int) []bool {
 
 func (op *reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	// output is an operand only to order the gradient after the forward run that fills mask.
-	g := &reluGradOp{opBase: newOpBase(op.name + "Grad"), fwd: op}
+	g := &reluGradOp{opBase: sameShapeOp(op.name+"Grad", 2, 1), fwd: op}
 	dx, err := gorgonia.ApplyOp(g, output, grad)
 	if err != nil {
 		return nil, err
@@ -136,7 +127,7 @@ func (op *reluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (g
 	if !op.bias {
 		return gorgonia.Nodes{dx}, nil
 	}
-	db, err := gorgonia.ApplyOp(&reluBiasGradOp{opBase: newOpBase(op.name + "BiasGrad"), dims: op.dims, src: g}, dx)
+	db, err := gorgonia.ApplyOp(&reluBiasGradOp{opBase: newOpBase(op.name+"BiasGrad", 1), dims: op.dims, src: g}, dx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,13 +143,9 @@ type reluGradOp struct {
 	dx       outBuf
 }
 
-func (op *reluGradOp) Arity() int { return 2 }
 func (op *reluGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a, a)
-}
-func (op *reluGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[1].(tensor.Shape).Clone(), nil
 }
 func (op *reluGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	dy, shape, err := floats(vs[1])
@@ -200,7 +187,6 @@ type reluBiasGradOp struct {
 	db   outBuf
 }
 
-func (op *reluBiasGradOp) Arity() int { return 1 }
 func (op *reluBiasGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
