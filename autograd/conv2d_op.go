@@ -83,15 +83,15 @@ type conv2DOp struct {
 	opBase
 	g         convGeom
 	inputGrad bool
-	wp        f32.PackedA  // W packed once per run for the GEMM micro-kernel
-	cols      [2][]float32 // per-worker im2col buffers, when the patches are not kept
+	wp        f32.PackedA // W packed once per run for the GEMM micro-kernel
+	cols      [][]float32 // per-part im2col buffers, when the patches are not kept
 
 	// With a gradient (SymDiff was called) the forward keeps every image's patches for the dW
 	// op: colAll holds N blocks of CKK x OHW, made from the x whose data starts at colsOf.
 	keepCols bool
 	colAll   []float32
 	colsOf   *float32
-	patches  [2]f32.ConvPatches // per-worker patch packers, when the patches are packed from x
+	patches  []f32.ConvPatches // per-part patch packers, when the patches are packed from x
 	y        outBuf
 }
 
@@ -135,7 +135,9 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		// The GEMM packs the patches from x (f32.ConvPatches) and the dW op does the same: no
 		// im2col matrix.
 		g.PatchTables()
-		f32.SplitBatch(g.N, func(wk, lo, hi int) {
+		parts := f32.ItemParts(g.N)
+		op.patches = growTo(op.patches, parts)
+		f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 			pk := &op.patches[wk]
 			for n := lo; n < hi; n++ {
 				*pk = f32.ConvPatches{G: &g.Conv, X: x[n*g.C*g.HW:][:g.C*g.HW]}
@@ -147,7 +149,9 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if op.keepCols {
 		op.colAll = grow(op.colAll, g.N*size)
 	}
-	f32.SplitBatch(g.N, func(wk, lo, hi int) {
+	parts := f32.ItemParts(g.N)
+	op.cols = growTo(op.cols, parts)
+	f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 		if lo == hi {
 			return
 		}
@@ -196,7 +200,7 @@ type conv2DGradXOp struct {
 	opBase
 	g    convGeom
 	wtp  f32.PackedA // W^T packed once per run
-	cols [2][]float32
+	cols [][]float32 // per-part buffers
 	dx   outBuf
 }
 
@@ -220,7 +224,9 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if g.PatchesDirect() {
 		g.PatchTables() // col2im's offsets
 	}
-	f32.SplitBatch(g.N, func(wk, lo, hi int) {
+	parts := f32.ItemParts(g.N)
+	op.cols = growTo(op.cols, parts)
+	f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 		if lo == hi {
 			return
 		}
@@ -240,9 +246,9 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 type conv2DGradWOp struct {
 	opBase
 	fwd      *conv2DOp
-	cols     [2][]float32
-	patches  [2]f32.ConvPatches
-	partials [2][]float32 // per-worker sums of dY_n * col_n^T
+	cols     [f32.ReduceParts][]float32
+	patches  [f32.ReduceParts]f32.ConvPatches
+	partials [f32.ReduceParts][]float32 // per-part sums of dY_n * col_n^T, added in part order
 	dw       outBuf
 }
 
@@ -298,8 +304,11 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 	})
 	out, dw := op.dw.data(g.wShape())
-	for i := range dw {
-		dw[i] = op.partials[0][i] + op.partials[1][i]
+	copy(dw, op.partials[0])
+	for _, part := range op.partials[1:] {
+		for i, v := range part {
+			dw[i] += v
+		}
 	}
 	return out, nil
 }

@@ -75,7 +75,7 @@ func (op *maxPoolOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	out, y := op.y.data(g.yShape())
 	op.argmax = make32(op.argmax, len(y))
 	am := op.argmax
-	f32.SplitBatch(g.N, func(_, lo, hi int) { g.Forward(y, am, x, lo*g.C, hi*g.C) })
+	f32.SplitItems(g.N, f32.ItemParts(g.N), func(_, lo, hi int) { g.Forward(y, am, x, lo*g.C, hi*g.C) })
 	return out, nil
 }
 
@@ -116,8 +116,8 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
 	out, dx := op.dx.data(g.xShape())
-	f32.SplitBatch(g.N, func(_, lo, hi int) {
-		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
+	f32.SplitItems(g.N, f32.ItemParts(g.N), func(_, lo, hi int) {
+		// Each image's argmax points into that image, so the parts write disjoint parts of dx.
 		g.Backward(dx, dy, am, lo*g.C, hi*g.C)
 	})
 	return out, nil

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 	"hash"
 	"hash/fnv"
 	"sync/atomic"
@@ -139,3 +140,17 @@ func make32(s []int32, n int) []int32 {
 	}
 	return s[:n]
 }
+
+// growTo returns s with at least n elements (the existing ones kept).
+func growTo[T any](s []T, n int) []T {
+	if len(s) < n {
+		s = append(s, make([]T, n-len(s))...)
+	}
+	return s
+}
+
+// The reductions of the ops (bias, ReLU-bias and conv weight gradients, LSQ step gradients,
+// batch ranges) keep one partial result per part of f32.SplitRowsW and f32.SplitBatch, in
+// arrays of two that they add in part order: this fails to compile unless
+// f32.ReduceParts is 2.
+const _ = uint(f32.ReduceParts-2) + uint(2-f32.ReduceParts)

@@ -2,7 +2,6 @@ package f32
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -18,10 +17,10 @@ import (
 // The fast path packs panels of op(A) (scaled by alpha) and op(B) into contiguous blocks
 // (gemmMC x gemmKC and gemmKC x gemmNC) and runs a gemmMR x gemmNR register-tiled micro-kernel
 // over them: AVX2+FMA assembly on amd64 CPUs that have it, plain Go otherwise (or with the
-// purego build tag). Products with at least gemmParallelMin multiply-adds are split in two
-// halves (over N, or over M when N is narrow) computed on two goroutines. Every element of C
-// is computed by the same sequence of operations whatever the split, so the result does not
-// depend on GOMAXPROCS; it differs from sgemmRef only by rounding (blocked summation order, and
+// purego build tag). Products with at least gemmParallelMin multiply-adds are split into
+// Workers() blocks (of columns, or of rows when N is narrow) computed on as many goroutines.
+// Every element of C is computed by the same sequence of operations whatever the split, so the
+// result does not depend on the number of workers; it differs from sgemmRef only by rounding (blocked summation order, and
 // fused multiply-adds in the assembly kernel).
 //
 // It panics if a dimension or stride is negative or too small, or if a slice is too short for
@@ -35,42 +34,42 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	// Each half scales its own part of C (elementwise, so the same bits as scaling it all).
-	if m*n*k >= gemmParallelMin && runtime.GOMAXPROCS(0) > 1 {
+	// Each part scales its own block of C (elementwise, so the same bits as scaling it all).
+	if workers := Workers(); m*n*k >= gemmParallelMin && workers > 1 {
 		switch {
 		case n >= 2*gemmNR:
-			j0 := roundUp(n/2, gemmNR)
-			bOff := j0 // op(B) columns from j0: columns of stored B, or rows when transposed
-			if transB {
-				bOff = j0 * ldb
-			}
-			parallel2(
-				func() {
-					scaleC(m, j0, beta, c, ldc)
-					gemmBlocked(transA, transB, m, j0, k, alpha, a, lda, b, ldb, c, ldc)
-				},
-				func() {
-					scaleC(m, n-j0, beta, c[j0:], ldc)
-					gemmBlocked(transA, transB, m, n-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc)
-				},
-			)
+			// Column blocks of a multiple of gemmNR.
+			parts := min(workers, n/gemmNR)
+			size := roundUp((n+parts-1)/parts, gemmNR)
+			Run(parts, func(p int) {
+				j0, j1 := min(p*size, n), min((p+1)*size, n)
+				if j0 == j1 {
+					return
+				}
+				bOff := j0 // op(B) columns from j0: columns of stored B, or rows when transposed
+				if transB {
+					bOff = j0 * ldb
+				}
+				scaleC(m, j1-j0, beta, c[j0:], ldc)
+				gemmBlocked(transA, transB, m, j1-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc)
+			})
 			return
 		case m >= 2*gemmMR:
-			i0 := roundUp(m/2, gemmMR)
-			aOff := i0 * lda // op(A) rows from i0: rows of stored A, or columns when transposed
-			if transA {
-				aOff = i0
-			}
-			parallel2(
-				func() {
-					scaleC(i0, n, beta, c, ldc)
-					gemmBlocked(transA, transB, i0, n, k, alpha, a, lda, b, ldb, c, ldc)
-				},
-				func() {
-					scaleC(m-i0, n, beta, c[i0*ldc:], ldc)
-					gemmBlocked(transA, transB, m-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc)
-				},
-			)
+			// Row blocks of a multiple of gemmMR.
+			parts := min(workers, m/gemmMR)
+			size := roundUp((m+parts-1)/parts, gemmMR)
+			Run(parts, func(p int) {
+				i0, i1 := min(p*size, m), min((p+1)*size, m)
+				if i0 == i1 {
+					return
+				}
+				aOff := i0 * lda // op(A) rows from i0: rows of stored A, or columns when transposed
+				if transA {
+					aOff = i0
+				}
+				scaleC(i1-i0, n, beta, c[i0*ldc:], ldc)
+				gemmBlocked(transA, transB, i1-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc)
+			})
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -120,7 +121,8 @@ func TestSgemmZeroSizes(t *testing.T) {
 
 func TestSgemmParallelSplitIsBitIdentical(t *testing.T) {
 	// Each element of C goes through the same operations whether Sgemm splits the product over
-	// two goroutines or not.
+	// 1, 2, 3 or 4 workers or runs serially.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(8, 1))
 	for _, tc := range []gemmCase{{70, 40, 500, 0}, {300, 20, 200, 1}, {50, 1000, 30, 0}} {
 		for _, tr := range [][2]bool{{false, false}, {true, true}} {
@@ -131,12 +133,16 @@ func TestSgemmParallelSplitIsBitIdentical(t *testing.T) {
 				t.Fatalf("%v is below the parallel threshold", tc)
 			}
 			a, b, c := randMat(rng, ar, lda), randMat(rng, br, ldb), randMat(rng, tc.m, ldc)
-			par, ser := append([]float32(nil), c...), append([]float32(nil), c...)
-			Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, par, ldc)
+			ser := append([]float32(nil), c...)
 			SgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, ser, ldc)
-			for i := range par {
-				if math.Float32bits(par[i]) != math.Float32bits(ser[i]) {
-					t.Fatalf("%v %v: C[%d] parallel %g, serial %g", tc, tr, i, par[i], ser[i])
+			for workers := 1; workers <= 4; workers++ {
+				runtime.GOMAXPROCS(workers)
+				par := append([]float32(nil), c...)
+				Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, par, ldc)
+				for i := range par {
+					if math.Float32bits(par[i]) != math.Float32bits(ser[i]) {
+						t.Fatalf("%v %v, %d workers: C[%d] parallel %g, serial %g", tc, tr, workers, i, par[i], ser[i])
+					}
 				}
 			}
 		}

@@ -151,30 +151,6 @@ func absMaxOf(w []float32) (m float32, nan bool) {
 	return m, nan
 }
 
-// elementwiseParallelMin is the number of elements from which the quantizers split their work
-// over two goroutines; below it the goroutine handoff costs more than it saves.
-const elementwiseParallelMin = 1 << 14
-
-// CopyHalves is copy(dst, src) in two halves on two cores: the identity passes of inactive
-// quantizers (float training, the quant delay) and of signed weights' STE move whole
-// activation and weight tensors every step (fc1's 400,000 weights, conv1's 737,280 outputs).
-func CopyHalves(dst, src []float32) {
-	SplitRows(len(src), 1, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
-}
-
-// SplitRows runs f over [0, rows) in two fixed halves on two goroutines when rows*width is
-// large enough, else on the calling goroutine.
-func SplitRows(rows, width int, f func(lo, hi int)) {
-	SplitRowsW(rows, width, func(_, lo, hi int) { f(lo, hi) })
-}
-
-// SplitRowsW is SplitRows passing the worker index (0 or 1) to f; both workers always run.
-func SplitRowsW(rows, width int, f func(w, lo, hi int)) {
-	if rows < 2 || rows*width < elementwiseParallelMin {
-		f(0, 0, rows)
-		f(1, rows, rows)
-		return
-	}
-	h := (rows + 1) / 2
-	parallel2(func() { f(0, 0, h) }, func() { f(1, h, rows) })
-}
+// RangeOf keeps one partial range per part of SplitRowsW, in arrays of two: this fails to
+// compile unless ReduceParts is 2.
+const _ = uint(ReduceParts-2) + uint(2-ReduceParts)
