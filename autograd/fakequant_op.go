@@ -182,28 +182,25 @@ func (q *ActQuantizer) forward(dst, src []float32, shape []int, r *batchRange) e
 // requantTables are the per-call constants of ActQuantizer.requantize, kept to avoid
 // allocating them on every run.
 type requantTables struct {
-	value []float32 // value[code-QMin]: the real value of each code
+	tab   f32.RequantTable
 	mult  []int32
 	shift []int
-	vec   []f32.RequantConsts // the vector kernel's operands for each channel
+	vec   []f32.RequantConsts // the kernels' operands for each channel
 	cols  []requantCols       // ... and for each group of four channels of a fully connected output
 }
 
-// requantCols are the operands of f32.RequantColumns4 for four adjacent channels; ok is false if
-// one of them has a positive shift (requantRow does not handle those).
+// requantCols are the operands of f32.RequantColumns4 for four adjacent channels; ok is false
+// if one of them has a positive shift (the kernels do not handle those).
 type requantCols struct {
-	k    f32.RequantConsts
-	s    [4]float64
-	mult [4]int32
-	exp  [4]uint
-	ok   bool
+	k  f32.RequantConsts
+	ok bool
 }
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
 // float value and apply fakequant.RequantizeWith(Ctx.Rounding, ...) with the multiplier the
-// export computes. The
-// elements are independent, so the batch is split over two goroutines; every element gets the
-// same operations whatever the split.
+// export computes (f32.RequantChannel, f32.RequantColumns4; fakequant's functions themselves
+// for a channel with a positive shift). The elements are independent, so the batch is split
+// over the workers; every element gets the same operations whatever the split.
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
 	p := q.last
 	rule := q.Ctx.Rounding
@@ -223,13 +220,10 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		hi = fakequant.ReLU6Ceiling(p)
 	}
 	t := &q.rq
-	// value[code-QMin] is the real value of each code, so the loop writes no float arithmetic.
-	t.value = grow(t.value, int(p.QMax-p.QMin+1))
-	for code := p.QMin; code <= p.QMax; code++ {
-		t.value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
-	}
-	// Requantize's clamp, relative to the zero point: code = clamp(v, vlo, vhi) + Z.
-	vlo, vhi, zoff := p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
+	// The value of each code, so the kernels write no float arithmetic; the clamp relative to
+	// the zero point.
+	t.tab.Set(rule, p, hi)
+	tab := &t.tab
 	t.mult = make32(t.mult, channels)
 	if cap(t.shift) < channels {
 		t.shift = make([]int, channels)
@@ -242,8 +236,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	for c, s := range accScales {
 		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
-	value, mults, shifts := t.value, t.mult, t.shift
-	zero := value[min(max(0, vlo), vhi)+zoff] // Requantize(0)
+	mults, shifts := t.mult, t.shift
 	// Fully connected outputs (inner == 1) go four channels at a time down the batch, where
 	// the four have shift <= 0 (cols[g] set for channels 4g..4g+3).
 	colGroups := 0
@@ -259,8 +252,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 			for i := range 4 {
 				c := 4*g + i
 				cg.ok = cg.ok && shifts[c] <= 0
-				cg.s[i], cg.mult[i], cg.exp[i] = accScales[c], mults[c], uint(-shifts[c])
-				cg.k.SetLane(i, accScales[c], mults[c], uint(-shifts[c]), vlo, vhi, p.Scale)
+				cg.k.SetLane(i, accScales[c], mults[c], uint(-shifts[c]), tab.VLo, tab.VHi, p.Scale)
 			}
 		}
 	}
@@ -268,7 +260,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	// writes ~0.8 KB: for fc1's 500 channels, 400 KB a step that would only evict the GEMM's data).
 	for c, s := range accScales {
 		if t.shift[c] <= 0 && !(c < 4*colGroups && t.cols[c/4].ok) {
-			t.vec[c].Set(s, t.mult[c], uint(-t.shift[c]), vlo, vhi, p.Scale)
+			t.vec[c].Set(s, t.mult[c], uint(-t.shift[c]), tab.VLo, tab.VHi, p.Scale)
 		}
 	}
 	block := channels * inner
@@ -276,7 +268,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		for g := range colGroups {
 			if cg := &t.cols[g]; cg.ok && r0 < r1 {
 				off := r0*block + 4*g
-				f32.RequantColumns4(rule, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k, &cg.s, &cg.mult, &cg.exp, vlo, vhi, zoff, value, zero)
+				f32.RequantColumns4(tab, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k)
 			}
 		}
 		for base := r0 * block; base < r1*block; base += block {
@@ -284,19 +276,18 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 				if c < 4*colGroups && t.cols[c/4].ok {
 					continue // done above
 				}
-				mult, shift := mults[c], shifts[c]
 				off := base + c*inner
 				d, x := dst[off:off+inner], src[off:off+inner]
-				if shift > 0 {
+				if shift := shifts[c]; shift > 0 {
 					for k, v := range x {
 						acc := fakequant.SaturateAccumulator(math.Round(float64(v)/s), shift)
-						d[k] = value[fakequant.RequantizeWith(rule, acc, mult, shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
+						d[k] = tab.Value[fakequant.RequantizeWith(rule, acc, mults[c], shift, p.ZeroPoint, p.QMin, hi)-p.QMin]
 					}
 					continue
 				}
 				// The usual case: fakequant.RequantizeWith with the multiply inlined and the
 				// clamp as min/max, eight or four values at a time where the CPU allows.
-				f32.RequantChannel(rule, d, x, &t.vec[c], s, mult, uint(-shift), vlo, vhi, zoff, value, zero)
+				f32.RequantChannel(tab, d, x, &t.vec[c])
 			}
 		}
 	})

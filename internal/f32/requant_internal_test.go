@@ -172,7 +172,7 @@ func TestRequantRowVec(t *testing.T) {
 			for _, r := range roundings {
 				want, got := make([]float32, len(x)), make([]float32, len(x))
 				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-				RequantChannel(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
 				for i := range x {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
@@ -272,7 +272,7 @@ func TestRequant8Asm(t *testing.T) {
 						}
 					}
 				}
-				RequantChannel(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
 				for i := range x {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%v, RequantChannel, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
@@ -586,7 +586,7 @@ func TestRequantColumns4(t *testing.T) {
 		for _, rule := range roundings {
 			got := make([]float32, len(x))
 			want := make([]float32, len(x))
-			RequantColumns4(rule, got[col:], x[col:], rows, stride, &k, &s, &mult, &exp, vlo, vhi, zoff, value, zero)
+			RequantColumns4(&RequantTable{Rule: rule, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got[col:], x[col:], rows, stride, &k)
 			for r := range rows {
 				for i := range 4 {
 					j := r*stride + col + i
@@ -645,15 +645,15 @@ func BenchmarkRequantKernels(b *testing.B) {
 	var t8, t8d, t4, t8s time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		RequantChannel(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		RequantChannel(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t1 := time.Now()
 		if requant8dAsm(&d[0], &x[0], len(x)/8, &k) != len(x) {
 			b.Fatal("the float64 recovery declined a group")
 		}
 		t2 := time.Now()
-		requant4(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		requant4(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t3 := time.Now()
-		RequantChannel(fakequant.RoundSingle, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		RequantChannel(&RequantTable{Rule: fakequant.RoundSingle, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t8, t8d, t4, t8s = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+t3.Sub(t2), t8s+time.Since(t3)
 	}
 	n := float64(b.N * len(x))

@@ -104,19 +104,55 @@ var requantKernels = [2]requant8Kernels{
 	fakequant.RoundSingle: {requant8SAsm, requant8dSAsm, requantSAsm},
 }
 
-// RequantChannel is requantRow (for a value table made from scale as in RequantConsts.set) with
-// the vector kernels of rule r where the CPU has them: groups of eight through the float32
-// recovery (requant8Asm, requant8SAsm), what it declines through the float64 recovery
-// (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of four
-// through requantAsm or requantSAsm, a group on requantRow's slow path and the tail through
-// requantRow). TestRequantRowVec and TestRequant8Asm check it against requantRow.
-func RequantChannel(r fakequant.Rounding, d, x []float32, k *RequantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// RequantTable is what the requantization of one tensor shares across its channels: the
+// rounding rule, the clamp relative to the zero point (code = clamp(v, VLo, VHi) + Z with
+// VLo = QMin - Z, VHi = hi - Z) and ZOff = Z - QMin, the real value of every code
+// (Value[code-QMin]), and Zero, the value accumulator 0 requantizes to. The per-channel
+// operands (accumulator scale, multiplier, exponent) are in a RequantConsts.
+type RequantTable struct {
+	Rule           fakequant.Rounding
+	VLo, VHi, ZOff int32
+	Value          []float32
+	Zero           float32
+}
+
+// Set fills t for output parameters p with codes clamped to [p.QMin, hi] under rule.
+func (t *RequantTable) Set(rule fakequant.Rounding, p fakequant.Params, hi int32) {
+	t.Rule = rule
+	n := int(p.QMax - p.QMin + 1)
+	if cap(t.Value) < n {
+		t.Value = make([]float32, n)
+	}
+	t.Value = t.Value[:n]
+	for code := p.QMin; code <= p.QMax; code++ {
+		t.Value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
+	}
+	t.VLo, t.VHi, t.ZOff = p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
+	t.Zero = t.Value[min(max(0, t.VLo), t.VHi)+t.ZOff] // Requantize(0)
+}
+
+// row is requantRow with the operands of lane i of k.
+func (t *RequantTable) row(d, x []float32, k *RequantConsts, i int) {
+	requantRow(t.Rule, d, x, k.s[i], int32(k.mult[i]), uint(k.exp[i]), t.VLo, t.VHi, t.ZOff, t.Value, t.Zero)
+}
+
+// RequantChannel writes d[i] = Value[RequantizeWith(Rule, acc_i) - QMin] for one channel with a
+// shift <= 0, acc_i = SaturateAccumulator(math.Round(x[i]/s)), with the channel's s, multiplier
+// and exponent in k (RequantConsts.Set; Value made with the output scale given to Set). It is
+// the one fast form of fakequant.RequantizeWith in training: the Go twin requantRow in purego
+// builds and on CPUs without AVX2, else the vector kernels of t.Rule: groups of eight through
+// the float32 recovery (requant8Asm, requant8SAsm), what it declines through the float64
+// recovery (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of
+// four through requantAsm or requantSAsm, a group on requantRow's slow path and the tail
+// through requantRow). TestRequantFastFormsMatchFakequant checks it against fakequant,
+// TestRequantRowVec and TestRequant8Asm against requantRow.
+func RequantChannel(t *RequantTable, d, x []float32, k *RequantConsts) {
 	d = d[:len(x)]
 	if !useAVX2 {
-		requantRow(r, d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
+		t.row(d, x, k, 0)
 		return
 	}
-	kern := &requantKernels[r&1]
+	kern := &requantKernels[t.Rule&1]
 	// Eight at a time where the float32 shortcut is exact; where it declines a group, the next
 	// declineRun values go through the float64 recovery before it tries again (large
 	// accumulators come in runs), and a group that one declines too goes through the four-lane
@@ -132,41 +168,42 @@ func RequantChannel(r fakequant.Rounding, d, x []float32, k *RequantConsts, s fl
 		j := kern.k8d(&d[i], &x[i], groups, k)
 		i += j
 		if j < 8*groups {
-			requant4(r, d[i:i+8], x[i:i+8], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+			requant4(t, d[i:i+8], x[i:i+8], k)
 			i += 8
 		}
 	}
-	requant4(r, d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+	requant4(t, d[i:], x[i:], k)
 }
 
-// requant4 is RequantChannel with the four-lane kernel of rule r (requant_amd64.s) only: groups
-// of four through requantAsm or requantSAsm, a group holding a value on requantRow's slow path
-// (|x/s| >= 2^32, NaN) and the tail through requantRow.
-func requant4(r fakequant.Rounding, d, x []float32, k *RequantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
-	k4 := requantKernels[r&1].k4
+// requant4 is RequantChannel with the four-lane kernel of t.Rule (requant_amd64.s) only:
+// groups of four through requantAsm or requantSAsm, a group holding a value on requantRow's
+// slow path (|x/s| >= 2^32, NaN) and the tail through requantRow.
+func requant4(t *RequantTable, d, x []float32, k *RequantConsts) {
+	k4 := requantKernels[t.Rule&1].k4
 	i := 0
 	for len(x)-i >= 4 {
 		i += k4(&d[i], &x[i], (len(x)-i)/4, 4, k)
 		if len(x)-i < 4 {
 			break
 		}
-		requantRow(r, d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
+		t.row(d[i:i+4], x[i:i+4], k, 0)
 		i += 4
 	}
-	requantRow(r, d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
+	t.row(d[i:], x[i:], k, 0)
 }
 
-// RequantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
-// matrix of fully connected outputs (one value per channel per row) under rule r:
-// d[r*stride+c+i] is requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and
-// exponent[i], k holding those in its lanes. Rows with a value on requantRow's slow path go
-// through requantRow. TestRequantColumns4 checks it against requantRow.
-func RequantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *RequantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// RequantColumns4 is RequantChannel for four adjacent channels c..c+3 of rows rows of a (rows,
+// stride) matrix of fully connected outputs (one value per channel per row):
+// d[r*stride+i] is the requantization of x[r*stride+i] with lane i of k (RequantConsts.SetLane,
+// shifts <= 0). Rows with a value on requantRow's slow path go through requantRow.
+// TestRequantFastFormsMatchFakequant checks it against fakequant, TestRequantColumns4 against
+// requantRow.
+func RequantColumns4(t *RequantTable, d, x []float32, rows, stride int, k *RequantConsts) {
 	if rows == 0 {
 		return
 	}
 	_, _ = d[(rows-1)*stride+3], x[(rows-1)*stride+3] // the kernel reads and writes these
-	k4 := requantKernels[r&1].k4
+	k4 := requantKernels[t.Rule&1].k4
 	row := 0
 	for row < rows {
 		if useAVX2 {
@@ -177,7 +214,7 @@ func RequantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *
 		}
 		off := row * stride
 		for i := range 4 {
-			requantRow(r, d[off+i:off+i+1], x[off+i:off+i+1], s[i], mult[i], exponent[i], vlo, vhi, zoff, value, zero)
+			t.row(d[off+i:off+i+1], x[off+i:off+i+1], k, i)
 		}
 		row++
 	}
