@@ -1,3 +1,6 @@
+// Row kernels of the quantizers in plain Go: the references of the vector kernels and the code
+// of purego builds (fake quantization, STE, requantization) and the range passes.
+
 package f32
 
 import (
