@@ -8,7 +8,8 @@
 // In training graphs a Conv2D that a MaxPool2D follows applies its FQ_out after the pool
 // instead (autograd.FakeQuantPooled): the same values, since FQ_out is monotone, for a quarter
 // of the work; only the element a tied window's gradient goes to differs. Evaluation graphs keep
-// the order above, so each layer's output is on its grid for the export's comparison.
+// the order above, so each layer's output is on its grid for the export's comparison; so do
+// training graphs of a model with QuantizeBeforePool set.
 //
 // FQ_w is a symmetric narrow-range quantizer (per output channel or per tensor), FQ_b puts the
 // bias on the int32 grid with scale S_in*S_w (zero point 0), FQ_out an asymmetric activation
