@@ -38,7 +38,7 @@ import (
 // so that layer(x, wf) + bf == BatchNorm_eval(layer(x, w)) up to rounding.
 //
 // Rounding: statistics, s, xhat and every sum are float64; each float32 result (y, wf, bf and
-// the gradients) is rounded once, from its float64 value. FoldBNWeights and FoldBNBias are
+// the gradients) is rounded once, from its float64 value. FoldBNWeightsInto and FoldBNBiasInto are
 // called by the folding ops themselves, so the exporter's folded values are bit-identical to the
 // ones the graph fake-quantizes.
 
@@ -193,7 +193,7 @@ func BatchNorm(x, gamma, beta *gorgonia.Node, st *BNState) (*gorgonia.Node, erro
 	if err := st.check(xs[1]); err != nil {
 		return nil, fmt.Errorf("autograd: BatchNorm: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnOp{opBase: newOpBase("BatchNorm"), st: st, dims: xs.Dims()}, x, gamma, beta)
+	return gorgonia.ApplyOp(&bnOp{opBase: sameShapeOp("BatchNorm", 3, 0), st: st, dims: xs.Dims()}, x, gamma, beta)
 }
 
 type bnOp struct {
@@ -202,26 +202,22 @@ type bnOp struct {
 	dims int
 }
 
-func (op *bnOp) Arity() int { return 3 }
 func (op *bnOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
 	v := gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, v, v, x)
 }
-func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *bnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	beta, _, err := f32(vs[2])
+	beta, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}
@@ -239,15 +235,15 @@ func (op *bnOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	x, gamma := inputs[0], inputs[1]
-	dx, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradX"), st: op.st, dims: op.dims}, x, gamma, grad)
+	dx, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradX", 3), st: op.st, dims: op.dims}, x, gamma, grad)
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradGamma"), st: op.st, dims: op.dims, gamma: true}, x, gamma, grad)
+	dgamma, err := gorgonia.ApplyOp(&bnGradOp{opBase: newOpBase("BatchNormGradGamma", 3), st: op.st, dims: op.dims, gamma: true}, x, gamma, grad)
 	if err != nil {
 		return nil, err
 	}
-	dbeta, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BatchNormGradBeta"), dims: op.dims}, grad)
+	dbeta, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BatchNormGradBeta", 1), dims: op.dims}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +258,6 @@ type bnGradOp struct {
 	gamma bool
 }
 
-func (op *bnGradOp) Arity() int { return 3 }
 func (op *bnGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
@@ -279,15 +274,15 @@ func (op *bnGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	return in[0].(tensor.Shape).Clone(), nil
 }
 func (op *bnGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, gshape, err := f32(vs[1])
+	gamma, gshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[2])
+	dy, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}
@@ -313,14 +308,14 @@ func foldPer(fn string, dst, w, gamma int, st *BNState) int {
 	return w / gamma
 }
 
-// FoldBNWeights writes (F2) dst[c,...] = w[c,...] * s[c], s[c] = gamma[c] / sqrt(Var[c] + Eps),
+// FoldBNWeightsInto writes (F2) dst[c,...] = w[c,...] * s[c], s[c] = gamma[c] / sqrt(Var[c] + Eps),
 // for w with the output channel on axis 0 (len(w)/len(gamma) values per channel). It is the
-// forward arithmetic of BNFoldWeights, bit for bit.
+// forward arithmetic of FoldBNWeightsNode, bit for bit.
 //
 // It panics if len(dst) != len(w), if len(w) is not a multiple of len(gamma), or if st does not
 // hold len(gamma) channels.
-func FoldBNWeights(dst, w, gamma []float32, st *BNState) {
-	per := foldPer("FoldBNWeights", len(dst), len(w), len(gamma), st)
+func FoldBNWeightsInto(dst, w, gamma []float32, st *BNState) {
+	per := foldPer("FoldBNWeightsInto", len(dst), len(w), len(gamma), st)
 	for c, g := range gamma {
 		s := st.foldScale(c, g)
 		for i := c * per; i < (c+1)*per; i++ {
@@ -329,46 +324,46 @@ func FoldBNWeights(dst, w, gamma []float32, st *BNState) {
 	}
 }
 
-// FoldBNBias writes (F3) dst[c] = beta[c] - Mean[c] * s[c]. It is the forward arithmetic of
-// BNFoldBias, bit for bit.
+// FoldBNBiasInto writes (F3) dst[c] = beta[c] - Mean[c] * s[c]. It is the forward arithmetic of
+// FoldBNBiasNode, bit for bit.
 //
 // It panics if dst, beta and gamma differ in length or st does not hold len(gamma) channels.
-func FoldBNBias(dst, beta, gamma []float32, st *BNState) {
+func FoldBNBiasInto(dst, beta, gamma []float32, st *BNState) {
 	if len(beta) != len(gamma) {
-		panic(fmt.Sprintf("autograd: FoldBNBias: %d betas for %d gammas", len(beta), len(gamma)))
+		panic(fmt.Sprintf("autograd: FoldBNBiasInto: %d betas for %d gammas", len(beta), len(gamma)))
 	}
-	foldPer("FoldBNBias", len(dst), len(beta), len(gamma), st)
+	foldPer("FoldBNBiasInto", len(dst), len(beta), len(gamma), st)
 	for c, g := range gamma {
 		dst[c] = float32(float64(beta[c]) - st.Mean[c]*st.foldScale(c, g))
 	}
 }
 
-// BNFoldWeights adds wf = FoldBNWeights(w, gamma, st) to the graph, with st's running
+// FoldBNWeightsNode adds wf = FoldBNWeightsInto(w, gamma, st) to the graph, with st's running
 // statistics as read when the graph runs (st.Training is ignored: folding assumes frozen
 // statistics). Gradients (F4): dw = dwf * s; dgamma[c] = sum_k dwf[c,k] w[c,k] / sqrt(Var[c]+Eps).
-func BNFoldWeights(w, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
+func FoldBNWeightsNode(w, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
 	ws, gs := w.Shape(), gamma.Shape()
 	if ws.Dims() < 1 || gs.Dims() != 1 || ws[0] != gs[0] {
-		return nil, fmt.Errorf("autograd: BNFoldWeights: weights %v do not match gamma %v on axis 0", ws, gs)
+		return nil, fmt.Errorf("autograd: FoldBNWeightsNode: weights %v do not match gamma %v on axis 0", ws, gs)
 	}
 	if err := st.check(gs[0]); err != nil {
-		return nil, fmt.Errorf("autograd: BNFoldWeights: %w", err)
+		return nil, fmt.Errorf("autograd: FoldBNWeightsNode: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnFoldWOp{opBase: newOpBase("BNFoldW"), st: st, dims: ws.Dims()}, w, gamma)
+	return gorgonia.ApplyOp(&bnFoldWOp{opBase: sameShapeOp("BNFoldW", 2, 0), st: st, dims: ws.Dims()}, w, gamma)
 }
 
-// BNFoldBias adds bf = FoldBNBias(beta, gamma, st) to the graph, with st's running statistics
+// FoldBNBiasNode adds bf = FoldBNBiasInto(beta, gamma, st) to the graph, with st's running statistics
 // as read when the graph runs. Gradients (F4): dbeta = dbf; dgamma[c] = -dbf[c] Mean[c] /
-// sqrt(Var[c]+Eps). When gamma also feeds BNFoldWeights, gorgonia sums both contributions.
-func BNFoldBias(beta, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
+// sqrt(Var[c]+Eps). When gamma also feeds FoldBNWeightsNode, gorgonia sums both contributions.
+func FoldBNBiasNode(beta, gamma *gorgonia.Node, st *BNState) (*gorgonia.Node, error) {
 	bs, gs := beta.Shape(), gamma.Shape()
 	if bs.Dims() != 1 || gs.Dims() != 1 || bs[0] != gs[0] {
-		return nil, fmt.Errorf("autograd: BNFoldBias: beta %v does not match gamma %v", bs, gs)
+		return nil, fmt.Errorf("autograd: FoldBNBiasNode: beta %v does not match gamma %v", bs, gs)
 	}
 	if err := st.check(gs[0]); err != nil {
-		return nil, fmt.Errorf("autograd: BNFoldBias: %w", err)
+		return nil, fmt.Errorf("autograd: FoldBNBiasNode: %w", err)
 	}
-	return gorgonia.ApplyOp(&bnFoldBOp{opBase: newOpBase("BNFoldB"), st: st}, beta, gamma)
+	return gorgonia.ApplyOp(&bnFoldBOp{opBase: sameShapeOp("BNFoldB", 2, 0), st: st}, beta, gamma)
 }
 
 // bnFoldWOp is (F2) on (w, gamma). Its gradient for w, dwf * s, is the same arithmetic, so the
@@ -379,21 +374,17 @@ type bnFoldWOp struct {
 	dims int
 }
 
-func (op *bnFoldWOp) Arity() int { return 2 }
 func (op *bnFoldWOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	w := gorgonia.TensorType{Dims: op.dims, Of: a}
 	return hm.NewFnType(w, gorgonia.TensorType{Dims: 1, Of: a}, w)
 }
-func (op *bnFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -401,17 +392,17 @@ func (op *bnFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: %w", op.name, err)
 	}
 	out := newF32(shape)
-	FoldBNWeights(out.Data().([]float32), w, gamma, op.st)
+	FoldBNWeightsInto(out.Data().([]float32), w, gamma, op.st)
 	return out, nil
 }
 func (op *bnFoldWOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *bnFoldWOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	w, gamma := inputs[0], inputs[1]
-	dw, err := gorgonia.ApplyOp(&bnFoldWOp{opBase: newOpBase("BNFoldWGradW"), st: op.st, dims: op.dims}, grad, gamma)
+	dw, err := gorgonia.ApplyOp(&bnFoldWOp{opBase: sameShapeOp("BNFoldWGradW", 2, 0), st: op.st, dims: op.dims}, grad, gamma)
 	if err != nil {
 		return nil, err
 	}
-	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldWGradGamma"), st: op.st, dims: op.dims}, grad, w)
+	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldWGradGamma", 2), st: op.st, dims: op.dims}, grad, w)
 	if err != nil {
 		return nil, err
 	}
@@ -424,20 +415,16 @@ type bnFoldBOp struct {
 	st *BNState
 }
 
-func (op *bnFoldBOp) Arity() int { return 2 }
 func (op *bnFoldBOp) Type() hm.Type {
 	v := gorgonia.TensorType{Dims: 1, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(v, v, v)
 }
-func (op *bnFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	beta, shape, err := f32(vs[0])
+	beta, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	gamma, _, err := f32(vs[1])
+	gamma, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -445,12 +432,12 @@ func (op *bnFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: BNFoldB: %w", err)
 	}
 	out := newF32(shape)
-	FoldBNBias(out.Data().([]float32), beta, gamma, op.st)
+	FoldBNBiasInto(out.Data().([]float32), beta, gamma, op.st)
 	return out, nil
 }
 func (op *bnFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *bnFoldBOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldBGradGamma"), st: op.st, dims: 1, bias: true}, grad)
+	dgamma, err := gorgonia.ApplyOp(&bnFoldGammaGradOp{opBase: newOpBase("BNFoldBGradGamma", 1), st: op.st, dims: 1, bias: true}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -466,12 +453,6 @@ type bnFoldGammaGradOp struct {
 	bias bool
 }
 
-func (op *bnFoldGammaGradOp) Arity() int {
-	if op.bias {
-		return 1
-	}
-	return 2
-}
 func (op *bnFoldGammaGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	v := gorgonia.TensorType{Dims: 1, Of: a}
@@ -485,7 +466,7 @@ func (op *bnFoldGammaGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, 
 	return tensor.Shape{in[0].(tensor.Shape)[0]}, nil
 }
 func (op *bnFoldGammaGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, shape, err := f32(vs[0])
+	dy, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -501,7 +482,7 @@ func (op *bnFoldGammaGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		}
 		return out, nil
 	}
-	w, _, err := f32(vs[1])
+	w, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -325,14 +325,14 @@ func TestBNFoldWeights(t *testing.T) {
 
 			g := gorgonia.NewGraph()
 			w, gamma := input(g, "w", wd, tc.shape...), input(g, "gamma", gd, 3)
-			wf := must(t)(autograd.BNFoldWeights(w, gamma, st))
+			wf := must(t)(autograd.FoldBNWeightsNode(w, gamma, st))
 			p := newProbe(t, rng, []*gorgonia.Node{wf}, w, gamma)
 			p.run()
 
 			plain := make([]float32, size)
-			autograd.FoldBNWeights(plain, wd, gd, st)
+			autograd.FoldBNWeightsInto(plain, wd, gd, st)
 			if i, ok := bitsEqual(values(wf), plain); !ok {
-				t.Fatalf("op wf[%d] = %g, FoldBNWeights %g", i, values(wf)[i], plain[i])
+				t.Fatalf("op wf[%d] = %g, FoldBNWeightsInto %g", i, values(wf)[i], plain[i])
 			}
 			dw, dgamma := make([]float64, size), make([]float64, 3)
 			for i, v := range plain {
@@ -364,14 +364,14 @@ func TestBNFoldBias(t *testing.T) {
 
 	g := gorgonia.NewGraph()
 	beta, gamma := input(g, "beta", bd, 3), input(g, "gamma", gd, 3)
-	bf := must(t)(autograd.BNFoldBias(beta, gamma, st))
+	bf := must(t)(autograd.FoldBNBiasNode(beta, gamma, st))
 	p := newProbe(t, rng, []*gorgonia.Node{bf}, beta, gamma)
 	p.run()
 
 	plain := make([]float32, 3)
-	autograd.FoldBNBias(plain, bd, gd, st)
+	autograd.FoldBNBiasInto(plain, bd, gd, st)
 	if i, ok := bitsEqual(values(bf), plain); !ok {
-		t.Fatalf("op bf[%d] = %g, FoldBNBias %g", i, values(bf)[i], plain[i])
+		t.Fatalf("op bf[%d] = %g, FoldBNBiasInto %g", i, values(bf)[i], plain[i])
 	}
 	dgamma := make([]float64, 3)
 	for c, v := range plain {
@@ -392,7 +392,7 @@ func TestBNFoldBias(t *testing.T) {
 }
 
 func TestBNFoldComposed(t *testing.T) {
-	// As in a conv with a folded batch norm: gamma feeds both BNFoldWeights and BNFoldBias, and
+	// As in a conv with a folded batch norm: gamma feeds both FoldBNWeightsNode and FoldBNBiasNode, and
 	// its gradient is the sum of both paths (F4).
 	rng := newRNG(32)
 	wd, bd, gd := normals(rng, 24, 0.5), normals(rng, 3, 0.5), uniforms(rng, 3, 0.5, 1.5)
@@ -401,8 +401,8 @@ func TestBNFoldComposed(t *testing.T) {
 
 	g := gorgonia.NewGraph()
 	w, beta, gamma := input(g, "w", wd, 3, 2, 2, 2), input(g, "beta", bd, 3), input(g, "gamma", gd, 3)
-	wf := must(t)(autograd.BNFoldWeights(w, gamma, st))
-	bf := must(t)(autograd.BNFoldBias(beta, gamma, st))
+	wf := must(t)(autograd.FoldBNWeightsNode(w, gamma, st))
+	bf := must(t)(autograd.FoldBNBiasNode(beta, gamma, st))
 	p := newProbe(t, rng, []*gorgonia.Node{wf, bf}, w, beta, gamma)
 	p.run()
 
@@ -439,8 +439,8 @@ func TestFoldBNIdentity(t *testing.T) {
 		return must(t)(gorgonia.Conv2d(x, w, tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}))
 	}
 	bn := must(t)(autograd.BatchNorm(conv(w), gamma, beta, st))
-	wf := must(t)(autograd.BNFoldWeights(w, gamma, st))
-	bf := must(t)(autograd.BNFoldBias(beta, gamma, st))
+	wf := must(t)(autograd.FoldBNWeightsNode(w, gamma, st))
+	bf := must(t)(autograd.FoldBNBiasNode(beta, gamma, st))
 	folded := must(t)(autograd.BiasAdd(conv(wf), bf))
 	vm := gorgonia.NewTapeMachine(g)
 	defer vm.Close()
@@ -449,13 +449,13 @@ func TestFoldBNIdentity(t *testing.T) {
 	}
 
 	pw, pb := make([]float32, len(wd)), make([]float32, 3)
-	autograd.FoldBNWeights(pw, wd, gd, st)
-	autograd.FoldBNBias(pb, bd, gd, st)
+	autograd.FoldBNWeightsInto(pw, wd, gd, st)
+	autograd.FoldBNBiasInto(pb, bd, gd, st)
 	if i, ok := bitsEqual(values(wf), pw); !ok {
-		t.Errorf("op wf[%d] = %g, FoldBNWeights %g", i, values(wf)[i], pw[i])
+		t.Errorf("op wf[%d] = %g, FoldBNWeightsInto %g", i, values(wf)[i], pw[i])
 	}
 	if i, ok := bitsEqual(values(bf), pb); !ok {
-		t.Errorf("op bf[%d] = %g, FoldBNBias %g", i, values(bf)[i], pb[i])
+		t.Errorf("op bf[%d] = %g, FoldBNBiasInto %g", i, values(bf)[i], pb[i])
 	}
 
 	want, got := values(bn), values(folded)
@@ -480,14 +480,14 @@ func TestBatchNormErrors(t *testing.T) {
 	v3, v4 := input(g, "v3", make([]float32, 3), 3), input(g, "v4", make([]float32, 4), 4)
 	st3 := autograd.NewBNState(3)
 	for name, err := range map[string]error{
-		"BatchNorm gamma 4 for 3 channels": func() error { _, err := autograd.BatchNorm(x, v4, v3, st3); return err }(),
-		"BatchNorm beta 4 for 3 channels":  func() error { _, err := autograd.BatchNorm(x, v3, v4, st3); return err }(),
-		"BatchNorm state of 4 channels":    func() error { _, err := autograd.BatchNorm(x, v3, v3, autograd.NewBNState(4)); return err }(),
-		"BatchNorm nil state":              func() error { _, err := autograd.BatchNorm(x, v3, v3, nil); return err }(),
-		"BNFoldWeights gamma 4 for 3":      func() error { _, err := autograd.BNFoldWeights(w, v4, st3); return err }(),
-		"BNFoldWeights state of 4":         func() error { _, err := autograd.BNFoldWeights(w, v3, autograd.NewBNState(4)); return err }(),
-		"BNFoldBias beta 4 for gamma 3":    func() error { _, err := autograd.BNFoldBias(v4, v3, st3); return err }(),
-		"BNFoldBias state of 4":            func() error { _, err := autograd.BNFoldBias(v3, v3, autograd.NewBNState(4)); return err }(),
+		"BatchNorm gamma 4 for 3 channels":  func() error { _, err := autograd.BatchNorm(x, v4, v3, st3); return err }(),
+		"BatchNorm beta 4 for 3 channels":   func() error { _, err := autograd.BatchNorm(x, v3, v4, st3); return err }(),
+		"BatchNorm state of 4 channels":     func() error { _, err := autograd.BatchNorm(x, v3, v3, autograd.NewBNState(4)); return err }(),
+		"BatchNorm nil state":               func() error { _, err := autograd.BatchNorm(x, v3, v3, nil); return err }(),
+		"FoldBNWeightsNode gamma 4 for 3":   func() error { _, err := autograd.FoldBNWeightsNode(w, v4, st3); return err }(),
+		"FoldBNWeightsNode state of 4":      func() error { _, err := autograd.FoldBNWeightsNode(w, v3, autograd.NewBNState(4)); return err }(),
+		"FoldBNBiasNode beta 4 for gamma 3": func() error { _, err := autograd.FoldBNBiasNode(v4, v3, st3); return err }(),
+		"FoldBNBiasNode state of 4":         func() error { _, err := autograd.FoldBNBiasNode(v3, v3, autograd.NewBNState(4)); return err }(),
 	} {
 		if err == nil {
 			t.Errorf("%s: accepted", name)
@@ -512,8 +512,8 @@ func TestBatchNormErrors(t *testing.T) {
 
 	defer func() {
 		if recover() == nil {
-			t.Error("FoldBNWeights with 10 weights for 3 channels did not panic")
+			t.Error("FoldBNWeightsInto with 10 weights for 3 channels did not panic")
 		}
 	}()
-	autograd.FoldBNWeights(make([]float32, 10), make([]float32, 10), make([]float32, 3), st3)
+	autograd.FoldBNWeightsInto(make([]float32, 10), make([]float32, 10), make([]float32, 3), st3)
 }

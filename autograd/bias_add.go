@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -17,7 +18,7 @@ func BiasAdd(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if xs.Dims() < 2 || bs.Dims() != 1 || bs[0] != xs[1] {
 		return nil, fmt.Errorf("autograd: BiasAdd: x %v and bias %v do not match on axis 1", xs, bs)
 	}
-	return gorgonia.ApplyOp(&biasAddOp{opBase: newOpBase("BiasAdd"), dims: xs.Dims()}, x, b)
+	return gorgonia.ApplyOp(&biasAddOp{opBase: sameShapeOp("BiasAdd", 2, 0), dims: xs.Dims()}, x, b)
 }
 
 type biasAddOp struct {
@@ -26,15 +27,11 @@ type biasAddOp struct {
 	y    outBuf
 }
 
-func (op *biasAddOp) Arity() int { return 2 }
 func (op *biasAddOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x := gorgonia.TensorType{Dims: op.dims, Of: a}
 	b := gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, b, x)
-}
-func (op *biasAddOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
 }
 
 // channelGeometry splits shape (N, C, rest...) into n, c and inner = prod(rest).
@@ -47,17 +44,17 @@ func channelGeometry(s tensor.Shape) (n, c, inner int) {
 }
 
 func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	b, _, err := f32(vs[1])
+	b, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
 	out, y := op.y.data(shape)
 	n, c, inner := channelGeometry(shape)
-	splitRows(n, c*inner, func(lo, hi int) {
+	f32.SplitRows(n, c*inner, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {
 				off := (i*c + ch) * inner
@@ -75,7 +72,7 @@ func (op *biasAddOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *biasAddOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *biasAddOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	db, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BiasAddGrad"), dims: op.dims}, grad)
+	db, err := gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("BiasAddGrad", 1), dims: op.dims}, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +87,6 @@ type biasGradOp struct {
 	partials [2][]float32 // per-worker sums over the two halves of the batch
 }
 
-func (op *biasGradOp) Arity() int { return 1 }
 func (op *biasGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
@@ -100,7 +96,7 @@ func (op *biasGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) 
 	return tensor.Shape{s[1]}, nil
 }
 func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, shape, err := f32(vs[0])
+	dy, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +108,7 @@ func (op *biasGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		op.partials[w] = grow(op.partials[w], c)
 		clear(op.partials[w])
 	}
-	splitRowsW(n, c*inner, func(w, lo, hi int) {
+	f32.SplitRowsW(n, c*inner, func(w, lo, hi int) {
 		part := op.partials[w]
 		for i := lo; i < hi; i++ {
 			for ch := 0; ch < c; ch++ {

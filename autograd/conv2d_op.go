@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -26,7 +27,7 @@ import (
 // GEMM kernel: the AVX2 kernel fuses multiply-adds, the purego one does not). W (and W^T for dX)
 // is packed once per run for the GEMM. With stride 1 and no padding (LeNet-5's convolutions)
 // the patches never form a matrix: the GEMMs of the forward and of dW pack them straight from
-// x (convPatches). Otherwise, once the gradient is built, the forward keeps every image's
+// x (f32.ConvPatches). Otherwise, once the gradient is built, the forward keeps every image's
 // im2col matrix (N*C*K*K*OH*OW floats) for the dW op, which recomputes it if it was made from
 // another x. All buffers live in the ops and are reused across runs: a graph must not be run
 // by two machines at once.
@@ -49,19 +50,11 @@ func conv2D(x, w *gorgonia.Node, stride, pad int, inputGrad bool) (*gorgonia.Nod
 	if x.Dtype() != tensor.Float32 || w.Dtype() != tensor.Float32 {
 		return nil, fmt.Errorf("autograd: Conv2D: want float32 x and w, got %v and %v", x.Dtype(), w.Dtype())
 	}
-	return gorgonia.ApplyOp(&conv2DOp{opBase: newOpBase("Conv2D"), g: g, inputGrad: inputGrad}, x, w)
+	return gorgonia.ApplyOp(&conv2DOp{opBase: newOpBase("Conv2D", 2), g: g, inputGrad: inputGrad}, x, w)
 }
 
-// convGeom is the geometry of one convolution.
-type convGeom struct {
-	n, c, h, w   int // input (N, C, H, W)
-	o, k         int // weights (O, C, K, K)
-	stride, pad  int
-	oh, ow       int       // output (N, O, OH, OW)
-	ckk, ohw, hw int       // C*K*K, OH*OW, H*W
-	off, base    []int     // convPatches' tables (stride 1, no padding), made by patchTables
-	zeros        []float32 // ... and a zero plane (H*W) for columns past the last
-}
+// convGeom is the geometry of one convolution, with its kernels (internal/f32).
+type convGeom struct{ f32.Conv }
 
 func newConvGeom(xs, ws tensor.Shape, stride, pad int) (convGeom, error) {
 	if xs.Dims() != 4 || ws.Dims() != 4 {
@@ -73,140 +66,35 @@ func newConvGeom(xs, ws tensor.Shape, stride, pad int) (convGeom, error) {
 	if stride < 1 || pad < 0 {
 		return convGeom{}, fmt.Errorf("autograd: Conv2D: stride %d, pad %d", stride, pad)
 	}
-	g := convGeom{n: xs[0], c: xs[1], h: xs[2], w: xs[3], o: ws[0], k: ws[2], stride: stride, pad: pad}
-	if g.h+2*pad < g.k || g.w+2*pad < g.k {
-		return convGeom{}, fmt.Errorf("autograd: Conv2D: input %dx%d with pad %d smaller than kernel %d", g.h, g.w, pad, g.k)
+	g := convGeom{f32.Conv{N: xs[0], C: xs[1], H: xs[2], W: xs[3], O: ws[0], K: ws[2], Stride: stride, Pad: pad}}
+	if g.H+2*pad < g.K || g.W+2*pad < g.K {
+		return convGeom{}, fmt.Errorf("autograd: Conv2D: input %dx%d with pad %d smaller than kernel %d", g.H, g.W, pad, g.K)
 	}
-	g.oh, g.ow = (g.h+2*pad-g.k)/stride+1, (g.w+2*pad-g.k)/stride+1
-	g.ckk, g.ohw, g.hw = g.c*g.k*g.k, g.oh*g.ow, g.h*g.w
+	g.Init()
 	return g, nil
 }
 
-func (g *convGeom) xShape() tensor.Shape { return tensor.Shape{g.n, g.c, g.h, g.w} }
-func (g *convGeom) wShape() tensor.Shape { return tensor.Shape{g.o, g.c, g.k, g.k} }
-func (g *convGeom) yShape() tensor.Shape { return tensor.Shape{g.n, g.o, g.oh, g.ow} }
-
-// outRange returns the output positions [lo, hi) along an axis of length size (output length
-// out) whose input coordinate pos*stride - pad + kOff falls inside [0, size).
-func (g *convGeom) outRange(kOff, size, out int) (lo, hi int) {
-	if d := g.pad - kOff; d > 0 {
-		lo = min(out, (d+g.stride-1)/g.stride)
-	}
-	if last := size - 1 + g.pad - kOff; last >= 0 {
-		hi = min(out, last/g.stride+1)
-	}
-	return lo, max(lo, hi)
-}
-
-// im2col writes the patches of one image x (C,H,W) into col (CKK x OHW):
-// col[(c*K+kh)*K+kw][oy*OW+ox] = x[c, oy*stride-pad+kh, ox*stride-pad+kw], 0 outside x.
-func (g *convGeom) im2col(col, x []float32) {
-	for c := 0; c < g.c; c++ {
-		plane := x[c*g.hw:][:g.hw]
-		for kh := 0; kh < g.k; kh++ {
-			ylo, yhi := g.outRange(kh, g.h, g.oh)
-			for kw := 0; kw < g.k; kw++ {
-				row := col[((c*g.k+kh)*g.k+kw)*g.ohw:][:g.ohw]
-				xlo, xhi := g.outRange(kw, g.w, g.ow)
-				clear(row[:ylo*g.ow])
-				clear(row[yhi*g.ow:])
-				for oy := ylo; oy < yhi; oy++ {
-					dst := row[oy*g.ow:][:g.ow]
-					src := plane[(oy*g.stride-g.pad+kh)*g.w:][:g.w]
-					clear(dst[:xlo])
-					clear(dst[xhi:])
-					if g.stride == 1 {
-						// A loop, not copy: rows are short (8 to 24 values in LeNet-5) and a
-						// memmove call per row costs more than the copy itself.
-						s := src[xlo-g.pad+kw:][:xhi-xlo]
-						for i, v := range s {
-							dst[xlo+i] = v
-						}
-						continue
-					}
-					for ox := xlo; ox < xhi; ox++ {
-						dst[ox] = src[ox*g.stride-g.pad+kw]
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds the patch gradients col (CKK x OHW) back onto one image's gradient dx (C,H,W):
-// the adjoint of im2col. dx must be zeroed by the caller. Without stride or padding, for an
-// output width that is a multiple of 8 and once patchTables has run, col2imdirect_amd64.s
-// makes the same adds in the same order in one call.
-func (g *convGeom) col2im(dx, col []float32) {
-	if useAVX2 && g.patchesDirect() && g.ow%8 == 0 && len(g.off) == g.ckk && g.ckk > 0 && g.oh > 0 {
-		_, _ = dx[g.off[g.ckk-1]+(g.oh-1)*g.w+g.ow-1], col[g.ckk*g.ohw-1] // the last reads
-		col2imDirectAsm(&dx[0], &col[0], &g.off[0], g.ckk, g.oh, g.ow/8, g.w)
-		return
-	}
-	for c := 0; c < g.c; c++ {
-		plane := dx[c*g.hw:][:g.hw]
-		for kh := 0; kh < g.k; kh++ {
-			ylo, yhi := g.outRange(kh, g.h, g.oh)
-			for kw := 0; kw < g.k; kw++ {
-				row := col[((c*g.k+kh)*g.k+kw)*g.ohw:][:g.ohw]
-				xlo, xhi := g.outRange(kw, g.w, g.ow)
-				if n8 := (xhi - xlo) &^ 7; g.stride == 1 && useAVX2 && n8 > 0 && yhi > ylo {
-					// The runs' first n8 values, eight at a time (same adds, same order), then
-					// the rest below.
-					d0 := (ylo-g.pad+kh)*g.w + xlo - g.pad + kw
-					_, _ = plane[d0+(yhi-ylo-1)*g.w+n8-1], row[ylo*g.ow+xlo+(yhi-ylo-1)*g.ow+n8-1]
-					addRowsAsm(&plane[d0], &row[ylo*g.ow+xlo], yhi-ylo, n8, g.w, g.ow)
-					xlo += n8
-				}
-				for oy := ylo; oy < yhi; oy++ {
-					src := row[oy*g.ow:][:g.ow]
-					dst := plane[(oy*g.stride-g.pad+kh)*g.w:][:g.w]
-					if g.stride == 1 {
-						d := dst[xlo-g.pad+kw:][:xhi-xlo]
-						for i, v := range src[xlo:xhi] {
-							d[i] += v
-						}
-						continue
-					}
-					for ox := xlo; ox < xhi; ox++ {
-						dst[ox*g.stride-g.pad+kw] += src[ox]
-					}
-				}
-			}
-		}
-	}
-}
-
-// splitBatch runs f(worker, lo, hi) for the images [0, h) and [h, n), h = (n+1)/2, on two
-// goroutines. The partition depends on n only, which keeps reductions deterministic.
-func splitBatch(n int, f func(worker, lo, hi int)) {
-	h := (n + 1) / 2
-	if n < 2 {
-		f(0, 0, n)
-		f(1, n, n)
-		return
-	}
-	parallel2(func() { f(0, 0, h) }, func() { f(1, h, n) })
-}
+func (g *convGeom) xShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.H, g.W} }
+func (g *convGeom) wShape() tensor.Shape { return tensor.Shape{g.O, g.C, g.K, g.K} }
+func (g *convGeom) yShape() tensor.Shape { return tensor.Shape{g.N, g.O, g.OH, g.OW} }
 
 // conv2DOp: (x, w) -> y.
 type conv2DOp struct {
 	opBase
 	g         convGeom
 	inputGrad bool
-	wp        packedA      // W packed once per run for the GEMM micro-kernel
-	cols      [2][]float32 // per-worker im2col buffers, when the patches are not kept
+	wp        f32.PackedA // W packed once per run for the GEMM micro-kernel
+	cols      [][]float32 // per-part im2col buffers, when the patches are not kept
 
 	// With a gradient (SymDiff was called) the forward keeps every image's patches for the dW
 	// op: colAll holds N blocks of CKK x OHW, made from the x whose data starts at colsOf.
 	keepCols bool
 	colAll   []float32
 	colsOf   *float32
-	patches  [2]convPatches // per-worker patch packers, when the patches are packed from x
+	patches  []f32.ConvPatches // per-part patch packers, when the patches are packed from x
 	y        outBuf
 }
 
-func (op *conv2DOp) Arity() int { return 2 }
 func (op *conv2DOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)
@@ -219,7 +107,7 @@ func (op *conv2DOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 func convInputs(name string, vs []gorgonia.Value, shapes ...tensor.Shape) ([][]float32, error) {
 	out := make([][]float32, len(vs))
 	for i, v := range vs {
-		d, s, err := f32(v)
+		d, s, err := floats(v)
 		if err != nil {
 			return nil, err
 		}
@@ -239,27 +127,31 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	}
 	x, w := in[0], in[1]
 	out, y := op.y.data(g.yShape())
-	op.wp.pack(false, g.o, g.ckk, 1, w, g.ckk)
-	size := g.ckk * g.ohw
+	op.wp.Pack(false, g.O, g.CKK, 1, w, g.CKK)
+	size := g.CKK * g.OHW
 	op.colsOf = nil
-	direct := g.patchesDirect()
+	direct := g.PatchesDirect()
 	if direct {
-		// The GEMM packs the patches from x (convPatches) and the dW op does the same: no
+		// The GEMM packs the patches from x (f32.ConvPatches) and the dW op does the same: no
 		// im2col matrix.
-		g.patchTables()
-		splitBatch(g.n, func(wk, lo, hi int) {
+		g.PatchTables()
+		parts := f32.ItemParts(g.N)
+		op.patches = growTo(op.patches, parts)
+		f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 			pk := &op.patches[wk]
 			for n := lo; n < hi; n++ {
-				*pk = convPatches{g: g, x: x[n*g.c*g.hw:][:g.c*g.hw]}
-				sgemmPackedAB(&op.wp, pk, g.ohw, 0, y[n*g.o*g.ohw:], g.ohw)
+				*pk = f32.ConvPatches{G: &g.Conv, X: x[n*g.C*g.HW:][:g.C*g.HW]}
+				f32.SgemmPackedAB(&op.wp, pk, g.OHW, 0, y[n*g.O*g.OHW:], g.OHW)
 			}
 		})
 		return out, nil
 	}
 	if op.keepCols {
-		op.colAll = grow(op.colAll, g.n*size)
+		op.colAll = grow(op.colAll, g.N*size)
 	}
-	splitBatch(g.n, func(wk, lo, hi int) {
+	parts := f32.ItemParts(g.N)
+	op.cols = growTo(op.cols, parts)
+	f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 		if lo == hi {
 			return
 		}
@@ -272,9 +164,9 @@ func (op *conv2DOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 			if op.keepCols {
 				col = op.colAll[n*size:][:size]
 			}
-			g.im2col(col, x[n*g.c*g.hw:])
+			g.Im2col(col, x[n*g.C*g.HW:])
 			// Y_n (O x OHW) = W (O x CKK) * col_n (CKK x OHW)
-			sgemmPackedA(&op.wp, false, g.ohw, col, g.ohw, 0, y[n*g.o*g.ohw:], g.ohw)
+			f32.SgemmPackedA(&op.wp, false, g.OHW, col, g.OHW, 0, y[n*g.O*g.OHW:], g.OHW)
 		}
 	})
 	if op.keepCols {
@@ -289,14 +181,14 @@ func (op *conv2DOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	op.keepCols = true
 	// output is an operand of the dW op only to order it after the forward run that fills the
 	// patch cache (dy need not depend on y: the gradient of sum(y) is a constant).
-	dw, err := gorgonia.ApplyOp(&conv2DGradWOp{opBase: newOpBase("Conv2DGradW"), fwd: op}, inputs[0], grad, output)
+	dw, err := gorgonia.ApplyOp(&conv2DGradWOp{opBase: newOpBase("Conv2DGradW", 3), fwd: op}, inputs[0], grad, output)
 	if err != nil {
 		return nil, err
 	}
 	if !op.inputGrad {
 		return gorgonia.Nodes{nil, dw}, nil
 	}
-	dx, err := gorgonia.ApplyOp(&conv2DGradXOp{opBase: newOpBase("Conv2DGradX"), g: op.g}, inputs[1], grad)
+	dx, err := gorgonia.ApplyOp(&conv2DGradXOp{opBase: newOpBase("Conv2DGradX", 2), g: op.g}, inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +199,11 @@ func (op *conv2DOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 type conv2DGradXOp struct {
 	opBase
 	g    convGeom
-	wtp  packedA // W^T packed once per run
-	cols [2][]float32
+	wtp  f32.PackedA // W^T packed once per run
+	cols [][]float32 // per-part buffers
 	dx   outBuf
 }
 
-func (op *conv2DGradXOp) Arity() int { return 2 }
 func (op *conv2DGradXOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)
@@ -329,20 +220,22 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	w, dy := in[0], in[1]
 	out, dx := op.dx.data(g.xShape())
 	clear(dx) // col2im accumulates
-	op.wtp.pack(true, g.ckk, g.o, 1, w, g.ckk)
-	if g.patchesDirect() {
-		g.patchTables() // col2im's offsets
+	op.wtp.Pack(true, g.CKK, g.O, 1, w, g.CKK)
+	if g.PatchesDirect() {
+		g.PatchTables() // col2im's offsets
 	}
-	splitBatch(g.n, func(wk, lo, hi int) {
+	parts := f32.ItemParts(g.N)
+	op.cols = growTo(op.cols, parts)
+	f32.SplitItems(g.N, parts, func(wk, lo, hi int) {
 		if lo == hi {
 			return
 		}
-		col := grow(op.cols[wk], g.ckk*g.ohw)
+		col := grow(op.cols[wk], g.CKK*g.OHW)
 		op.cols[wk] = col
 		for n := lo; n < hi; n++ {
 			// dcol (CKK x OHW) = W^T (CKK x O) * dY_n (O x OHW)
-			sgemmPackedA(&op.wtp, false, g.ohw, dy[n*g.o*g.ohw:], g.ohw, 0, col, g.ohw)
-			g.col2im(dx[n*g.c*g.hw:], col)
+			f32.SgemmPackedA(&op.wtp, false, g.OHW, dy[n*g.O*g.OHW:], g.OHW, 0, col, g.OHW)
+			g.Col2im(dx[n*g.C*g.HW:], col)
 		}
 	})
 	return out, nil
@@ -353,13 +246,12 @@ func (op *conv2DGradXOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 type conv2DGradWOp struct {
 	opBase
 	fwd      *conv2DOp
-	cols     [2][]float32
-	patches  [2]convPatches
-	partials [2][]float32 // per-worker sums of dY_n * col_n^T
+	cols     [f32.ReduceParts][]float32
+	patches  [f32.ReduceParts]f32.ConvPatches
+	partials [f32.ReduceParts][]float32 // per-part sums of dY_n * col_n^T, added in part order
 	dw       outBuf
 }
 
-func (op *conv2DGradWOp) Arity() int { return 3 }
 func (op *conv2DGradWOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t, t)
@@ -374,13 +266,13 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, err
 	}
 	x, dy := in[0], in[1]
-	size, csize := g.o*g.ckk, g.ckk*g.ohw
-	cached := op.fwd.colsOf == &x[0] && len(op.fwd.colAll) == g.n*csize
-	direct := g.patchesDirect()
+	size, csize := g.O*g.CKK, g.CKK*g.OHW
+	cached := op.fwd.colsOf == &x[0] && len(op.fwd.colAll) == g.N*csize
+	direct := g.PatchesDirect()
 	if direct {
-		g.patchTables()
+		g.PatchTables()
 	}
-	splitBatch(g.n, func(wk, lo, hi int) {
+	f32.SplitBatch(g.N, func(wk, lo, hi int) {
 		part := grow(op.partials[wk], size)
 		op.partials[wk] = part
 		clear(part)
@@ -390,9 +282,9 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		if direct {
 			pk := &op.patches[wk]
 			for n := lo; n < hi; n++ {
-				*pk = convPatches{g: g, x: x[n*g.c*g.hw:][:g.c*g.hw], t: true}
+				*pk = f32.ConvPatches{G: &g.Conv, X: x[n*g.C*g.HW:][:g.C*g.HW], T: true}
 				// part (O x CKK) += dY_n (O x OHW) * col_n^T (OHW x CKK), col_n^T packed from x
-				sgemmSerialB(g.o, g.ckk, g.ohw, dy[n*g.o*g.ohw:], g.ohw, pk, 1, part, g.ckk)
+				f32.SgemmSerialB(g.O, g.CKK, g.OHW, dy[n*g.O*g.OHW:], g.OHW, pk, 1, part, g.CKK)
 			}
 			return
 		}
@@ -405,15 +297,18 @@ func (op *conv2DGradWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 			if cached {
 				col = op.fwd.colAll[n*csize:][:csize]
 			} else {
-				g.im2col(col, x[n*g.c*g.hw:])
+				g.Im2col(col, x[n*g.C*g.HW:])
 			}
 			// part (O x CKK) += dY_n (O x OHW) * col_n^T (OHW x CKK)
-			sgemmSerial(false, true, g.o, g.ckk, g.ohw, 1, dy[n*g.o*g.ohw:], g.ohw, col, g.ohw, 1, part, g.ckk)
+			f32.SgemmSerial(false, true, g.O, g.CKK, g.OHW, 1, dy[n*g.O*g.OHW:], g.OHW, col, g.OHW, 1, part, g.CKK)
 		}
 	})
 	out, dw := op.dw.data(g.wShape())
-	for i := range dw {
-		dw[i] = op.partials[0][i] + op.partials[1][i]
+	copy(dw, op.partials[0])
+	for _, part := range op.partials[1:] {
+		for i, v := range part {
+			dw[i] += v
+		}
 	}
 	return out, nil
 }

@@ -1,5 +1,8 @@
 // Package autograd holds everything of qatgo that touches gorgonia's graph machinery: custom
-// ops with their gradients and the quantizer state they share.
+// ops with their gradients and the quantizer state they share. The float kernels the ops run
+// (GEMM, conv patches, pooling, ReLU, the quantizers' row kernels, their assembly) and the
+// goroutine scheduler are in internal/f32; an op's file holds its forward and its backward and
+// says which kernels they call.
 //
 // The ops, one per file, each with a gradient test against finite differences:
 //
@@ -7,6 +10,7 @@
 //     (fakequant equation (3)); backward is the straight-through estimator clipped to the nudged
 //     range: dx = dy where lo <= x <= hi, else 0. At the clip edges themselves the gradient
 //     passes (the interval is closed), which matches TensorFlow's fake_quant_with_min_max_vars.
+//     The file also holds the quantizers' Forward and Backward (the arithmetic the op runs).
 //     FakeQuantPooled is FakeQuant(pre) moved after a max pool of pre: the same pooled values
 //     (fake-quantization is monotone), a quarter of the work for 2x2 windows, the range still
 //     observed on pre, and the STE applied at each window's float maximum (nn's training graphs
@@ -16,10 +20,13 @@
 //   - SoftmaxCrossEntropy (softmax_ce.go): the mean over the batch of -sum_k t_k log softmax(z)_k,
 //     with dz = (softmax(z) - t) / N.
 //   - ReLU6 (relu6.go): y = min(max(x, 0), 6), dx = dy on (0, 6).
-//   - NormFoldWeights, NormFoldBias (normfold.go): the input normalization (x - mean)/std folded
-//     into a first layer without padding: w/std and b - (mean/std) sum(w); FoldNormWeights and
-//     FoldNormBias are the same arithmetic for the exporter.
-//   - BatchNorm, BNFoldWeights, BNFoldBias (batchnorm.go): batch norm and its fold into the layer before it; FoldBN* are the exporter's copy.
+//   - FoldNormWeightsNode, FoldNormBiasNode (normfold.go): the input normalization
+//     (x - mean)/std folded into a first layer without padding: w/std and
+//     b - (mean/std) sum(w). FoldNormWeightsInto and FoldNormBiasInto are the same arithmetic on
+//     slices, for the exporter. (Names: a ...Node function adds a graph node; an ...Into
+//     function writes a slice.)
+//   - BatchNorm, FoldBNWeightsNode, FoldBNBiasNode (batchnorm.go): batch norm and its fold into
+//     the layer before it; FoldBNWeightsInto and FoldBNBiasInto are the slice forms.
 //   - Mask (mask_op.go): pruning, y = w where mask = 1, exactly +0 where mask = 0; dw = dy mask,
 //     so pruned weights are zero and get zero gradient. The mask slice is shared with the
 //     caller, who prunes more by updating it in place between runs.
@@ -32,43 +39,24 @@
 //
 //   - Conv2D, Conv2DNoInputGrad (conv2d_op.go): NCHW convolution as W (O x CKK) times
 //     im2col(x) per image (for stride 1 without padding, packed for the GEMM straight from x:
-//     conv_patches.go), written straight into NCHW (no transposes), the batch split over two
-//     goroutines with dW partials summed in a fixed order (deterministic); backward dW = sum_n
-//     dY_n col_n^T, dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
+//     f32.ConvPatches), written straight into NCHW (no transposes); the images are split over
+//     the workers, dW's per-part partial sums added in a fixed order (f32.SplitBatch, so the
+//     result does not depend on the number of workers); backward dW = sum_n dY_n col_n^T,
+//     dX = col2im(W^T dY_n). The NoInputGrad form skips dX for a first layer.
 //   - MaxPool2D (maxpool_op.go): max over k x k windows with the argmax stored for the
-//     backward; ties go to the first maximum in row-major window order, as in gorgonia. When
-//     its input is an activation FakeQuant whose output goes nowhere else, its gradient also
-//     applies that FakeQuant's STE (zeroing the argmax positions outside the range, the only
-//     ones that can be nonzero) and the FakeQuant's gradient passes it through: one pass over
-//     the activation fewer, the same bits (TestFusedSTEMatchesUnfused). nn's training graphs
-//     pool before quantizing (FakeQuantPooled) and so do not take this path.
+//     backward; ties go to the first maximum in row-major window order, as in gorgonia.
 //   - Linear, LinearBias, LinearNoInputGrad (linear_op.go): y = x W^T (+ b) for x (N,In) and
-//     W (Out,In) on Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db = column
-//     sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
+//     W (Out,In) on f32.Sgemm, W read transposed while packing; dx = dy W, dW = dy^T x, db =
+//     column sums of dy. It replaces gorgonia's Mul(x, Transpose(W)) in fully connected layers.
 //   - ReLU, BiasReLU (relu.go): gorgonia.Rectify's arithmetic, y = x * [x >= 0] and dx = dy *
 //     [x >= 0] (so -0s, NaNs and signed zero gradients are Rectify's), in one pass with no
 //     allocation; BiasReLU fuses BiasAdd in front (db summed in BiasAdd's order in the same
 //     pass as dpre). Both find the range of their output as they write it, and a FakeQuant fed
-//     directly by one gives that range to its ActQuantizer instead of a pass of rangeOf.
-//   - Sgemm (gemm.go): row-major float32 GEMM; gemm_ref.go is the reference loop, the fast path
-//     packs blocks for a 6x16 micro-kernel in AVX2+FMA assembly (amd64, !purego) or pure Go.
-//   - Vector kernels for the elementwise passes of QAT, AVX2 assembly on amd64 (without the
-//     purego tag) chosen at run time, each producing the bits of the Go loop it replaces, which
-//     stays as its reference and as the code of other builds (tests compare the two bit for
-//     bit): the accumulator recovery and requantization of an activation (requant8_amd64.s,
-//     eight values of a channel at a time with the accumulator recovered in float32 where an
-//     error bound proves it exact, or in float64 for large accumulators; requant_amd64.s, four
-//     lanes in float64 for the rest, with per-lane multipliers and shifts so fully connected
-//     outputs go four channels at a time), plain fake quantization of weights and activations
-//     (fqrow_amd64.s, x/S as a product by 1/S where a bound proves the rounding the same), the
-//     STE backward and the weights' abs-max (ste_amd64.s), the max pool and its gradient with
-//     the STE of the activation quantizer before it (maxpool_amd64.s), BiasReLU's forward with its mask and
-//     output range (relu_amd64.s) and its gradient with the bias sums (relugrad_amd64.s, 8x8
-//     transposes keep each channel's sum in order), col2im (col2im_amd64.s,
-//     col2imdirect_amd64.s), and the GEMM's packing: conv patches straight from the image
-//     (patchrows_amd64.s; patchtrans_amd64.s for dW's col^T, also W^T of fully connected
-//     layers) and six-row A strips (packa_amd64.s). The 8x8 transpose is one macro
-//     (transpose_amd64.h).
+//     directly by one (any op with an outputRange method) gives that range to its
+//     ActQuantizer instead of a pass of f32.RangeOf.
+//
+// Every op derives from opBase (op.go): the name, the unique id in the hash, the arity and,
+// for ops whose output has the shape of an input, InferShape; an op defines only what differs.
 //
 // The custom ops keep their output and gradient tensors across runs (outBuf in op.go), so a
 // training step in steady state allocates no large tensor of its own; a value read from one of

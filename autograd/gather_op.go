@@ -55,7 +55,7 @@ func Gather(centroids *gorgonia.Node, assign []int32, shape ...int) (*gorgonia.N
 		}
 	}
 	op := &gatherOp{
-		opBase: newOpBase("Gather"),
+		opBase: newOpBase("Gather", 1),
 		k:      k,
 		assign: append([]int32(nil), assign...),
 		shape:  tensor.Shape(shape).Clone(),
@@ -71,7 +71,6 @@ type gatherOp struct {
 	shape  tensor.Shape
 }
 
-func (op *gatherOp) Arity() int { return 1 }
 func (op *gatherOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: op.shape.Dims(), Of: a})
@@ -80,7 +79,7 @@ func (op *gatherOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return op.shape.Clone(), nil
 }
 func (op *gatherOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	c, _, err := f32(vs[0])
+	c, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +97,7 @@ func (op *gatherOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *gatherOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *gatherOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	g := &gatherGradOp{opBase: newOpBase("GatherGrad"), k: op.k, assign: op.assign, dims: op.shape.Dims()}
+	g := &gatherGradOp{opBase: newOpBase("GatherGrad", 1), k: op.k, assign: op.assign, dims: op.shape.Dims()}
 	dc, err := gorgonia.ApplyOp(g, grad)
 	return gorgonia.Nodes{dc}, err
 }
@@ -112,7 +111,6 @@ type gatherGradOp struct {
 	dims   int
 }
 
-func (op *gatherGradOp) Arity() int { return 1 }
 func (op *gatherGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
@@ -121,7 +119,7 @@ func (op *gatherGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return tensor.Shape{op.k}, nil
 }
 func (op *gatherGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	dy, _, err := f32(vs[0])
+	dy, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -46,14 +47,14 @@ func linear(x, w, b *gorgonia.Node, inputGrad bool) (*gorgonia.Node, error) {
 	if x.Dtype() != tensor.Float32 || w.Dtype() != tensor.Float32 {
 		return nil, fmt.Errorf("autograd: Linear: want float32 x and w, got %v and %v", x.Dtype(), w.Dtype())
 	}
-	op := &linearOp{opBase: newOpBase("Linear"), n: xs[0], in: xs[1], out: ws[0], inputGrad: inputGrad}
+	op := &linearOp{opBase: newOpBase("Linear", 2), n: xs[0], in: xs[1], out: ws[0], inputGrad: inputGrad}
 	if b == nil {
 		return gorgonia.ApplyOp(op, x, w)
 	}
 	if bs := b.Shape(); bs.Dims() != 1 || bs[0] != op.out || b.Dtype() != tensor.Float32 {
 		return nil, fmt.Errorf("autograd: LinearBias: bias %v %v, want (%d) float32", bs, b.Dtype(), op.out)
 	}
-	op.bias = true
+	op.bias, op.arity = true, 3
 	return gorgonia.ApplyOp(op, x, w, b)
 }
 
@@ -66,12 +67,6 @@ type linearOp struct {
 	y          outBuf
 }
 
-func (op *linearOp) Arity() int {
-	if op.bias {
-		return 3
-	}
-	return 2
-}
 func (op *linearOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	m := gorgonia.TensorType{Dims: 2, Of: a}
@@ -96,7 +91,7 @@ func (op *linearOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	x, w := in[0], in[1]
 	out, y := op.y.data(tensor.Shape{op.n, op.out})
 	// y (N x Out) = x (N x In) * W^T (In x Out)
-	Sgemm(false, true, op.n, op.out, op.in, 1, x, op.in, w, op.in, 0, y, op.out)
+	f32.Sgemm(false, true, op.n, op.out, op.in, 1, x, op.in, w, op.in, 0, y, op.out)
 	if op.bias {
 		b := in[2]
 		for i := 0; i < op.n; i++ {
@@ -118,17 +113,17 @@ func (op *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	ret := make(gorgonia.Nodes, len(inputs))
 	var err error
 	if op.inputGrad {
-		gx := &linearGradOp{opBase: newOpBase("LinearGradX"), fwd: op, wrtX: true}
+		gx := &linearGradOp{opBase: newOpBase("LinearGradX", 2), fwd: op, wrtX: true}
 		if ret[0], err = gorgonia.ApplyOp(gx, inputs[1], grad); err != nil {
 			return nil, err
 		}
 	}
-	gw := &linearGradOp{opBase: newOpBase("LinearGradW"), fwd: op}
+	gw := &linearGradOp{opBase: newOpBase("LinearGradW", 2), fwd: op}
 	if ret[1], err = gorgonia.ApplyOp(gw, inputs[0], grad); err != nil {
 		return nil, err
 	}
 	if op.bias {
-		if ret[2], err = gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("LinearGradB"), dims: 2}, grad); err != nil {
+		if ret[2], err = gorgonia.ApplyOp(&biasGradOp{opBase: newOpBase("LinearGradB", 1), dims: 2}, grad); err != nil {
 			return nil, err
 		}
 	}
@@ -143,7 +138,6 @@ type linearGradOp struct {
 	d    outBuf
 }
 
-func (op *linearGradOp) Arity() int { return 2 }
 func (op *linearGradOp) Type() hm.Type {
 	m := gorgonia.TensorType{Dims: 2, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(m, m, m)
@@ -171,12 +165,12 @@ func (op *linearGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		w := in[0]
 		out, dx := op.d.data(tensor.Shape{f.n, f.in})
 		// dx (N x In) = dy (N x Out) * W (Out x In)
-		Sgemm(false, false, f.n, f.in, f.out, 1, dy, f.out, w, f.in, 0, dx, f.in)
+		f32.Sgemm(false, false, f.n, f.in, f.out, 1, dy, f.out, w, f.in, 0, dx, f.in)
 		return out, nil
 	}
 	x := in[0]
 	out, dw := op.d.data(tensor.Shape{f.out, f.in})
 	// dW (Out x In) = dy^T (Out x N) * x (N x In)
-	Sgemm(true, false, f.out, f.in, f.n, 1, dy, f.out, x, f.in, 0, dw, f.in)
+	f32.Sgemm(true, false, f.out, f.in, f.n, 1, dy, f.out, x, f.in, 0, dw, f.in)
 	return out, nil
 }

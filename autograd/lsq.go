@@ -2,12 +2,12 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/qatgo/qatgo/fakequant"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Learned step sizes (LSQ, Esser et al. 2020; fakequant equations (13) and (14)).
@@ -85,7 +85,7 @@ func (q *ActQuantizer) StepGrad(dp, x, dy []float32, shape []int) {
 // added in order: the same result whatever the scheduling.
 func stepGradSum(x, dy []float32, p fakequant.Params) float64 {
 	var part [2]float64
-	splitRowsW(len(x), 1, func(w, lo, hi int) {
+	f32.SplitRowsW(len(x), 1, func(w, lo, hi int) {
 		part[w] = fakequant.LSQStepGrad(x[lo:hi], dy[lo:hi], p)
 	})
 	return part[0] + part[1]
@@ -148,7 +148,7 @@ func FakeQuantLSQ(x, logStep *gorgonia.Node, q LearnedQuantizer) (*gorgonia.Node
 	if logStep.Shape().Dims() != 1 {
 		return nil, fmt.Errorf("autograd: FakeQuantLSQ: step of shape %v is not a vector", logStep.Shape())
 	}
-	return gorgonia.ApplyOp(&lsqOp{opBase: newOpBase("FakeQuantLSQ"), q: q, dims: x.Shape().Dims()}, x, logStep)
+	return gorgonia.ApplyOp(&lsqOp{opBase: sameShapeOp("FakeQuantLSQ", 2, 0), q: q, dims: x.Shape().Dims()}, x, logStep)
 }
 
 type lsqOp struct {
@@ -158,26 +158,18 @@ type lsqOp struct {
 	y    outBuf
 }
 
-func (op *lsqOp) Arity() int { return 2 }
 func (op *lsqOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x, p := gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, p, x)
 }
-func (op *lsqOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := in[0].(tensor.Shape)
-	if !ok {
-		return nil, fmt.Errorf("autograd: FakeQuantLSQ: input has no shape")
-	}
-	return s.Clone(), nil
-}
 
 func (op *lsqOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := f32(vs[1])
+	p, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +184,11 @@ func (op *lsqOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *lsqOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 func (op *lsqOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dx, err := gorgonia.ApplyOp(&fakeQuantGradOp{opBase: newOpBase("FakeQuantLSQGrad"), q: op.q}, inputs[0], grad)
+	dx, err := gorgonia.ApplyOp(&fakeQuantGradOp{opBase: sameShapeOp("FakeQuantLSQGrad", 2, 0), q: op.q}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
-	dp, err := gorgonia.ApplyOp(&lsqStepGradOp{opBase: newOpBase("FakeQuantLSQStepGrad"), q: op.q, dims: op.dims}, inputs[0], inputs[1], grad)
+	dp, err := gorgonia.ApplyOp(&lsqStepGradOp{opBase: sameShapeOp("FakeQuantLSQStepGrad", 3, 1), q: op.q, dims: op.dims}, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -211,25 +203,21 @@ type lsqStepGradOp struct {
 	dp   outBuf
 }
 
-func (op *lsqStepGradOp) Arity() int { return 3 }
 func (op *lsqStepGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	x, p := gorgonia.TensorType{Dims: op.dims, Of: a}, gorgonia.TensorType{Dims: 1, Of: a}
 	return hm.NewFnType(x, p, x, p)
 }
-func (op *lsqStepGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[1].(tensor.Shape).Clone(), nil
-}
 func (op *lsqStepGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	_, pshape, err := f32(vs[1])
+	_, pshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[2])
+	dy, _, err := floats(vs[2])
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func Mask(w *gorgonia.Node, mask []float32) (*gorgonia.Node, error) {
 	if err := checkMask(mask); err != nil {
 		return nil, err
 	}
-	return gorgonia.ApplyOp(&maskOp{opBase: newOpBase("Mask"), mask: mask}, w)
+	return gorgonia.ApplyOp(&maskOp{opBase: sameShapeOp("Mask", 1, 0), mask: mask}, w)
 }
 
 // checkMask reports the first mask value that is neither 0 nor 1.
@@ -69,16 +69,12 @@ type maskOp struct {
 	mask []float32
 }
 
-func (op *maskOp) Arity() int { return 1 }
 func (op *maskOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a)
 }
-func (op *maskOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *maskOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +86,6 @@ func (op *maskOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *maskOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *maskOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&maskOp{opBase: newOpBase("MaskGrad"), mask: op.mask}, grad)
+	dw, err := gorgonia.ApplyOp(&maskOp{opBase: sameShapeOp("MaskGrad", 1, 0), mask: op.mask}, grad)
 	return gorgonia.Nodes{dw}, err
 }

@@ -2,7 +2,7 @@ package autograd
 
 import (
 	"fmt"
-	"math/bits"
+	"github.com/qatgo/qatgo/internal/f32"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -33,17 +33,16 @@ func MaxPool2D(x *gorgonia.Node, k, stride int) (*gorgonia.Node, error) {
 	if k < 1 || stride < 1 || s[2] < k || s[3] < k {
 		return nil, fmt.Errorf("autograd: MaxPool2D: window %d, stride %d on input %v", k, stride, s)
 	}
-	p := poolGeom{n: s[0], c: s[1], h: s[2], w: s[3], k: k, stride: stride}
-	p.oh, p.ow = (p.h-k)/stride+1, (p.w-k)/stride+1
-	return gorgonia.ApplyOp(&maxPoolOp{opBase: newOpBase("MaxPool2D"), g: p}, x)
+	p := poolGeom{f32.Pool{N: s[0], C: s[1], H: s[2], W: s[3], K: k, Stride: stride}}
+	p.OH, p.OW = (p.H-k)/stride+1, (p.W-k)/stride+1
+	return gorgonia.ApplyOp(&maxPoolOp{opBase: newOpBase("MaxPool2D", 1), g: p}, x)
 }
 
-type poolGeom struct {
-	n, c, h, w, k, stride, oh, ow int
-}
+// poolGeom is the geometry of one max pool, with its kernels (internal/f32).
+type poolGeom struct{ f32.Pool }
 
-func (g *poolGeom) xShape() tensor.Shape { return tensor.Shape{g.n, g.c, g.h, g.w} }
-func (g *poolGeom) yShape() tensor.Shape { return tensor.Shape{g.n, g.c, g.oh, g.ow} }
+func (g *poolGeom) xShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.H, g.W} }
+func (g *poolGeom) yShape() tensor.Shape { return tensor.Shape{g.N, g.C, g.OH, g.OW} }
 
 // maxPoolOp: x -> y, recording argmax.
 type maxPoolOp struct {
@@ -53,7 +52,6 @@ type maxPoolOp struct {
 	y      outBuf
 }
 
-func (op *maxPoolOp) Arity() int { return 1 }
 func (op *maxPoolOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t)
@@ -64,7 +62,7 @@ func (op *maxPoolOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 
 func (op *maxPoolOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	g := &op.g
-	x, s, err := f32(vs[0])
+	x, s, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -77,96 +75,15 @@ func (op *maxPoolOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	out, y := op.y.data(g.yShape())
 	op.argmax = make32(op.argmax, len(y))
 	am := op.argmax
-	splitBatch(g.n, func(_, lo, hi int) { g.forward(y, am, x, lo*g.c, hi*g.c) })
+	f32.SplitItems(g.N, f32.ItemParts(g.N), func(_, lo, hi int) { g.Forward(y, am, x, lo*g.C, hi*g.C) })
 	return out, nil
-}
-
-// forward pools the planes (n*C + c) in [lo, hi) of x into y, recording argmax in am: with
-// the vector kernel for 2x2 windows at stride 2 where the CPU has one, else with forwardRef.
-func (g *poolGeom) forward(y []float32, am []int32, x []float32, lo, hi int) {
-	if g.vec2x2() {
-		g.forward2x2Vec(y, am, x, lo, hi)
-		return
-	}
-	g.forwardRef(y, am, x, lo, hi)
-}
-
-// forwardRef is forward in plain Go, and the specification of the vector kernel.
-func (g *poolGeom) forwardRef(y []float32, am []int32, x []float32, lo, hi int) {
-	k, s, w, oh, ow := g.k, g.stride, g.w, g.oh, g.ow
-	hw, ohw := g.h*w, oh*ow
-	for plane := lo; plane < hi; plane++ {
-		base := plane * hw
-		yp, ap := y[plane*ohw:][:ohw], am[plane*ohw:][:ohw]
-		for oy := 0; oy < oh; oy++ {
-			top := base + oy*s*w
-			yr, ar := yp[oy*ow:][:ow], ap[oy*ow:][:ow]
-			if k == 2 {
-				// The common 2x2 window, unrolled and without data-dependent branches (random
-				// maxima make branches mispredict half the time): m is the largest value and at
-				// the first position holding it, which is what the strict > scan of window picks
-				// (-0 == +0, so a tie of zeros keeps the first zero, sign included, as the scan
-				// does). A NaN anywhere makes m NaN; such windows go to window.
-				r0, r1 := x[top:top+w], x[top+w:top+2*w]
-				for ox := range yr {
-					j := ox * s
-					v0, v1, v2, v3 := r0[j], r0[j+1], r1[j], r1[j+1]
-					m := max(v0, v1, v2, v3)
-					if m != m {
-						yr[ox], ar[ox] = g.window(x, top+j)
-						continue
-					}
-					found := b2i(v0 == m) | b2i(v1 == m)<<1 | b2i(v2 == m)<<2 | 8
-					at := bits.TrailingZeros8(uint8(found))
-					idx := top + j + at&1 + at>>1*w
-					yr[ox], ar[ox] = x[idx], int32(idx) // x[idx], not m: max(-0, +0) is +0
-				}
-				continue
-			}
-			for ox := range yr {
-				yr[ox], ar[ox] = g.window(x, top+ox*s)
-			}
-		}
-	}
-}
-
-// window scans the k x k window whose top-left element is x[first] in row-major order and
-// returns its first maximum (strict >) and that element's index.
-func (g *poolGeom) window(x []float32, first int) (float32, int32) {
-	best, at := x[first], first
-	for i := 0; i < g.k; i++ {
-		row := first + i*g.w
-		for j, v := range x[row : row+g.k] {
-			if v > best {
-				best, at = v, row+j
-			}
-		}
-	}
-	return best, int32(at)
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func make32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
 }
 
 func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	// output is an operand only to order the gradient after the forward run that fills argmax.
-	g := &maxPoolGradOp{opBase: newOpBase("MaxPool2DGrad"), fwd: op}
-	if fq, ok := inputs[0].Op().(*fakeQuantOp); ok && fuseSTE {
-		g.fq = fq // the FakeQuant's gradient may hand its STE to g (fakeQuantOp.SymDiff)
-	}
+	g := &maxPoolGradOp{opBase: newOpBase("MaxPool2DGrad", 2), fwd: op}
 	dx, err := gorgonia.ApplyOp(g, output, grad)
 	return gorgonia.Nodes{dx}, err
 }
@@ -175,16 +92,9 @@ func (op *maxPoolOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 type maxPoolGradOp struct {
 	opBase
 	fwd *maxPoolOp
-	// With ste set, the pool's input is the output of fq, an activation FakeQuant whose
-	// gradient op passes this op's dx through: dx is then STE(dx) of fq's quantizer, made by
-	// zeroing the argmax positions whose fq input is outside the range (every other position
-	// is already +0, which the STE keeps).
-	fq  *fakeQuantOp
-	ste bool
 	dx  outBuf
 }
 
-func (op *maxPoolGradOp) Arity() int { return 2 }
 func (op *maxPoolGradOp) Type() hm.Type {
 	t := gorgonia.TensorType{Dims: 4, Of: hm.TypeVariable('a')}
 	return hm.NewFnType(t, t, t)
@@ -194,7 +104,7 @@ func (op *maxPoolGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 }
 func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	g := &op.fwd.g
-	dy, s, err := f32(vs[1])
+	dy, s, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -206,37 +116,9 @@ func (op *maxPoolGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 		return nil, fmt.Errorf("autograd: %s: run before its forward op", op.name)
 	}
 	out, dx := op.dx.data(g.xShape())
-	var ste *poolSTE
-	if op.ste {
-		aq := op.fq.q.(*ActQuantizer)
-		if aq.active {
-			ste = &poolSTE{x: op.fq.lastX}
-			ste.lo, ste.hi = steBounds(aq.last.NudgedRange())
-			if len(ste.x) != len(dx) {
-				return nil, fmt.Errorf("autograd: %s: its FakeQuant has not run", op.name)
-			}
-		}
-	}
-	splitBatch(g.n, func(_, lo, hi int) {
-		// Each image's argmax points into that image, so the halves write disjoint parts of dx.
-		if g.vec2x2() {
-			g.backward2x2Vec(dx, dy, am, lo*g.c, hi*g.c, ste)
-			return
-		}
-		g.backwardRef(dx, dy, am, lo*g.c, hi*g.c)
-		if ste != nil {
-			g.steRef(dx, am, ste, lo*g.c, hi*g.c)
-		}
+	f32.SplitItems(g.N, f32.ItemParts(g.N), func(_, lo, hi int) {
+		// Each image's argmax points into that image, so the parts write disjoint parts of dx.
+		g.Backward(dx, dy, am, lo*g.C, hi*g.C)
 	})
 	return out, nil
-}
-
-// backwardRef sets the planes [lo, hi) of dx to zero and then adds each dy of those planes'
-// outputs at its argmax: dx[am[o]] += dy[o]. It is the specification of backward2x2Vec.
-func (g *poolGeom) backwardRef(dx, dy []float32, am []int32, lo, hi int) {
-	per := g.oh * g.ow
-	clear(dx[lo*g.h*g.w : hi*g.h*g.w])
-	for o := lo * per; o < hi*per; o++ {
-		dx[am[o]] += dy[o]
-	}
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // Input normalization folded into the first layer.
@@ -18,16 +17,16 @@ import (
 // the normalization into the weights and bias before they are quantized. The export calls the
 // same two functions, so the folded values it quantizes are bit-identical to the simulated ones.
 
-// FoldNormWeights writes dst = w / std.
-func FoldNormWeights(dst, w []float32, std float64) {
+// FoldNormWeightsInto writes dst = w / std.
+func FoldNormWeightsInto(dst, w []float32, std float64) {
 	inv := float32(1 / std)
 	for i, v := range w {
 		dst[i] = v * inv
 	}
 }
 
-// FoldNormBias writes dst[o] = b[o] - (mean/std) * sum of filter o of w (len(w)/len(b) values).
-func FoldNormBias(dst, b, w []float32, mean, std float64) {
+// FoldNormBiasInto writes dst[o] = b[o] - (mean/std) * sum of filter o of w (len(w)/len(b) values).
+func FoldNormBiasInto(dst, b, w []float32, mean, std float64) {
 	per := len(w) / len(b)
 	k := mean / std
 	for o := range b {
@@ -39,18 +38,18 @@ func FoldNormBias(dst, b, w []float32, mean, std float64) {
 	}
 }
 
-// NormFoldWeights adds wf = w/std to w's graph; dw = dwf/std.
-func NormFoldWeights(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
-	return gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldW"), std: std}, w)
+// FoldNormWeightsNode adds wf = w/std to w's graph; dw = dwf/std.
+func FoldNormWeightsNode(w *gorgonia.Node, std float64) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(&normFoldWOp{opBase: sameShapeOp("NormFoldW", 1, 0), std: std}, w)
 }
 
-// NormFoldBias adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
+// FoldNormBiasNode adds bf = b - (mean/std) * rowsum(w) to the graph; db = dbf,
 // dw[o,...] = -(mean/std) dbf[o].
-func NormFoldBias(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, error) {
+func FoldNormBiasNode(b, w *gorgonia.Node, mean, std float64) (*gorgonia.Node, error) {
 	if b.Shape().Dims() != 1 || w.Shape()[0] != b.Shape()[0] {
-		return nil, fmt.Errorf("autograd: NormFoldBias: bias %v does not match weights %v", b.Shape(), w.Shape())
+		return nil, fmt.Errorf("autograd: FoldNormBiasNode: bias %v does not match weights %v", b.Shape(), w.Shape())
 	}
-	return gorgonia.ApplyOp(&normFoldBOp{opBase: newOpBase("NormFoldB"), mean: mean, std: std}, b, w)
+	return gorgonia.ApplyOp(&normFoldBOp{opBase: sameShapeOp("NormFoldB", 2, 0), mean: mean, std: std}, b, w)
 }
 
 type normFoldWOp struct {
@@ -58,26 +57,22 @@ type normFoldWOp struct {
 	std float64
 }
 
-func (op *normFoldWOp) Arity() int { return 1 }
 func (op *normFoldWOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a)
 }
-func (op *normFoldWOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *normFoldWOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	w, shape, err := f32(vs[0])
+	w, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
 	out := newF32(shape)
-	FoldNormWeights(out.Data().([]float32), w, op.std)
+	FoldNormWeightsInto(out.Data().([]float32), w, op.std)
 	return out, nil
 }
 func (op *normFoldWOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *normFoldWOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&normFoldWOp{opBase: newOpBase("NormFoldWGrad"), std: op.std}, grad)
+	dw, err := gorgonia.ApplyOp(&normFoldWOp{opBase: sameShapeOp("NormFoldWGrad", 1, 0), std: op.std}, grad)
 	return gorgonia.Nodes{dw}, err
 }
 
@@ -86,30 +81,26 @@ type normFoldBOp struct {
 	mean, std float64
 }
 
-func (op *normFoldBOp) Arity() int { return 2 }
 func (op *normFoldBOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, gorgonia.TensorType{Dims: 4, Of: a}, gorgonia.TensorType{Dims: 1, Of: a})
 }
-func (op *normFoldBOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *normFoldBOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	b, shape, err := f32(vs[0])
+	b, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	w, _, err := f32(vs[1])
+	w, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
 	out := newF32(shape)
-	FoldNormBias(out.Data().([]float32), b, w, op.mean, op.std)
+	FoldNormBiasInto(out.Data().([]float32), b, w, op.mean, op.std)
 	return out, nil
 }
 func (op *normFoldBOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (op *normFoldBOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dw, err := gorgonia.ApplyOp(&normFoldBGradOp{opBase: newOpBase("NormFoldBGrad"), k: op.mean / op.std}, grad, inputs[1])
+	dw, err := gorgonia.ApplyOp(&normFoldBGradOp{opBase: sameShapeOp("NormFoldBGrad", 2, 1), k: op.mean / op.std}, grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -122,21 +113,17 @@ type normFoldBGradOp struct {
 	k float64
 }
 
-func (op *normFoldBGradOp) Arity() int { return 2 }
 func (op *normFoldBGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	w := gorgonia.TensorType{Dims: 4, Of: a}
 	return hm.NewFnType(gorgonia.TensorType{Dims: 1, Of: a}, w, w)
 }
-func (op *normFoldBGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[1].(tensor.Shape).Clone(), nil
-}
 func (op *normFoldBGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	db, _, err := f32(vs[0])
+	db, _, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	_, wshape, err := f32(vs[1])
+	_, wshape, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

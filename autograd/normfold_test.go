@@ -18,7 +18,7 @@ func TestNormFoldWeights(t *testing.T) {
 	wd := normals(rng, 24, 0.5)
 	g := gorgonia.NewGraph()
 	w := input(g, "w", wd, foldShape...)
-	wf := must(t)(autograd.NormFoldWeights(w, foldStd))
+	wf := must(t)(autograd.FoldNormWeightsNode(w, foldStd))
 	p := newProbe(t, rng, []*gorgonia.Node{wf}, w)
 	p.run()
 	for i, v := range values(wf) {
@@ -34,7 +34,7 @@ func TestNormFoldBias(t *testing.T) {
 	wd, bd := normals(rng, 24, 0.5), normals(rng, 3, 0.5)
 	g := gorgonia.NewGraph()
 	w, b := input(g, "w", wd, foldShape...), input(g, "b", bd, 3)
-	bf := must(t)(autograd.NormFoldBias(b, w, foldMean, foldStd))
+	bf := must(t)(autograd.FoldNormBiasNode(b, w, foldMean, foldStd))
 	p := newProbe(t, rng, []*gorgonia.Node{bf}, b, w)
 	p.run()
 	for o, v := range values(bf) {
@@ -51,14 +51,14 @@ func TestNormFoldBias(t *testing.T) {
 }
 
 func TestNormFoldComposed(t *testing.T) {
-	// As in nn.Conv2D: w feeds both NormFoldWeights and NormFoldBias, and its gradient is the
+	// As in nn.Conv2D: w feeds both FoldNormWeightsNode and FoldNormBiasNode, and its gradient is the
 	// sum of both paths: dw[o,...] = dwf[o,...]/std - (mean/std) dbf[o].
 	rng := newRNG(7)
 	wd, bd := normals(rng, 24, 0.5), normals(rng, 3, 0.5)
 	g := gorgonia.NewGraph()
 	w, b := input(g, "w", wd, foldShape...), input(g, "b", bd, 3)
-	bf := must(t)(autograd.NormFoldBias(b, w, foldMean, foldStd))
-	wf := must(t)(autograd.NormFoldWeights(w, foldStd))
+	bf := must(t)(autograd.FoldNormBiasNode(b, w, foldMean, foldStd))
+	wf := must(t)(autograd.FoldNormWeightsNode(w, foldStd))
 	p := newProbe(t, rng, []*gorgonia.Node{wf, bf}, w, b)
 	p.run()
 
@@ -83,8 +83,8 @@ func TestFoldNormIdentity(t *testing.T) {
 	wd, bd := normals(rng, 24, 0.5), normals(rng, 3, 0.5)
 	pix := uniforms(rng, 8, 0, 1) // one 2x2x2 input patch, p/255
 	wf, bf := make([]float32, len(wd)), make([]float32, len(bd))
-	autograd.FoldNormWeights(wf, wd, foldStd)
-	autograd.FoldNormBias(bf, bd, wd, foldMean, foldStd)
+	autograd.FoldNormWeightsInto(wf, wd, foldStd)
+	autograd.FoldNormBiasInto(bf, bd, wd, foldMean, foldStd)
 	for o := range bd {
 		want, got := float64(bd[o]), float64(bf[o])
 		for i, v := range pix {
@@ -100,7 +100,7 @@ func TestFoldNormIdentity(t *testing.T) {
 func TestNormFoldBiasShapeMismatch(t *testing.T) {
 	g := gorgonia.NewGraph()
 	w := input(g, "w", make([]float32, 24), foldShape...)
-	if _, err := autograd.NormFoldBias(input(g, "b", make([]float32, 4), 4), w, foldMean, foldStd); err == nil {
+	if _, err := autograd.FoldNormBiasNode(input(g, "b", make([]float32, 4), 4), w, foldMean, foldStd); err == nil {
 		t.Error("bias of 4 accepted for 3 filters")
 	}
 }

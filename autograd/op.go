@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"github.com/qatgo/qatgo/internal/f32"
 	"hash"
 	"hash/fnv"
 	"sync/atomic"
@@ -12,15 +13,43 @@ import (
 
 var opIDs atomic.Uint64
 
-// opBase implements the bookkeeping every custom op shares: a name, a unique id in the hash
-// (gorgonia silently merges nodes whose ops hash equal), and the "returns a fresh value"
-// execution flags.
+// opBase implements the bookkeeping every custom op shares, so that an op states only what
+// differs: a name, a unique id in the hash (gorgonia silently merges nodes whose ops hash
+// equal), the number of inputs, the "returns a fresh value" execution flags and, for an op
+// whose output has the shape of one of its inputs, InferShape. An op with another output
+// shape defines its own InferShape, which takes precedence over opBase's.
 type opBase struct {
-	name string
-	id   uint64
+	name  string
+	id    uint64
+	arity int
+	like  int // InferShape returns the shape of input like; -1: the op defines InferShape
 }
 
-func newOpBase(name string) opBase { return opBase{name: name, id: opIDs.Add(1)} }
+// newOpBase is the base of an op with arity inputs that defines its own InferShape.
+func newOpBase(name string, arity int) opBase {
+	return opBase{name: name, id: opIDs.Add(1), arity: arity, like: -1}
+}
+
+// sameShapeOp is the base of an op with arity inputs whose output has the shape of input like.
+func sameShapeOp(name string, arity, like int) opBase {
+	b := newOpBase(name, arity)
+	b.like = like
+	return b
+}
+
+func (o opBase) Arity() int { return o.arity }
+
+// InferShape returns the shape of input like (a copy).
+func (o opBase) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
+	if o.like < 0 || o.like >= len(in) {
+		return nil, fmt.Errorf("autograd: %s: no shape rule for %d inputs", o.name, len(in))
+	}
+	s, ok := in[o.like].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("autograd: %s: input %d has no shape", o.name, o.like)
+	}
+	return s.Clone(), nil
+}
 
 func (o opBase) ReturnsPtr() bool      { return false }
 func (o opBase) CallsExtern() bool     { return false }
@@ -33,8 +62,8 @@ func (o opBase) Hashcode() uint32 {
 	return h.Sum32()
 }
 
-// f32 returns the float32 backing of a tensor value.
-func f32(v gorgonia.Value) ([]float32, tensor.Shape, error) {
+// floats returns the float32 backing of a tensor value.
+func floats(v gorgonia.Value) ([]float32, tensor.Shape, error) {
 	t, ok := v.(tensor.Tensor)
 	if !ok {
 		return nil, nil, fmt.Errorf("autograd: expected a tensor, got %T", v)
@@ -96,3 +125,32 @@ func (b *outBuf) data(shape tensor.Shape) (*tensor.Dense, []float32) {
 	t := b.get(shape)
 	return t, t.Data().([]float32)
 }
+
+// grow returns s resized to n, reallocating only when its capacity is short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func make32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+// growTo returns s with at least n elements (the existing ones kept).
+func growTo[T any](s []T, n int) []T {
+	if len(s) < n {
+		s = append(s, make([]T, n-len(s))...)
+	}
+	return s
+}
+
+// The reductions of the ops (bias, ReLU-bias and conv weight gradients, LSQ step gradients,
+// batch ranges) keep one partial result per part of f32.SplitRowsW and f32.SplitBatch, in
+// arrays of two that they add in part order: this fails to compile unless
+// f32.ReduceParts is 2.
+const _ = uint(f32.ReduceParts-2) + uint(2-f32.ReduceParts)

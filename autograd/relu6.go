@@ -3,12 +3,11 @@ package autograd
 import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 )
 
 // ReLU6 adds y = min(max(x, 0), 6); dx = dy where 0 < x < 6, else 0.
 func ReLU6(x *gorgonia.Node) (*gorgonia.Node, error) {
-	return gorgonia.ApplyOp(&relu6Op{opBase: newOpBase("ReLU6")}, x)
+	return gorgonia.ApplyOp(&relu6Op{opBase: sameShapeOp("ReLU6", 1, 0)}, x)
 }
 
 type relu6Op struct {
@@ -16,16 +15,12 @@ type relu6Op struct {
 	y outBuf
 }
 
-func (op *relu6Op) Arity() int { return 1 }
 func (op *relu6Op) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a)
 }
-func (op *relu6Op) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *relu6Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +32,7 @@ func (op *relu6Op) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 func (op *relu6Op) DiffWRT(int) []bool { return []bool{true} }
 func (op *relu6Op) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dx, err := gorgonia.ApplyOp(&relu6GradOp{opBase: newOpBase("ReLU6Grad")}, inputs[0], grad)
+	dx, err := gorgonia.ApplyOp(&relu6GradOp{opBase: sameShapeOp("ReLU6Grad", 2, 0)}, inputs[0], grad)
 	return gorgonia.Nodes{dx}, err
 }
 
@@ -46,20 +41,16 @@ type relu6GradOp struct {
 	dx outBuf
 }
 
-func (op *relu6GradOp) Arity() int { return 2 }
 func (op *relu6GradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	return hm.NewFnType(a, a, a)
 }
-func (op *relu6GradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *relu6GradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, shape, err := f32(vs[0])
+	x, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, err := f32(vs[1])
+	dy, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -20,12 +20,11 @@ func SoftmaxCrossEntropy(logits, targets *gorgonia.Node) (*gorgonia.Node, error)
 	if logits.Shape().Dims() != 2 || !logits.Shape().Eq(targets.Shape()) {
 		return nil, fmt.Errorf("autograd: SoftmaxCrossEntropy: logits %v and targets %v must be equal (N, K) shapes", logits.Shape(), targets.Shape())
 	}
-	return gorgonia.ApplyOp(&softmaxCEOp{opBase: newOpBase("SoftmaxCE")}, logits, targets)
+	return gorgonia.ApplyOp(&softmaxCEOp{opBase: newOpBase("SoftmaxCE", 2)}, logits, targets)
 }
 
 type softmaxCEOp struct{ opBase }
 
-func (op *softmaxCEOp) Arity() int { return 2 }
 func (op *softmaxCEOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := gorgonia.TensorType{Dims: 2, Of: a}
@@ -53,11 +52,11 @@ func softmaxRow(p []float64, z []float32) float64 {
 }
 
 func (op *softmaxCEOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, shape, err := f32(vs[0])
+	z, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := f32(vs[1])
+	t, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +78,7 @@ func (op *softmaxCEOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 func (op *softmaxCEOp) DiffWRT(int) []bool { return []bool{true, false} }
 
 func (op *softmaxCEOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	dz, err := gorgonia.ApplyOp(&softmaxCEGradOp{opBase: newOpBase("SoftmaxCEGrad")}, inputs[0], inputs[1], grad)
+	dz, err := gorgonia.ApplyOp(&softmaxCEGradOp{opBase: sameShapeOp("SoftmaxCEGrad", 3, 0)}, inputs[0], inputs[1], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -91,21 +90,17 @@ type softmaxCEGradOp struct {
 	dz outBuf
 }
 
-func (op *softmaxCEGradOp) Arity() int { return 3 }
 func (op *softmaxCEGradOp) Type() hm.Type {
 	a := hm.TypeVariable('a')
 	t := gorgonia.TensorType{Dims: 2, Of: a}
 	return hm.NewFnType(t, t, a, t)
 }
-func (op *softmaxCEGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return in[0].(tensor.Shape).Clone(), nil
-}
 func (op *softmaxCEGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, shape, err := f32(vs[0])
+	z, shape, err := floats(vs[0])
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := f32(vs[1])
+	t, _, err := floats(vs[1])
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@
 // Convert reads, for every quantizable layer, exactly what the simulation used:
 //
 //   - weights: the layer's effective float weights (input normalization folded in, see
-//     autograd.FoldNormWeights), quantized with the WeightQuantizer's own per-channel
+//     autograd.FoldNormWeightsInto), quantized with the WeightQuantizer's own per-channel
 //     parameters: q_w = round(w / S_w[c]), zero point 0, narrow signed range;
 //   - bias: q_b = round(b / (S_in S_w[c])), the same expression BiasQuantizer evaluates in the
 //     graph, refused if it leaves int32;

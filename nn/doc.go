@@ -8,14 +8,15 @@
 // In training graphs a Conv2D that a MaxPool2D follows applies its FQ_out after the pool
 // instead (autograd.FakeQuantPooled): the same values, since FQ_out is monotone, for a quarter
 // of the work; only the element a tied window's gradient goes to differs. Evaluation graphs keep
-// the order above, so each layer's output is on its grid for the export's comparison.
+// the order above, so each layer's output is on its grid for the export's comparison; so do
+// training graphs of a model with QuantizeBeforePool set.
 //
 // FQ_w is a symmetric narrow-range quantizer (per output channel or per tensor), FQ_b puts the
 // bias on the int32 grid with scale S_in*S_w (zero point 0), FQ_out an asymmetric activation
 // quantizer with an EMA range. Each quantizable layer has its own LayerQ (weight bits,
 // activation bits, per-channel), so mixed precision is configuration. The model input is raw
 // pixels p/255 on the uint8 grid (scale 1/255, zero point 0); LeNet-5's first conv folds the input
-// normalization (x - Mean)/Std into its weights and bias (autograd.NormFoldWeights), which is
+// normalization (x - Mean)/Std into its weights and bias (autograd.FoldNormWeightsNode), which is
 // exact because it has no padding.
 //
 // Model builders: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc 800->500,

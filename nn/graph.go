@@ -8,10 +8,6 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// quantizeAfterPool moves the output quantizer of a layer that a MaxPool2D follows after the
-// pool in training graphs (false in a test, to compare op sets without it).
-var quantizeAfterPool = true
-
 // builder carries the state of one graph construction.
 type builder struct {
 	g      *gorgonia.ExprGraph
@@ -135,7 +131,7 @@ func (m *Model) NewGraph(batch int, train bool) (*Graph, error) {
 		return nil, err
 	}
 	for i, l := range m.Layers {
-		if train && quantizeAfterPool && i+1 < len(m.Layers) {
+		if train && !m.QuantizeBeforePool && i+1 < len(m.Layers) {
 			_, b.poolNext = m.Layers[i+1].(*MaxPool2D)
 		} else {
 			b.poolNext = false

@@ -103,9 +103,9 @@ func (l *Conv2D) EffectiveWeights() []float32 {
 	out := make([]float32, len(l.W.Data))
 	switch {
 	case l.BN != nil:
-		autograd.FoldBNWeights(out, l.W.Data, l.BN.Gamma.Data, l.BN.State)
+		autograd.FoldBNWeightsInto(out, l.W.Data, l.BN.Gamma.Data, l.BN.State)
 	case l.FoldNorm:
-		autograd.FoldNormWeights(out, l.W.Data, l.NormStd)
+		autograd.FoldNormWeightsInto(out, l.W.Data, l.NormStd)
 	default:
 		copy(out, l.W.Data)
 	}
@@ -117,9 +117,9 @@ func (l *Conv2D) EffectiveBias() []float32 {
 	out := make([]float32, l.OutC)
 	switch {
 	case l.BN != nil:
-		autograd.FoldBNBias(out, l.BN.Beta.Data, l.BN.Gamma.Data, l.BN.State)
+		autograd.FoldBNBiasInto(out, l.BN.Beta.Data, l.BN.Gamma.Data, l.BN.State)
 	case l.FoldNorm:
-		autograd.FoldNormBias(out, l.B.Data, l.W.Data, l.NormMean, l.NormStd)
+		autograd.FoldNormBiasInto(out, l.B.Data, l.W.Data, l.NormMean, l.NormStd)
 	default:
 		copy(out, l.B.Data)
 	}
@@ -140,10 +140,10 @@ func (l *Conv2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 		if l.Pad != 0 {
 			return nil, fmt.Errorf("nn: %s: folding the input normalization needs Pad == 0", l.LayerName)
 		}
-		if bias, err = autograd.NormFoldBias(bias, w, l.NormMean, l.NormStd); err != nil {
+		if bias, err = autograd.FoldNormBiasNode(bias, w, l.NormMean, l.NormStd); err != nil {
 			return nil, err
 		}
-		if w, err = autograd.NormFoldWeights(w, l.NormStd); err != nil {
+		if w, err = autograd.FoldNormWeightsNode(w, l.NormStd); err != nil {
 			return nil, err
 		}
 	}
@@ -189,11 +189,11 @@ func (l *Conv2D) buildBN(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
 		}
 		return b.fakeQuantOut(&l.Q, y)
 	}
-	wf, err := autograd.BNFoldWeights(w, gamma, l.BN.State)
+	wf, err := autograd.FoldBNWeightsNode(w, gamma, l.BN.State)
 	if err != nil {
 		return nil, err
 	}
-	bf, err := autograd.BNFoldBias(beta, gamma, l.BN.State)
+	bf, err := autograd.FoldBNBiasNode(beta, gamma, l.BN.State)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,12 @@ type Model struct {
 	// FoldBN selects the structure of graphs built from now on: batch norm folded into the
 	// weights (QAT, PTQ, export) or applied as its own op (float training).
 	FoldBN bool
+	// QuantizeBeforePool keeps, in training graphs built from now on, the output quantizer of
+	// a layer that a MaxPool2D follows in front of the pool, as evaluation graphs have it. By
+	// default (false) it goes after the pool (autograd.FakeQuantPooled): the same forward
+	// values on a quarter of the elements for 2x2 windows; the gradients differ only where a
+	// window holds several elements with the maximum code.
+	QuantizeBeforePool bool
 }
 
 // Ops names an implementation of the convolution, max-pool and fully connected ops.

@@ -15,8 +15,6 @@ import (
 // and where two differ by the rounding in which the two conv ops sum, the gradient goes to a
 // different element (TestQuantizeAfterPool covers that order).
 func TestFastOpsMatchStock(t *testing.T) {
-	defer func(old bool) { quantizeAfterPool = old }(quantizeAfterPool)
-	quantizeAfterPool = false
 	for _, mode := range []autograd.Mode{autograd.ModeFloat, autograd.ModeTrain} {
 		var losses []float32
 		var grads [][][]float32
@@ -33,6 +31,7 @@ func TestFastOpsMatchStock(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Ops = ops
+			m.QuantizeBeforePool = true
 			m.SetMode(mode)
 			gr, err := m.NewGraph(8, true)
 			if err != nil {
@@ -77,17 +76,16 @@ func TestFastOpsMatchStock(t *testing.T) {
 // gradient too (the inactive quantizers are the identity either way). In QAT, the conv
 // gradients differ only where a window holds several elements with the maximum code.
 func TestQuantizeAfterPool(t *testing.T) {
-	defer func(old bool) { quantizeAfterPool = old }(quantizeAfterPool)
 	for _, mode := range []autograd.Mode{autograd.ModeFloat, autograd.ModeTrain} {
 		var losses []float32
 		var logits, grads [][]float32
 		var pooled []int
 		for _, after := range []bool{false, true} {
-			quantizeAfterPool = after
 			m, err := LeNet5(DefaultConfig(), 3)
 			if err != nil {
 				t.Fatal(err)
 			}
+			m.QuantizeBeforePool = !after
 			m.SetMode(mode)
 			gr, err := m.NewGraph(8, true)
 			if err != nil {

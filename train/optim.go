@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/qatgo/qatgo/autograd"
+	"github.com/qatgo/qatgo/internal/f32"
 )
 
 // Optimizer updates parameters in place from their gradients. Its state is exported (State)
@@ -146,9 +146,9 @@ func (o *Adam) SetState(s OptState) error { return setState(&o.st, s) }
 const splitParamsMin = 1 << 15
 
 // splitParams calls f(i, lo, hi) for element ranges [lo, hi) of params[i] that together cover
-// every element once. With at least splitParamsMin elements they are split in two halves by
-// count (across tensor boundaries) run on two cores (autograd.Parallel2); the updates are
-// elementwise, so the split changes no result.
+// every element once. With at least splitParamsMin elements they are cut by count (across
+// tensor boundaries) into f32.Workers() parts run on as many goroutines (f32.Run); the
+// updates are elementwise, so the cut changes no result.
 func splitParams(params [][]float32, f func(i, lo, hi int)) {
 	total := 0
 	for _, p := range params {
@@ -167,7 +167,8 @@ func splitParams(params [][]float32, f func(i, lo, hi int)) {
 		run(0, total)
 		return
 	}
-	autograd.Parallel2(func() { run(0, total/2) }, func() { run(total/2, total) })
+	parts := f32.Workers()
+	f32.Run(parts, func(p int) { run(f32.Part(total, parts, p)) })
 }
 
 // LR returns the learning rate at global step `step` of `total` under the schedule:

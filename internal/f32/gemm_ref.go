@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 // sgemmRef is the specification of Sgemm: the plain triple loop, row-major,
 //

@@ -1,31 +1,34 @@
 //go:build !amd64 || purego
 
-package autograd
+package f32
 
 // useAVX2 is false: there are no vector kernels for this build.
 const useAVX2 = false
 
-func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int {
+// HasAVX2 reports whether the package's AVX2 kernels run: never in this build.
+func HasAVX2() bool { return false }
+
+func requantAsm(d, x *float32, groups, stride int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
-func requant8Asm(d, x *float32, groups int, k *requantConsts) int {
+func requant8Asm(d, x *float32, groups int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
-func requant8dAsm(d, x *float32, groups int, k *requantConsts) int {
+func requant8dAsm(d, x *float32, groups int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
-func requantSAsm(d, x *float32, groups, stride int, k *requantConsts) int {
+func requantSAsm(d, x *float32, groups, stride int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
-func requant8SAsm(d, x *float32, groups int, k *requantConsts) int {
+func requant8SAsm(d, x *float32, groups int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
-func requant8dSAsm(d, x *float32, groups int, k *requantConsts) int {
+func requant8dSAsm(d, x *float32, groups int, k *RequantConsts) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
@@ -38,7 +41,7 @@ func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int) {
 }
 
 func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int) {
-	panic("autograd: no assembly col2im kernel")
+	panic("autograd: no assembly Col2im kernel")
 }
 
 func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int) {

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package autograd
+package f32
 
 import "golang.org/x/sys/cpu"
 

@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -155,7 +155,7 @@ func TestRequantRowVec(t *testing.T) {
 		-2147483647.5, -2147483648, -2147483648.5, 1<<32 - 0.5, -(1<<32 - 0.5), 1 << 32, -(1 << 32), 1e300, math.Inf(1),
 		math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
 	rng := rand.New(rand.NewPCG(67, 68))
-	var k requantConsts
+	var k RequantConsts
 	for e := 0; e <= 31; e++ {
 		for _, c := range requantCases(rng) {
 			ys := append([]float64(nil), edges...)
@@ -168,11 +168,11 @@ func TestRequantRowVec(t *testing.T) {
 				x[i] = float32(ys[i%len(ys)] * c.s)
 			}
 			vlo, vhi, zoff, value, zero := c.table()
-			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
+			k.Set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
 			for _, r := range roundings {
 				want, got := make([]float32, len(x)), make([]float32, len(x))
 				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-				requantRowVec(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
 				for i := range x {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
@@ -220,8 +220,8 @@ func TestRequant8Asm(t *testing.T) {
 				x[i] = v
 			}
 			vlo, vhi, zoff, value, zero := c.table()
-			var k requantConsts
-			k.set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
+			var k RequantConsts
+			k.Set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
 			for _, r := range roundings {
 				kern := &requantKernels[r]
 				want, got := make([]float32, len(x)), make([]float32, len(x))
@@ -272,10 +272,10 @@ func TestRequant8Asm(t *testing.T) {
 						}
 					}
 				}
-				requantRowVec(r, got, x, &k, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
+				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
 				for i := range x {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v, requantRowVec, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
+						t.Fatalf("%v, RequantChannel, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
 					}
 				}
 			}
@@ -311,7 +311,7 @@ func TestFakeQuantizeRowVec(t *testing.T) {
 		}
 		x = x[:len(x)-rng.IntN(4)]
 		got, want := make([]float32, len(x)), make([]float32, len(x))
-		fakeQuantizeRowVec(got, x, p)
+		FakeQuantize(got, x, p)
 		fakeQuantizeRow(want, x, p)
 		for i := range x {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -347,8 +347,8 @@ func TestFakeQuant8sAsm(t *testing.T) {
 	accepted, total, wrongLoose := 0, 0, 0
 	for _, p := range params {
 		var k, loose fqConsts
-		k.set(p)
-		loose.set(p)
+		k.Set(p)
+		loose.Set(p)
 		for i := range loose.guard32 {
 			loose.guard32[i] = 0.5
 		}
@@ -443,7 +443,7 @@ func TestFakeQuant8Asm(t *testing.T) {
 		fakequant.SymmetricParams(1e30, fakequant.Scheme{Bits: 8, Signed: true, Narrow: true}),
 	} {
 		var k fqConsts
-		k.set(p)
+		k.Set(p)
 		x := make([]float32, 8*2000)
 		for i := range x {
 			y := float64(rng.Int64N(1<<(2+rng.IntN(30)))) - float64(int64(1)<<(1+rng.IntN(30)))
@@ -490,7 +490,7 @@ func TestFQConstsLayout(t *testing.T) {
 	}
 }
 
-// TestSTEBackwardVec: steBackwardVec's float32 bounds and vector kernel pass exactly the
+// TestSTEBackwardVec: STEBackward's float32 bounds and vector kernel pass exactly the
 // gradients steBackward passes, at the range edges and their float32 neighbours, for NaN and
 // Inf inputs, and with lengths that leave a tail.
 func TestSTEBackwardVec(t *testing.T) {
@@ -519,7 +519,7 @@ func TestSTEBackwardVec(t *testing.T) {
 			dy[i] = float32(rng.NormFloat64())
 		}
 		got, want := make([]float32, len(x)), make([]float32, len(x))
-		steBackwardVec(got, x, dy, p)
+		STEBackward(got, x, dy, p)
 		steBackward(want, x, dy, p)
 		for i := range x {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
@@ -529,7 +529,7 @@ func TestSTEBackwardVec(t *testing.T) {
 	}
 }
 
-// TestAbsMaxVec: absMaxVec gives absMaxOf's maximum and NaN flag, with NaNs and infinities at
+// TestAbsMaxVec: AbsMax gives absMaxOf's maximum and NaN flag, with NaNs and infinities at
 // every lane position and lengths that leave a tail.
 func TestAbsMaxVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(73, 74))
@@ -542,7 +542,7 @@ func TestAbsMaxVec(t *testing.T) {
 			if n > 0 && special != 0 {
 				w[rng.IntN(n)] = special
 			}
-			gm, gn := absMaxVec(w)
+			gm, gn := AbsMax(w)
 			wm, wn := absMaxOf(w)
 			if math.Float32bits(gm) != math.Float32bits(wm) || gn != wn {
 				t.Fatalf("n %d special %v: (%v, %v), want (%v, %v)", n, special, gm, gn, wm, wn)
@@ -565,7 +565,7 @@ func TestRequantColumns4(t *testing.T) {
 	}
 	zero := value[zoff]
 	for trial := range 50 {
-		var k requantConsts
+		var k RequantConsts
 		var s [4]float64
 		var mult [4]int32
 		var exp [4]uint
@@ -573,7 +573,7 @@ func TestRequantColumns4(t *testing.T) {
 			s[i] = math.Pow(2, -float64(rng.IntN(20))) * (0.5 + rng.Float64())
 			mult[i] = int32(1<<30 + rng.Int64N(1<<30))
 			exp[i] = uint(rng.IntN(32))
-			k.setLane(i, s[i], mult[i], exp[i], vlo, vhi, scale)
+			k.SetLane(i, s[i], mult[i], exp[i], vlo, vhi, scale)
 		}
 		x := make([]float32, rows*stride)
 		for i := range x {
@@ -586,7 +586,7 @@ func TestRequantColumns4(t *testing.T) {
 		for _, rule := range roundings {
 			got := make([]float32, len(x))
 			want := make([]float32, len(x))
-			requantColumns4(rule, got[col:], x[col:], rows, stride, &k, &s, &mult, &exp, vlo, vhi, zoff, value, zero)
+			RequantColumns4(&RequantTable{Rule: rule, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got[col:], x[col:], rows, stride, &k)
 			for r := range rows {
 				for i := range 4 {
 					j := r*stride + col + i
@@ -603,9 +603,9 @@ func TestRequantColumns4(t *testing.T) {
 }
 
 // TestRequantConstsLayout: the offsets requant_amd64.s and requant8_amd64.s use as memory
-// operands are requantConsts' field offsets.
+// operands are RequantConsts' field offsets.
 func TestRequantConstsLayout(t *testing.T) {
-	var k requantConsts
+	var k RequantConsts
 	for _, f := range []struct {
 		name      string
 		got, want uintptr
@@ -620,13 +620,13 @@ func TestRequantConstsLayout(t *testing.T) {
 		{"recipD", unsafe.Offsetof(k.recipD), 664}, {"limD", unsafe.Offsetof(k.limD), 696}, {"guardD", unsafe.Offsetof(k.guardD), 728},
 		{"sBias", unsafe.Offsetof(k.sBias), 760}, {"sShift", unsafe.Offsetof(k.sShift), 792}, {"sSub", unsafe.Offsetof(k.sSub), 824}} {
 		if f.got != f.want {
-			t.Errorf("requantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
+			t.Errorf("RequantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }
 
-// BenchmarkRequantKernels times requantRowVec (eight-lane kernel first), the eight-lane kernel
-// with float64 recovery alone, requant4 (the four-lane kernel alone) and requantRowVec under
+// BenchmarkRequantKernels times RequantChannel (eight-lane kernel first), the eight-lane kernel
+// with float64 recovery alone, requant4 (the four-lane kernel alone) and RequantChannel under
 // single rounding on one channel of accumulator-like values, in the same process, and reports
 // ns per value and the four-lane/eight-lane ratio.
 func BenchmarkRequantKernels(b *testing.B) {
@@ -636,8 +636,8 @@ func BenchmarkRequantKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(95, 96))
 	c := requantCases(rng)[2]
 	vlo, vhi, zoff, value, zero := c.table()
-	var k requantConsts
-	k.set(c.s, c.mult, 9, vlo, vhi, c.scale)
+	var k RequantConsts
+	k.Set(c.s, c.mult, 9, vlo, vhi, c.scale)
 	x, d := make([]float32, 4096), make([]float32, 4096)
 	for i := range x {
 		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
@@ -645,15 +645,15 @@ func BenchmarkRequantKernels(b *testing.B) {
 	var t8, t8d, t4, t8s time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		requantRowVec(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		RequantChannel(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t1 := time.Now()
 		if requant8dAsm(&d[0], &x[0], len(x)/8, &k) != len(x) {
 			b.Fatal("the float64 recovery declined a group")
 		}
 		t2 := time.Now()
-		requant4(fakequant.RoundDouble, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		requant4(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t3 := time.Now()
-		requantRowVec(fakequant.RoundSingle, d, x, &k, c.s, c.mult, 9, vlo, vhi, zoff, value, zero)
+		RequantChannel(&RequantTable{Rule: fakequant.RoundSingle, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
 		t8, t8d, t4, t8s = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+t3.Sub(t2), t8s+time.Since(t3)
 	}
 	n := float64(b.N * len(x))

@@ -1,8 +1,7 @@
-package autograd
+package f32
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -18,10 +17,10 @@ import (
 // The fast path packs panels of op(A) (scaled by alpha) and op(B) into contiguous blocks
 // (gemmMC x gemmKC and gemmKC x gemmNC) and runs a gemmMR x gemmNR register-tiled micro-kernel
 // over them: AVX2+FMA assembly on amd64 CPUs that have it, plain Go otherwise (or with the
-// purego build tag). Products with at least gemmParallelMin multiply-adds are split in two
-// halves (over N, or over M when N is narrow) computed on two goroutines. Every element of C
-// is computed by the same sequence of operations whatever the split, so the result does not
-// depend on GOMAXPROCS; it differs from sgemmRef only by rounding (blocked summation order, and
+// purego build tag). Products with at least gemmParallelMin multiply-adds are split into
+// Workers() blocks (of columns, or of rows when N is narrow) computed on as many goroutines.
+// Every element of C is computed by the same sequence of operations whatever the split, so the
+// result does not depend on the number of workers; it differs from sgemmRef only by rounding (blocked summation order, and
 // fused multiply-adds in the assembly kernel).
 //
 // It panics if a dimension or stride is negative or too small, or if a slice is too short for
@@ -35,42 +34,42 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	// Each half scales its own part of C (elementwise, so the same bits as scaling it all).
-	if m*n*k >= gemmParallelMin && runtime.GOMAXPROCS(0) > 1 {
+	// Each part scales its own block of C (elementwise, so the same bits as scaling it all).
+	if workers := Workers(); m*n*k >= gemmParallelMin && workers > 1 {
 		switch {
 		case n >= 2*gemmNR:
-			j0 := roundUp(n/2, gemmNR)
-			bOff := j0 // op(B) columns from j0: columns of stored B, or rows when transposed
-			if transB {
-				bOff = j0 * ldb
-			}
-			parallel2(
-				func() {
-					scaleC(m, j0, beta, c, ldc)
-					gemmBlocked(transA, transB, m, j0, k, alpha, a, lda, b, ldb, c, ldc)
-				},
-				func() {
-					scaleC(m, n-j0, beta, c[j0:], ldc)
-					gemmBlocked(transA, transB, m, n-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc)
-				},
-			)
+			// Column blocks of a multiple of gemmNR.
+			parts := min(workers, n/gemmNR)
+			size := roundUp((n+parts-1)/parts, gemmNR)
+			Run(parts, func(p int) {
+				j0, j1 := min(p*size, n), min((p+1)*size, n)
+				if j0 == j1 {
+					return
+				}
+				bOff := j0 // op(B) columns from j0: columns of stored B, or rows when transposed
+				if transB {
+					bOff = j0 * ldb
+				}
+				scaleC(m, j1-j0, beta, c[j0:], ldc)
+				gemmBlocked(transA, transB, m, j1-j0, k, alpha, a, lda, b[bOff:], ldb, c[j0:], ldc)
+			})
 			return
 		case m >= 2*gemmMR:
-			i0 := roundUp(m/2, gemmMR)
-			aOff := i0 * lda // op(A) rows from i0: rows of stored A, or columns when transposed
-			if transA {
-				aOff = i0
-			}
-			parallel2(
-				func() {
-					scaleC(i0, n, beta, c, ldc)
-					gemmBlocked(transA, transB, i0, n, k, alpha, a, lda, b, ldb, c, ldc)
-				},
-				func() {
-					scaleC(m-i0, n, beta, c[i0*ldc:], ldc)
-					gemmBlocked(transA, transB, m-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc)
-				},
-			)
+			// Row blocks of a multiple of gemmMR.
+			parts := min(workers, m/gemmMR)
+			size := roundUp((m+parts-1)/parts, gemmMR)
+			Run(parts, func(p int) {
+				i0, i1 := min(p*size, m), min((p+1)*size, m)
+				if i0 == i1 {
+					return
+				}
+				aOff := i0 * lda // op(A) rows from i0: rows of stored A, or columns when transposed
+				if transA {
+					aOff = i0
+				}
+				scaleC(i1-i0, n, beta, c[i0*ldc:], ldc)
+				gemmBlocked(transA, transB, i1-i0, n, k, alpha, a[aOff:], lda, b, ldb, c[i0*ldc:], ldc)
+			})
 			return
 		}
 	}
@@ -78,9 +77,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
-// sgemmSerial is Sgemm on the calling goroutine only (for callers that already split their
+// SgemmSerial is Sgemm on the calling goroutine only (for callers that already split their
 // work across cores). Arguments are not checked.
-func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -183,7 +182,7 @@ type bPacker interface {
 // which must hold alpha * op(A) for these m and k (transA, alpha, a and lda are then unused),
 // and B either packed from b or, if pb is not nil, by pb (transB, b and ldb are then unused).
 // The same packed values give the same bits whichever way they were packed.
-func gemmBlockedA(pa *packedA, pb bPacker, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+func gemmBlockedA(pa *PackedA, pb bPacker, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, c []float32, ldc int) {
 	buf := gemmBufs.Get().(*gemmBuf)
 	defer gemmBufs.Put(buf)
 	for jc := 0; jc < n; jc += gemmNC {
@@ -212,16 +211,16 @@ func gemmBlockedA(pa *packedA, pb bPacker, transA bool, m, n, k int, alpha float
 	}
 }
 
-// packedA is alpha * op(A) (m x k) packed once for many products with the same left factor
+// PackedA is alpha * op(A) (m x k) packed once for many products with the same left factor
 // (a convolution's weights against every image of a batch). For each depth block pc it holds
 // packA's strips of all m rows, so block (ic, pc) starts at pc*roundUp(m, MR) + (ic/MR)*kc*MR.
-type packedA struct {
+type PackedA struct {
 	m, k int
 	data []float32
 }
 
 // pack fills p with alpha * op(A), reusing its storage.
-func (p *packedA) pack(transA bool, m, k int, alpha float32, a []float32, lda int) {
+func (p *PackedA) Pack(transA bool, m, k int, alpha float32, a []float32, lda int) {
 	p.m, p.k = m, k
 	mr := roundUp(m, gemmMR)
 	p.data = grow(p.data, mr*k)
@@ -231,13 +230,13 @@ func (p *packedA) pack(transA bool, m, k int, alpha float32, a []float32, lda in
 	}
 }
 
-func (p *packedA) block(ic, pc, kc int) []float32 {
+func (p *PackedA) block(ic, pc, kc int) []float32 {
 	return p.data[pc*roundUp(p.m, gemmMR)+(ic/gemmMR)*kc*gemmMR:]
 }
 
-// sgemmPackedA is sgemmSerial with op(A) prepacked in pa: C = pa * op(B) + beta * C, where pa
-// holds alpha * op(A). It produces the same bits as sgemmSerial.
-func sgemmPackedA(pa *packedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// SgemmPackedA is SgemmSerial with op(A) prepacked in pa: C = pa * op(B) + beta * C, where pa
+// holds alpha * op(A). It produces the same bits as SgemmSerial.
+func SgemmPackedA(pa *PackedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if pa.m == 0 || n == 0 {
 		return
 	}
@@ -248,8 +247,8 @@ func sgemmPackedA(pa *packedA, transB bool, n int, b []float32, ldb int, beta fl
 	gemmBlockedA(pa, nil, false, pa.m, n, pa.k, 0, nil, 0, transB, b, ldb, c, ldc)
 }
 
-// sgemmPackedAB is sgemmPackedA with op(B) (pa.k x n) packed by pb: C = pa * op(B) + beta * C.
-func sgemmPackedAB(pa *packedA, pb bPacker, n int, beta float32, c []float32, ldc int) {
+// SgemmPackedAB is SgemmPackedA with op(B) (pa.k x n) packed by pb: C = pa * op(B) + beta * C.
+func SgemmPackedAB(pa *PackedA, pb bPacker, n int, beta float32, c []float32, ldc int) {
 	if pa.m == 0 || n == 0 {
 		return
 	}
@@ -260,9 +259,9 @@ func sgemmPackedAB(pa *packedA, pb bPacker, n int, beta float32, c []float32, ld
 	gemmBlockedA(pa, pb, false, pa.m, n, pa.k, 0, nil, 0, false, nil, 0, c, ldc)
 }
 
-// sgemmSerialB is sgemmSerial(false, ., m, n, k, 1, a, lda, ., ., beta, c, ldc) with op(B)
+// SgemmSerialB is SgemmSerial(false, ., m, n, k, 1, a, lda, ., ., beta, c, ldc) with op(B)
 // (k x n) packed by pb.
-func sgemmSerialB(m, n, k int, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
+func SgemmSerialB(m, n, k int, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}

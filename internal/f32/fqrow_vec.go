@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -27,7 +27,7 @@ type fqConsts struct {
 	hi32    [8]float32 // 384: QMax - Z
 }
 
-func (k *fqConsts) set(p fakequant.Params) {
+func (k *fqConsts) Set(p fakequant.Params) {
 	recip, lim := 1/p.Scale, float64(0x1p32)
 	if r := math.Abs(recip); r < 0x1p-1022 || r > math.MaxFloat64 {
 		lim = 0 // the kernel's bound assumes a normal float64 1/S
@@ -47,18 +47,18 @@ func (k *fqConsts) set(p fakequant.Params) {
 	}
 }
 
-// fakeQuantizeRowVec is fakeQuantizeRow with the vector kernels where the CPU has them: groups
+// FakeQuantize is fakeQuantizeRow with the vector kernels where the CPU has them: groups
 // of eight values go through the float32 kernel (fakeQuant8sAsm), a group it declines (x/S
 // within 2^-10 of a half-integer, |x/S| >= 2^12, NaN) through the float64 one (fakeQuant8Asm),
 // and a group that one declines too (a value on fakeQuantizeRow's slow path, |x/S| >= 2^32 or
 // NaN, or x/S within 2^-16 of a half-integer) through fakeQuantizeRow, as does the tail.
 // TestFakeQuantizeRowVec checks it against fakeQuantizeRow.
-func fakeQuantizeRowVec(dst, src []float32, p fakequant.Params) {
+func FakeQuantize(dst, src []float32, p fakequant.Params) {
 	dst = dst[:len(src)]
 	i := 0
 	if useAVX2 && len(src) >= 8 {
 		var k fqConsts
-		k.set(p)
+		k.Set(p)
 		for len(src)-i >= 8 {
 			i += fakeQuant8sAsm(&dst[i], &src[i], (len(src)-i)/8, &k)
 			if len(src)-i < 8 {

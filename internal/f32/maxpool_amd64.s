@@ -199,34 +199,7 @@ GLOBL poolSixteen<>(SB), RODATA|NOPTR, $32
 	VUNPCKLPS X5, X4, X6 \
 	VUNPCKHPS X5, X4, X8
 
-// STEMASK8 (STEMASK4) zeroes the lanes of Y6 and Y8 (X6, X8) whose element of x, at byte offset
-// R11 from dx's at (reg), is outside [lo, hi] (Y9, Y14): !(v >= lo && v <= hi), ordered
-// compares, so a NaN v is outside as in the Go test. Y0..Y3 are free here.
-#define STEMASK8(reg) \
-	VMOVUPS (reg)(R11*1), Y0 \
-	VCMPPS $0x1D, Y9, Y0, Y1 \
-	VCMPPS $0x12, Y14, Y0, Y0 \
-	VANDPS Y0, Y1, Y1 \
-	VANDPS Y1, Y6, Y6 \
-	VMOVUPS 32(reg)(R11*1), Y2 \
-	VCMPPS $0x1D, Y9, Y2, Y3 \
-	VCMPPS $0x12, Y14, Y2, Y2 \
-	VANDPS Y2, Y3, Y3 \
-	VANDPS Y3, Y8, Y8
-
-#define STEMASK4(reg) \
-	VMOVUPS (reg)(R11*1), X0 \
-	VCMPPS $0x1D, X9, X0, X1 \
-	VCMPPS $0x12, X14, X0, X0 \
-	VANDPS X0, X1, X1 \
-	VANDPS X1, X6, X6 \
-	VMOVUPS 16(reg)(R11*1), X2 \
-	VCMPPS $0x1D, X9, X2, X3 \
-	VCMPPS $0x12, X14, X2, X2 \
-	VANDPS X2, X3, X3 \
-	VANDPS X3, X8, X8
-
-// func maxPool2x2GradAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)
+// func maxPool2x2GradAsm(dx, dy *float32, am *int32, top, w, n, ow, rows int)
 //
 // For each window (elements e0 e1 / e2 e3 at offsets 0, 1, w, w+1 from its first, flat index
 // i) with output gradient d and argmax a:
@@ -238,31 +211,17 @@ GLOBL poolSixteen<>(SB), RODATA|NOPTR, $32
 // VPCMPEQD on a - i and VANDPS. dy and a - i are loaded in window order and put in the order
 // 0 1 4 5 | 2 3 6 7 by VPERMQ $0xD8, so that VUNPCKLPS and VUNPCKHPS interleave e0 with e1 (and
 // e2 with e3) into dx's sixteen columns in order.
-//
-// With x not nil, the straight-through estimator of the activation FakeQuant the pool read
-// follows: each element of dx (x pointing at the same element of the FakeQuant's input as dx)
-// becomes +0 unless lo <= x <= hi,
-//
-//	e_p = e_p if lo <= x_p <= hi else +0
-//
-// which is steRef's dx[a] = 0 at each argmax a outside the range, since every other element
-// already is +0. The x rows are read in the same order as dx's; R11 holds x - dx, and the
-// x argument itself says, once per eight (four) windows, whether to apply the STE.
-TEXT ·maxPool2x2GradAsm(SB), NOSPLIT, $0-80
+TEXT ·maxPool2x2GradAsm(SB), NOSPLIT, $0-64
 	MOVQ dx+0(FP), SI
 	MOVQ dy+8(FP), DI
 	MOVQ am+16(FP), R8
-	MOVQ x+24(FP), R11
-	SUBQ SI, R11            // x - dx in bytes
-	MOVQ top+32(FP), R9
-	MOVQ w+40(FP), R12
-	MOVQ ow+56(FP), R13
-	MOVQ rows+64(FP), R10
+	MOVQ top+24(FP), R9
+	MOVQ w+32(FP), R12
+	MOVQ ow+48(FP), R13
+	MOVQ rows+56(FP), R10
 	TESTQ R10, R10
 	JLE sdone
 	POOLCONSTS
-	VBROADCASTSS lo+72(FP), Y9
-	VBROADCASTSS hi+76(FP), Y14
 	VXORPS Y7, Y7, Y7       // +0
 	SHLQ $2, R13
 	LEAQ (R12*4), BX
@@ -274,26 +233,16 @@ srow:
 	VMOVQ R9, X0
 	VPBROADCASTD X0, Y10
 	VPADDD Y15, Y10, Y10
-	MOVQ n+48(FP), CX
+	MOVQ n+40(FP), CX
 
 sloop8:
 	CMPQ CX, $8
 	JLT sfour
 	GRADSEL8
 	GRADROW0
-	CMPQ x+24(FP), $0
-	JEQ s8top
-	STEMASK8(AX)
-
-s8top:
 	VMOVUPS Y6, (AX)
 	VMOVUPS Y8, 32(AX)
 	GRADROW1
-	CMPQ x+24(FP), $0
-	JEQ s8bottom
-	STEMASK8(DX)
-
-s8bottom:
 	VMOVUPS Y6, (DX)
 	VMOVUPS Y8, 32(DX)
 	VPADDD poolSixteen<>(SB), Y10, Y10
@@ -308,19 +257,9 @@ sfour:
 	JZ snext
 	GRADSEL4
 	GRADROW0X
-	CMPQ x+24(FP), $0
-	JEQ s4top
-	STEMASK4(AX)
-
-s4top:
 	VMOVUPS X6, (AX)
 	VMOVUPS X8, 16(AX)
 	GRADROW1X
-	CMPQ x+24(FP), $0
-	JEQ s4bottom
-	STEMASK4(DX)
-
-s4bottom:
 	VMOVUPS X6, (DX)
 	VMOVUPS X8, 16(DX)
 

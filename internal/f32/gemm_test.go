@@ -1,9 +1,10 @@
-package autograd
+package f32
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -120,7 +121,8 @@ func TestSgemmZeroSizes(t *testing.T) {
 
 func TestSgemmParallelSplitIsBitIdentical(t *testing.T) {
 	// Each element of C goes through the same operations whether Sgemm splits the product over
-	// two goroutines or not.
+	// 1, 2, 3 or 4 workers or runs serially.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(8, 1))
 	for _, tc := range []gemmCase{{70, 40, 500, 0}, {300, 20, 200, 1}, {50, 1000, 30, 0}} {
 		for _, tr := range [][2]bool{{false, false}, {true, true}} {
@@ -131,12 +133,16 @@ func TestSgemmParallelSplitIsBitIdentical(t *testing.T) {
 				t.Fatalf("%v is below the parallel threshold", tc)
 			}
 			a, b, c := randMat(rng, ar, lda), randMat(rng, br, ldb), randMat(rng, tc.m, ldc)
-			par, ser := append([]float32(nil), c...), append([]float32(nil), c...)
-			Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, par, ldc)
-			sgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, ser, ldc)
-			for i := range par {
-				if math.Float32bits(par[i]) != math.Float32bits(ser[i]) {
-					t.Fatalf("%v %v: C[%d] parallel %g, serial %g", tc, tr, i, par[i], ser[i])
+			ser := append([]float32(nil), c...)
+			SgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, ser, ldc)
+			for workers := 1; workers <= 4; workers++ {
+				runtime.GOMAXPROCS(workers)
+				par := append([]float32(nil), c...)
+				Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.7, a, lda, b, ldb, 0.2, par, ldc)
+				for i := range par {
+					if math.Float32bits(par[i]) != math.Float32bits(ser[i]) {
+						t.Fatalf("%v %v, %d workers: C[%d] parallel %g, serial %g", tc, tr, workers, i, par[i], ser[i])
+					}
 				}
 			}
 		}
@@ -147,7 +153,7 @@ func TestSgemmPackedAIsBitIdentical(t *testing.T) {
 	// A prepacked left factor gives the same bits as packing it on the fly, including depths
 	// over gemmKC and heights over gemmMC.
 	rng := rand.New(rand.NewPCG(10, 1))
-	var pa packedA // reused across cases, as the conv ops do
+	var pa PackedA // reused across cases, as the conv ops do
 	for _, tc := range []gemmCase{{50, 64, 500, 0}, {500, 64, 50, 1}, {7, 9, 600, 0}, {200, 33, 3, 2}, {1, 1, 1, 0}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 			ar, acols := stored(tc.m, tc.k, tr[0])
@@ -155,9 +161,9 @@ func TestSgemmPackedAIsBitIdentical(t *testing.T) {
 			lda, ldb, ldc := acols+tc.pad, bcols+tc.pad, tc.n+tc.pad
 			a, b, c := randMat(rng, ar, lda), randMat(rng, br, ldb), randMat(rng, tc.m, ldc)
 			want, got := append([]float32(nil), c...), append([]float32(nil), c...)
-			sgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, -0.7, a, lda, b, ldb, 0.5, want, ldc)
-			pa.pack(tr[0], tc.m, tc.k, -0.7, a, lda)
-			sgemmPackedA(&pa, tr[1], tc.n, b, ldb, 0.5, got, ldc)
+			SgemmSerial(tr[0], tr[1], tc.m, tc.n, tc.k, -0.7, a, lda, b, ldb, 0.5, want, ldc)
+			pa.Pack(tr[0], tc.m, tc.k, -0.7, a, lda)
+			SgemmPackedA(&pa, tr[1], tc.n, b, ldb, 0.5, got, ldc)
 			for i := range got {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("%v %v: C[%d] prepacked %g, on the fly %g", tc, tr, i, got[i], want[i])

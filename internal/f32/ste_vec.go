@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -6,10 +6,10 @@ import (
 	"github.com/qatgo/qatgo/fakequant"
 )
 
-// steBounds returns the float32 interval [lo32, hi32] holding exactly the float32 values v
+// STEBounds returns the float32 interval [lo32, hi32] holding exactly the float32 values v
 // with lo <= float64(v) <= hi: lo rounded up and hi rounded down to float32. Comparing float32
 // values against it is steBackward's float64 comparison without the conversions.
-func steBounds(lo, hi float64) (lo32, hi32 float32) {
+func STEBounds(lo, hi float64) (lo32, hi32 float32) {
 	lo32, hi32 = float32(lo), float32(hi)
 	if float64(lo32) < lo {
 		lo32 = math.Nextafter32(lo32, float32(math.Inf(1)))
@@ -20,11 +20,11 @@ func steBounds(lo, hi float64) (lo32, hi32 float32) {
 	return lo32, hi32
 }
 
-// steBackwardVec is steBackward: dx = dy where lo <= x <= hi (p's nudged range), else 0, with
-// the comparison in float32 against steBounds, eight lanes at a time where the CPU has a vector
+// STEBackward is steBackward: dx = dy where lo <= x <= hi (p's nudged range), else 0, with
+// the comparison in float32 against STEBounds, eight lanes at a time where the CPU has a vector
 // kernel. TestSTEBackwardVec checks it against steBackward.
-func steBackwardVec(dx, x, dy []float32, p fakequant.Params) {
-	lo, hi := steBounds(p.NudgedRange())
+func STEBackward(dx, x, dy []float32, p fakequant.Params) {
+	lo, hi := STEBounds(p.NudgedRange())
 	dy = dy[:len(x)]
 	dx = dx[:len(x)]
 	i := 0
@@ -40,9 +40,9 @@ func steBackwardVec(dx, x, dy []float32, p fakequant.Params) {
 	}
 }
 
-// absMaxVec is absMaxOf, eight lanes at a time where the CPU has a vector kernel (max is exact,
+// AbsMax is absMaxOf, eight lanes at a time where the CPU has a vector kernel (max is exact,
 // so the order of the lanes does not matter). TestAbsMaxVec checks it against absMaxOf.
-func absMaxVec(w []float32) (m float32, nan bool) {
+func AbsMax(w []float32) (m float32, nan bool) {
 	i := 0
 	if useAVX2 && len(w) >= 8 {
 		var n bool

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package autograd
+package f32
 
 import "golang.org/x/sys/cpu"
 
@@ -10,6 +10,9 @@ import "golang.org/x/sys/cpu"
 // packa_amd64.s, relugrad_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
 
+// HasAVX2 reports whether the package's AVX2 kernels run on this CPU (false in purego builds).
+func HasAVX2() bool { return useAVX2 }
+
 // requantAsm requantizes up to groups groups of four values, stride values apart, from x into
 // d with the constants in k (requantRow's arithmetic, four lanes at a time, lane i with k's
 // lane-i constants; see requant_amd64.s) and returns four times the number of groups it
@@ -17,12 +20,12 @@ var useAVX2 = cpu.X86.HasAVX2
 // NaN, which it leaves to requantRow.
 //
 //go:noescape
-func requantAsm(d, x *float32, groups, stride int, k *requantConsts) int
+func requantAsm(d, x *float32, groups, stride int, k *RequantConsts) int
 
 // requantSAsm is requantAsm under fakequant.RoundSingle (see requant_amd64.s).
 //
 //go:noescape
-func requantSAsm(d, x *float32, groups, stride int, k *requantConsts) int
+func requantSAsm(d, x *float32, groups, stride int, k *RequantConsts) int
 
 // requant8Asm requantizes up to groups groups of eight consecutive values from x into d with
 // the one-channel constants in k (set, not setLane), by requant8_amd64.s's float32 shortcut,
@@ -31,23 +34,23 @@ func requantSAsm(d, x *float32, groups, stride int, k *requantConsts) int
 // above, x/s near a half-integer, NaN), which it leaves to requant8dAsm.
 //
 //go:noescape
-func requant8Asm(d, x *float32, groups int, k *requantConsts) int
+func requant8Asm(d, x *float32, groups int, k *RequantConsts) int
 
 // requant8dAsm is requant8Asm with the accumulator recovered in float64 (requant8_amd64.s):
 // it stops before a group with some |x/s| near 2^30 or above, x/s within 2^-20 of a
 // half-integer, or NaN, which it leaves to requantAsm.
 //
 //go:noescape
-func requant8dAsm(d, x *float32, groups int, k *requantConsts) int
+func requant8dAsm(d, x *float32, groups int, k *RequantConsts) int
 
 // requant8SAsm and requant8dSAsm are requant8Asm and requant8dAsm under fakequant.RoundSingle
 // (see requant8_amd64.s).
 //
 //go:noescape
-func requant8SAsm(d, x *float32, groups int, k *requantConsts) int
+func requant8SAsm(d, x *float32, groups int, k *RequantConsts) int
 
 //go:noescape
-func requant8dSAsm(d, x *float32, groups int, k *requantConsts) int
+func requant8dSAsm(d, x *float32, groups int, k *RequantConsts) int
 
 // patchRows16Asm copies rows rows of two runs of eight floats each from x, at off[r]+s0 and
 // off[r]+s1, to the 16-float rows of dst (see patchrows_amd64.s). It does not check bounds.
@@ -62,8 +65,8 @@ func patchRows16Asm(dst, x *float32, off *int, rows, s0, s1 int)
 //go:noescape
 func patchTrans16Asm(dst *float32, rows *[16]*float32, base *int, blocks int)
 
-// col2imDirectAsm is convGeom.col2im for stride 1, no padding and an output width of
-// 8*groups, with convPatches' offset table (see col2imdirect_amd64.s). It does not check
+// col2imDirectAsm is convGeom.Col2im for stride 1, no padding and an output width of
+// 8*groups, with ConvPatches' offset table (see col2imdirect_amd64.s). It does not check
 // bounds.
 //
 //go:noescape
@@ -75,7 +78,7 @@ func col2imDirectAsm(dx, col *float32, off *int, rows, oh, groups, w int)
 //go:noescape
 func packA6Asm(dst *float32, rows *[6]*float32, alpha float32, blocks int)
 
-// reluBiasGrad8Asm is reluBiasGradRows for eight channels of one image, inner a positive
+// reluBiasGrad8Asm is ReLUBiasGradRows for eight channels of one image, inner a positive
 // multiple of 8 (see relugrad_amd64.s). It does not check bounds.
 //
 //go:noescape
@@ -109,7 +112,7 @@ func steAsm(dx, x, dy *float32, groups int, lo, hi float32) int
 //go:noescape
 func absMaxAsm(w *float32, groups int) (float32, bool)
 
-// biasReLUAsm is biasReLURow's loop for groups groups of eight values (see relu_amd64.s); it
+// biasReLUAsm is BiasReLURow's loop for groups groups of eight values (see relu_amd64.s); it
 // returns the largest bit pattern of |y| over them, which reluTop turns into the range.
 //
 //go:noescape

@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -12,19 +12,19 @@ func TestMaxPool2x2PathMatchesScan(t *testing.T) {
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	rng := rand.New(rand.NewPCG(42, 1))
 	for _, stride := range []int{1, 2, 3} {
-		g := poolGeom{n: 2, c: 3, h: 9, w: 8, k: 2, stride: stride}
-		g.oh, g.ow = (g.h-2)/stride+1, (g.w-2)/stride+1
-		x := make([]float32, g.n*g.c*g.h*g.w)
+		g := Pool{N: 2, C: 3, H: 9, W: 8, K: 2, Stride: stride}
+		g.OH, g.OW = (g.H-2)/stride+1, (g.W-2)/stride+1
+		x := make([]float32, g.N*g.C*g.H*g.W)
 		for i := range x {
 			x[i] = special[rng.IntN(len(special))]
 		}
-		y, am := make([]float32, g.n*g.c*g.oh*g.ow), make([]int32, g.n*g.c*g.oh*g.ow)
-		g.forward(y, am, x, 0, g.n*g.c)
-		for plane := 0; plane < g.n*g.c; plane++ {
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					o := (plane*g.oh+oy)*g.ow + ox
-					wv, wi := g.window(x, plane*g.h*g.w+oy*stride*g.w+ox*stride)
+		y, am := make([]float32, g.N*g.C*g.OH*g.OW), make([]int32, g.N*g.C*g.OH*g.OW)
+		g.Forward(y, am, x, 0, g.N*g.C)
+		for plane := 0; plane < g.N*g.C; plane++ {
+			for oy := 0; oy < g.OH; oy++ {
+				for ox := 0; ox < g.OW; ox++ {
+					o := (plane*g.OH+oy)*g.OW + ox
+					wv, wi := g.window(x, plane*g.H*g.W+oy*stride*g.W+ox*stride)
 					if math.Float32bits(y[o]) != math.Float32bits(wv) || am[o] != wi {
 						t.Fatalf("stride %d, output %d: (%g, %d), scan gives (%g, %d)", stride, o, y[o], am[o], wv, wi)
 					}

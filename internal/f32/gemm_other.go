@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package autograd
+package f32
 
 // useAsmKernel is false: there is no assembly micro-kernel for this build.
 const useAsmKernel = false

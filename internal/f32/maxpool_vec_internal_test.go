@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -37,9 +37,9 @@ func TestMaxPoolVecMatchesRef(t *testing.T) {
 		{"specials", func() float32 { return math.Float32frombits(poolSpecials[rng.IntN(len(poolSpecials))]) }},
 	}
 	for _, sh := range shapes {
-		g := poolGeom{n: sh.n, c: sh.c, h: sh.h, w: sh.w, k: 2, stride: 2}
-		g.oh, g.ow = (g.h-2)/2+1, (g.w-2)/2+1
-		x := make([]float32, g.n*g.c*g.h*g.w)
+		g := Pool{N: sh.n, C: sh.c, H: sh.h, W: sh.w, K: 2, Stride: 2}
+		g.OH, g.OW = (g.H-2)/2+1, (g.W-2)/2+1
+		x := make([]float32, g.N*g.C*g.H*g.W)
 		for _, gen := range gens {
 			for i := range x {
 				x[i] = gen.gen()
@@ -55,7 +55,7 @@ func TestMaxPoolVecMatchesRef(t *testing.T) {
 					} else {
 						x[i] = math.Float32frombits(uint32(rng.IntN(2)) << 31)
 					}
-					row, col := i/g.w%g.h, i%g.w
+					row, col := i/g.W%g.H, i%g.W
 					if row%2 == p/2 && col%2 == p%2 {
 						x[i] = math.Float32frombits(sp)
 					}
@@ -69,9 +69,9 @@ func TestMaxPoolVecMatchesRef(t *testing.T) {
 // checkPoolVec compares the vector paths with the reference ones on x: forward over all planes
 // and over a middle part, then backward with dy holding signed zeros and specials, into dx
 // buffers holding a NaN pattern that both must overwrite (or leave) alike.
-func checkPoolVec(t *testing.T, g *poolGeom, x []float32, rng *rand.Rand, what string) {
+func checkPoolVec(t *testing.T, g *Pool, x []float32, rng *rand.Rand, what string) {
 	t.Helper()
-	planes, ny := g.n*g.c, g.n*g.c*g.oh*g.ow
+	planes, ny := g.N*g.C, g.N*g.C*g.OH*g.OW
 	ranges := [][2]int{{0, planes}}
 	if planes > 2 {
 		ranges = append(ranges, [2]int{1, planes - 1})
@@ -94,27 +94,20 @@ func checkPoolVec(t *testing.T, g *poolGeom, x []float32, rng *rand.Rand, what s
 		for o := range y0 {
 			if math.Float32bits(y0[o]) != math.Float32bits(y1[o]) || a0[o] != a1[o] {
 				t.Fatalf("%dx%dx%dx%d %s, planes [%d,%d), output %d: vector (%#08x, %d), reference (%#08x, %d)",
-					g.n, g.c, g.h, g.w, what, lo, hi, o, math.Float32bits(y1[o]), a1[o], math.Float32bits(y0[o]), a0[o])
+					g.N, g.C, g.H, g.W, what, lo, hi, o, math.Float32bits(y1[o]), a1[o], math.Float32bits(y0[o]), a0[o])
 			}
 		}
 		d0, d1 := make([]float32, len(x)), make([]float32, len(x))
-		// Without and with the STE of a FakeQuant whose input is x (bounds inside x's spread,
-		// so that some argmax positions are cut, and NaNs in x are outside).
-		for _, ste := range []*poolSTE{nil, {x: x, lo: -0.5, hi: 0.7}, {x: x, lo: float32(math.Inf(-1)), hi: 0}, {x: x, lo: -1, hi: 1}} {
-			for i := range d0 {
-				d0[i] = math.Float32frombits(0x7fc0dead)
-				d1[i] = d0[i]
-			}
-			g.backwardRef(d0, dy, a0, lo, hi)
-			if ste != nil {
-				g.steRef(d0, a0, ste, lo, hi)
-			}
-			g.backward2x2Vec(d1, dy, a0, lo, hi, ste)
-			for i := range d0 {
-				if math.Float32bits(d0[i]) != math.Float32bits(d1[i]) {
-					t.Fatalf("%dx%dx%dx%d %s, STE %v, planes [%d,%d), dx[%d]: vector %#08x, reference %#08x",
-						g.n, g.c, g.h, g.w, what, ste != nil, lo, hi, i, math.Float32bits(d1[i]), math.Float32bits(d0[i]))
-				}
+		for i := range d0 {
+			d0[i] = math.Float32frombits(0x7fc0dead)
+			d1[i] = d0[i]
+		}
+		g.backwardRef(d0, dy, a0, lo, hi)
+		g.backward2x2Vec(d1, dy, a0, lo, hi)
+		for i := range d0 {
+			if math.Float32bits(d0[i]) != math.Float32bits(d1[i]) {
+				t.Fatalf("%dx%dx%dx%d %s, planes [%d,%d), dx[%d]: vector %#08x, reference %#08x",
+					g.N, g.C, g.H, g.W, what, lo, hi, i, math.Float32bits(d1[i]), math.Float32bits(d0[i]))
 			}
 		}
 	}
@@ -127,18 +120,18 @@ func BenchmarkMaxPoolKernels(b *testing.B) {
 		name       string
 		n, c, h, w int
 	}{{"pool1", 64, 20, 24, 24}, {"pool2", 64, 50, 8, 8}} {
-		g := poolGeom{n: sh.n, c: sh.c, h: sh.h, w: sh.w, k: 2, stride: 2, oh: sh.h / 2, ow: sh.w / 2}
+		g := Pool{N: sh.n, C: sh.c, H: sh.h, W: sh.w, K: 2, Stride: 2, OH: sh.h / 2, OW: sh.w / 2}
 		rng := rand.New(rand.NewPCG(73, 74))
-		x, dx := make([]float32, g.n*g.c*g.h*g.w), make([]float32, g.n*g.c*g.h*g.w)
+		x, dx := make([]float32, g.N*g.C*g.H*g.W), make([]float32, g.N*g.C*g.H*g.W)
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
 		}
-		ny := g.n * g.c * g.oh * g.ow
+		ny := g.N * g.C * g.OH * g.OW
 		y, am, dy := make([]float32, ny), make([]int32, ny), make([]float32, ny)
 		for i := range dy {
 			dy[i] = float32(rng.NormFloat64())
 		}
-		planes := g.n * g.c
+		planes := g.N * g.C
 		g.forwardRef(y, am, x, 0, planes)
 		for _, c := range []struct {
 			name string
@@ -148,7 +141,7 @@ func BenchmarkMaxPoolKernels(b *testing.B) {
 			{"forward/ref", func() { g.forwardRef(y, am, x, 0, planes) }, false},
 			{"forward/vec", func() { g.forward2x2Vec(y, am, x, 0, planes) }, true},
 			{"backward/ref", func() { g.backwardRef(dx, dy, am, 0, planes) }, false},
-			{"backward/vec", func() { g.backward2x2Vec(dx, dy, am, 0, planes, nil) }, true},
+			{"backward/vec", func() { g.backward2x2Vec(dx, dy, am, 0, planes) }, true},
 		} {
 			b.Run(sh.name+"/"+c.name, func(b *testing.B) {
 				if c.vec && !useAsmPool {

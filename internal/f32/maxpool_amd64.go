@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package autograd
+package f32
 
 import "golang.org/x/sys/cpu"
 
@@ -18,10 +18,7 @@ func maxPool2x2Asm(y *float32, am *int32, x *float32, top, w, n, ow, rows int)
 
 // maxPool2x2GradAsm writes, for the same windows as maxPool2x2Asm (dx pointing at the first
 // one's top-left element, flat index top), each window's four elements of dx: 0 + dy of its
-// output at the element am names, +0 at the other three. With x not nil (pointing at the
-// element of the pooled FakeQuant's input that dx points at), it then applies that
-// FakeQuant's straight-through estimator: every element whose x is outside [lo, hi] (or NaN)
-// becomes +0. See maxpool_amd64.s.
+// output at the element am names, +0 at the other three. See maxpool_amd64.s.
 //
 //go:noescape
-func maxPool2x2GradAsm(dx, dy *float32, am *int32, x *float32, top, w, n, ow, rows int, lo, hi float32)
+func maxPool2x2GradAsm(dx, dy *float32, am *int32, top, w, n, ow, rows int)

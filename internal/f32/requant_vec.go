@@ -1,4 +1,4 @@
-package autograd
+package f32
 
 import (
 	"math"
@@ -6,11 +6,11 @@ import (
 	"github.com/qatgo/qatgo/fakequant"
 )
 
-// requantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
+// RequantConsts are the operands of the vector requantization kernel (requant_amd64.s), one
 // per lane of the four float64 or int64 (or int32) lanes it works on, so that the kernel can
 // use them as memory operands. The offsets in the assembly follow this layout. Lanes may
 // differ in s, mult and exponent (four channels side by side); the rest is per tensor.
-type requantConsts struct {
+type RequantConsts struct {
 	s       [4]float64 // 0: the accumulator scale S_in S_w[c]
 	absMask [4]uint64  // 32: 0x7fff...: |y|
 	lim     [4]float64 // 64: 2^32, the bound of the exact rounding
@@ -54,12 +54,12 @@ type requantConsts struct {
 	sSub   [8]int32  // 824: 2^(62-t) mod 2^32 (2^31 is stored as MinInt32)
 }
 
-// set fills all four lanes of k for one channel: requantRowVec(d, x, k, ...) then writes what
+// set fills all four lanes of k for one channel: RequantChannel(d, x, k, ...) then writes what
 // requantRow(d, x, s, mult, exponent, vlo, vhi, ...) writes when requantRow's value table is
 // value[v - vlo] = float32(float64(v) * scale).
-func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+func (k *RequantConsts) Set(s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
 	for i := range 4 {
-		k.setLane(i, s, mult, exponent, vlo, vhi, scale)
+		k.SetLane(i, s, mult, exponent, vlo, vhi, scale)
 	}
 	recip, lim := float32(1/s), float32(0x1p20)
 	if r := math.Abs(float64(recip)); r < 0x1p-126 || r > math.MaxFloat32 {
@@ -81,7 +81,7 @@ func (k *requantConsts) set(s float64, mult int32, exponent uint, vlo, vhi int32
 }
 
 // setLane fills lane i of k.
-func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
+func (k *RequantConsts) SetLane(i int, s float64, mult int32, exponent uint, vlo, vhi int32, scale float64) {
 	mask := int32(int64(1)<<exponent - 1)
 	k.s[i], k.absMask[i], k.lim[i] = s, 1<<63-1, 0x1p32
 	k.maxAcc[i], k.minAcc[i] = 2147483647, -2147483647
@@ -95,8 +95,8 @@ func (k *requantConsts) setLane(i int, s float64, mult int32, exponent uint, vlo
 // requant8Kernels are the eight-lane kernels of one rounding rule: the float32 recovery, the
 // float64 recovery and the four-lane kernel.
 type requant8Kernels struct {
-	k8, k8d func(d, x *float32, groups int, k *requantConsts) int
-	k4      func(d, x *float32, groups, stride int, k *requantConsts) int
+	k8, k8d func(d, x *float32, groups int, k *RequantConsts) int
+	k4      func(d, x *float32, groups, stride int, k *RequantConsts) int
 }
 
 var requantKernels = [2]requant8Kernels{
@@ -104,19 +104,55 @@ var requantKernels = [2]requant8Kernels{
 	fakequant.RoundSingle: {requant8SAsm, requant8dSAsm, requantSAsm},
 }
 
-// requantRowVec is requantRow (for a value table made from scale as in requantConsts.set) with
-// the vector kernels of rule r where the CPU has them: groups of eight through the float32
-// recovery (requant8Asm, requant8SAsm), what it declines through the float64 recovery
-// (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of four
-// through requantAsm or requantSAsm, a group on requantRow's slow path and the tail through
-// requantRow). TestRequantRowVec and TestRequant8Asm check it against requantRow.
-func requantRowVec(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// RequantTable is what the requantization of one tensor shares across its channels: the
+// rounding rule, the clamp relative to the zero point (code = clamp(v, VLo, VHi) + Z with
+// VLo = QMin - Z, VHi = hi - Z) and ZOff = Z - QMin, the real value of every code
+// (Value[code-QMin]), and Zero, the value accumulator 0 requantizes to. The per-channel
+// operands (accumulator scale, multiplier, exponent) are in a RequantConsts.
+type RequantTable struct {
+	Rule           fakequant.Rounding
+	VLo, VHi, ZOff int32
+	Value          []float32
+	Zero           float32
+}
+
+// Set fills t for output parameters p with codes clamped to [p.QMin, hi] under rule.
+func (t *RequantTable) Set(rule fakequant.Rounding, p fakequant.Params, hi int32) {
+	t.Rule = rule
+	n := int(p.QMax - p.QMin + 1)
+	if cap(t.Value) < n {
+		t.Value = make([]float32, n)
+	}
+	t.Value = t.Value[:n]
+	for code := p.QMin; code <= p.QMax; code++ {
+		t.Value[code-p.QMin] = float32(float64(code-p.ZeroPoint) * p.Scale)
+	}
+	t.VLo, t.VHi, t.ZOff = p.QMin-p.ZeroPoint, hi-p.ZeroPoint, p.ZeroPoint-p.QMin
+	t.Zero = t.Value[min(max(0, t.VLo), t.VHi)+t.ZOff] // Requantize(0)
+}
+
+// row is requantRow with the operands of lane i of k.
+func (t *RequantTable) row(d, x []float32, k *RequantConsts, i int) {
+	requantRow(t.Rule, d, x, k.s[i], int32(k.mult[i]), uint(k.exp[i]), t.VLo, t.VHi, t.ZOff, t.Value, t.Zero)
+}
+
+// RequantChannel writes d[i] = Value[RequantizeWith(Rule, acc_i) - QMin] for one channel with a
+// shift <= 0, acc_i = SaturateAccumulator(math.Round(x[i]/s)), with the channel's s, multiplier
+// and exponent in k (RequantConsts.Set; Value made with the output scale given to Set). It is
+// the one fast form of fakequant.RequantizeWith in training: the Go twin requantRow in purego
+// builds and on CPUs without AVX2, else the vector kernels of t.Rule: groups of eight through
+// the float32 recovery (requant8Asm, requant8SAsm), what it declines through the float64
+// recovery (requant8dAsm, requant8dSAsm), and what both decline through requant4 (groups of
+// four through requantAsm or requantSAsm, a group on requantRow's slow path and the tail
+// through requantRow). TestRequantFastFormsMatchFakequant checks it against fakequant,
+// TestRequantRowVec and TestRequant8Asm against requantRow.
+func RequantChannel(t *RequantTable, d, x []float32, k *RequantConsts) {
 	d = d[:len(x)]
 	if !useAVX2 {
-		requantRow(r, d, x, s, mult, exponent, vlo, vhi, zoff, value, zero)
+		t.row(d, x, k, 0)
 		return
 	}
-	kern := &requantKernels[r&1]
+	kern := &requantKernels[t.Rule&1]
 	// Eight at a time where the float32 shortcut is exact; where it declines a group, the next
 	// declineRun values go through the float64 recovery before it tries again (large
 	// accumulators come in runs), and a group that one declines too goes through the four-lane
@@ -132,41 +168,42 @@ func requantRowVec(r fakequant.Rounding, d, x []float32, k *requantConsts, s flo
 		j := kern.k8d(&d[i], &x[i], groups, k)
 		i += j
 		if j < 8*groups {
-			requant4(r, d[i:i+8], x[i:i+8], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+			requant4(t, d[i:i+8], x[i:i+8], k)
 			i += 8
 		}
 	}
-	requant4(r, d[i:], x[i:], k, s, mult, exponent, vlo, vhi, zoff, value, zero)
+	requant4(t, d[i:], x[i:], k)
 }
 
-// requant4 is requantRowVec with the four-lane kernel of rule r (requant_amd64.s) only: groups
-// of four through requantAsm or requantSAsm, a group holding a value on requantRow's slow path
-// (|x/s| >= 2^32, NaN) and the tail through requantRow.
-func requant4(r fakequant.Rounding, d, x []float32, k *requantConsts, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
-	k4 := requantKernels[r&1].k4
+// requant4 is RequantChannel with the four-lane kernel of t.Rule (requant_amd64.s) only:
+// groups of four through requantAsm or requantSAsm, a group holding a value on requantRow's
+// slow path (|x/s| >= 2^32, NaN) and the tail through requantRow.
+func requant4(t *RequantTable, d, x []float32, k *RequantConsts) {
+	k4 := requantKernels[t.Rule&1].k4
 	i := 0
 	for len(x)-i >= 4 {
 		i += k4(&d[i], &x[i], (len(x)-i)/4, 4, k)
 		if len(x)-i < 4 {
 			break
 		}
-		requantRow(r, d[i:i+4], x[i:i+4], s, mult, exponent, vlo, vhi, zoff, value, zero)
+		t.row(d[i:i+4], x[i:i+4], k, 0)
 		i += 4
 	}
-	requantRow(r, d[i:], x[i:], s, mult, exponent, vlo, vhi, zoff, value, zero)
+	t.row(d[i:], x[i:], k, 0)
 }
 
-// requantColumns4 requantizes four adjacent channels c..c+3 of rows rows of a (rows, stride)
-// matrix of fully connected outputs (one value per channel per row) under rule r:
-// d[r*stride+c+i] is requantRow of x[r*stride+c+i] with channel c+i's s[i], mult[i] and
-// exponent[i], k holding those in its lanes. Rows with a value on requantRow's slow path go
-// through requantRow. TestRequantColumns4 checks it against requantRow.
-func requantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *requantConsts, s *[4]float64, mult *[4]int32, exponent *[4]uint, vlo, vhi, zoff int32, value []float32, zero float32) {
+// RequantColumns4 is RequantChannel for four adjacent channels c..c+3 of rows rows of a (rows,
+// stride) matrix of fully connected outputs (one value per channel per row):
+// d[r*stride+i] is the requantization of x[r*stride+i] with lane i of k (RequantConsts.SetLane,
+// shifts <= 0). Rows with a value on requantRow's slow path go through requantRow.
+// TestRequantFastFormsMatchFakequant checks it against fakequant, TestRequantColumns4 against
+// requantRow.
+func RequantColumns4(t *RequantTable, d, x []float32, rows, stride int, k *RequantConsts) {
 	if rows == 0 {
 		return
 	}
 	_, _ = d[(rows-1)*stride+3], x[(rows-1)*stride+3] // the kernel reads and writes these
-	k4 := requantKernels[r&1].k4
+	k4 := requantKernels[t.Rule&1].k4
 	row := 0
 	for row < rows {
 		if useAVX2 {
@@ -177,7 +214,7 @@ func requantColumns4(r fakequant.Rounding, d, x []float32, rows, stride int, k *
 		}
 		off := row * stride
 		for i := range 4 {
-			requantRow(r, d[off+i:off+i+1], x[off+i:off+i+1], s[i], mult[i], exponent[i], vlo, vhi, zoff, value, zero)
+			t.row(d[off+i:off+i+1], x[off+i:off+i+1], k, i)
 		}
 		row++
 	}
