@@ -128,4 +128,32 @@ func TestMixedCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out2, export.MixedFile)); err != nil {
 		t.Errorf("an infeasible budget did not record its frontier: %v", err)
 	}
+
+	// The compression pipeline takes mixed bits per layer and LSQ (here a choice like qat mixed's).
+	comp := filepath.Join(dir, "compress")
+	cres, _ := runJSON(t, "compress", "--from", float, "--out", comp, "--layer-bits", "conv2=4:8,fc1=2:8", "--quantizer", "lsq", "--range", "mse",
+		"--target", "0.8", "--cycles", "1", "--retrain-epochs", "1", "--k", "4", "--cluster-epochs", "1",
+		"--train-limit", "640", "--test-limit", "200", "--quiet", "--json", "--plot=false")
+	fin := cres["export"].(map[string]any)
+	if fin["agreement"].(float64) != 1 {
+		t.Errorf("compress: agreement %v", fin["agreement"])
+	}
+	for _, l := range fin["layers"].([]any) {
+		if l := l.(map[string]any); l["differing"].(float64) != 0 {
+			t.Errorf("compress: layer %v: %v differing", l["name"], l["differing"])
+		}
+	}
+	csum, _ := runJSON(t, "summary", "--json", filepath.Join(comp, "model.qat"))
+	want := map[string]float64{"conv1": 8, "conv2": 4, "fc1": 2, "fc2": 8}
+	i := 0
+	for _, l := range csum["layers"].([]any) {
+		l := l.(map[string]any)
+		if l["weights"].(float64) == 0 {
+			continue
+		}
+		if l["wbits"].(float64) != want[names[i]] || l["clusters"].(float64) > 4 {
+			t.Errorf("compress: %s has %v weight bits and %v clusters, want %v bits and <= 4", names[i], l["wbits"], l["clusters"], want[names[i]])
+		}
+		i++
+	}
 }
