@@ -51,6 +51,11 @@ type MixedConfig struct {
 	BudgetBytes  int
 	WBitsChoices []int
 	ABitsChoices []int
+	// WStepScales multiply the initial (MSE or --range) LSQ weight steps of a layer: each
+	// width is offered at each scale. A wider step puts more weights in the zero bin, which
+	// the Huffman-coded storage turns into fewer bytes (a dense layer, no pruning mask); LSQ
+	// then trains the step from there. {1} (the default) keeps the initial steps.
+	WStepScales  []float64
 	ActTolerance float64 // accuracy (fraction) an activation width may lose against the widest
 	Margin       float64 // fraction of the budget kept free at the search
 	Retries      int
@@ -69,7 +74,7 @@ func DefaultMixedConfig() MixedConfig {
 	tc.Quant.Quantizer, tc.Quant.Range = nn.QuantizerLSQ, nn.RangeMSE
 	tc.Epochs, tc.LR, tc.Augment, tc.Out = 2, 5e-4, 2, "runs/mixed"
 	return MixedConfig{
-		Out: "runs/mixed", WBitsChoices: []int{2, 3, 4, 8}, ABitsChoices: []int{8}, ActTolerance: 0.002,
+		Out: "runs/mixed", WBitsChoices: []int{2, 3, 4, 8}, ABitsChoices: []int{8}, WStepScales: []float64{1}, ActTolerance: 0.002,
 		Margin: 0.005, Retries: 1, CalibImages: 500, SensImages: 1000, Encoding: "auto", Train: tc,
 	}
 }
@@ -96,6 +101,17 @@ func (c *MixedConfig) Validate() error {
 			if err := train.IntIn(list.name, b, 2, 8); err != nil {
 				return err
 			}
+		}
+	}
+	if len(c.WStepScales) == 0 || len(c.WStepScales) > 8 {
+		return &train.SettingError{Setting: "WStepScales", Value: c.WStepScales, Allowed: "1 to 8 factors in [0.25, 4]"}
+	}
+	for _, k := range c.WStepScales {
+		if !(k >= 0.25 && k <= 4) {
+			return &train.SettingError{Setting: "WStepScales", Value: k, Allowed: "factors in [0.25, 4]"}
+		}
+		if k != 1 && !c.Train.Quant.LSQ() {
+			return errors.New("weight step scales other than 1 need the lsq quantizer (--quantizer lsq)")
 		}
 	}
 	if _, err := ParseEncoding(c.Encoding); err != nil {
@@ -129,10 +145,11 @@ func (c *MixedConfig) Validate() error {
 type MixedLayer struct {
 	Layer   string `json:"layer"`
 	Weights int    `json:"weights"`
-	// Per weight width (WBitsChoices order): the logits' noise power with only this layer at
+	// Per weight option (a width and a step scale, parallel lists): the logits' noise power with only this layer at
 	// that width (activations at the layer's chosen width), its SQNR and held-out accuracy, and
 	// the bytes of the layer's record in the file at that width.
 	WBits       []int      `json:"wbits"`
+	WStepScale  []float64  `json:"wstep_scale"`
 	Noise       []float64  `json:"noise"`
 	SoloSQNR    []*float64 `json:"solo_logits_sqnr_db"` // null: equal to the float logits
 	SoloAcc     []float64  `json:"solo_accuracy"`
@@ -145,15 +162,16 @@ type MixedLayer struct {
 
 // MixedPoint is one measured assignment of the frontier.
 type MixedPoint struct {
-	WBits          map[string]int `json:"wbits"`
-	ABits          map[string]int `json:"abits"`
-	EstimatedBytes int            `json:"estimated_bytes"`
-	Bytes          int            `json:"bytes"` // exact, by the file's storage accounting (before fine-tuning)
-	EstimatedNoise float64        `json:"estimated_noise"`
-	SQNR           *float64       `json:"logits_sqnr_db"` // measured, held-out images, PTQ (null: exact)
-	Accuracy       float64        `json:"ptq_accuracy"`   // held-out images, PTQ (before fine-tuning)
-	Fits           bool           `json:"fits"`
-	Chosen         bool           `json:"chosen"`
+	WBits          map[string]int     `json:"wbits"`
+	WStepScale     map[string]float64 `json:"wstep_scale"`
+	ABits          map[string]int     `json:"abits"`
+	EstimatedBytes int                `json:"estimated_bytes"`
+	Bytes          int                `json:"bytes"` // exact, by the file's storage accounting (before fine-tuning)
+	EstimatedNoise float64            `json:"estimated_noise"`
+	SQNR           *float64           `json:"logits_sqnr_db"` // measured, held-out images, PTQ (null: exact)
+	Accuracy       float64            `json:"ptq_accuracy"`   // held-out images, PTQ (before fine-tuning)
+	Fits           bool               `json:"fits"`
+	Chosen         bool               `json:"chosen"`
 }
 
 // MixedResult is the search, the fine-tuning and the export.
@@ -255,15 +273,40 @@ type measured struct {
 	storage *qnet.StorageReport
 }
 
-func (e *mixedEnv) measure(q nn.Config, size bool) (*measured, error) {
+// calibrated builds the model under q, calibrates it and multiplies the LSQ weight steps of
+// the layers in scales.
+func (e *mixedEnv) calibrated(q nn.Config, scales map[string]float64) (*nn.Model, *nn.Graph, error) {
 	m, gr, err := e.build(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := train.Calibrate(gr, e.trainSet, e.cfg.CalibImages); err != nil {
+		gr.Close()
+		return nil, nil, err
+	}
+	for _, l := range m.Quantized() {
+		k, ok := scales[l.Name()]
+		if !ok || k == 1 {
+			continue
+		}
+		st := l.Quant().WStep
+		if st == nil {
+			gr.Close()
+			return nil, nil, fmt.Errorf("mixed: %s has no learned weight step to scale", l.Name())
+		}
+		for i := range st.Data {
+			st.Data[i] += float32(math.Log(k))
+		}
+	}
+	return m, gr, nil
+}
+
+func (e *mixedEnv) measure(q nn.Config, scales map[string]float64, size bool) (*measured, error) {
+	m, gr, err := e.calibrated(q, scales)
 	if err != nil {
 		return nil, err
 	}
 	defer gr.Close()
-	if err := train.Calibrate(gr, e.trainSet, e.cfg.CalibImages); err != nil {
-		return nil, err
-	}
 	m.SetMode(autograd.ModeEval)
 	res := &measured{}
 	ok, k := 0, e.classes
@@ -348,6 +391,17 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	enc, _ := ParseEncoding(cfg.Encoding)
 	e := &mixedEnv{cfg: cfg, ck: ck, trainSet: trainSet, held: heldOut(trainSet, cfg.SensImages), batch: 100, opt: qnet.EncodeOptions{Encoding: enc}}
 	wch := slices.Compact(slices.Sorted(slices.Values(cfg.WBitsChoices)))
+	scales := slices.Compact(slices.Sorted(slices.Values(cfg.WStepScales)))
+	type option struct {
+		bits  int
+		scale float64
+	}
+	var opts []option
+	for _, b := range wch {
+		for _, k := range scales {
+			opts = append(opts, option{b, k})
+		}
+	}
 	ach := slices.Compact(slices.Sorted(slices.Values(cfg.ABitsChoices)))
 
 	// The float reference.
@@ -389,14 +443,14 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	chosenA := map[string]int{}
 	wmax := wch[len(wch)-1]
 	for li, name := range e.layers {
-		row := MixedLayer{Layer: name, ABits: ach, WBits: wch}
+		row := MixedLayer{Layer: name, ABits: ach}
 		last := li == len(e.layers)-1
 		if last || len(ach) == 1 {
 			chosenA[name] = ach[len(ach)-1]
 		} else {
 			var accs []float64
 			for _, a := range ach {
-				r, err := e.measure(e.quantConfig(map[string]int{name: wmax}, map[string]int{name: a}), false)
+				r, err := e.measure(e.quantConfig(map[string]int{name: wmax}, map[string]int{name: a}), nil, false)
 				if err != nil {
 					return nil, err
 				}
@@ -416,12 +470,12 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 
 	// Weight widths: solo noise, and record bytes from one model per width.
 	var fixed int // bytes of the file outside the weighted layers' records
-	for bi, b := range wch {
-		all := map[string]int{}
+	for bi, o := range opts {
+		all, allK := map[string]int{}, map[string]float64{}
 		for _, name := range e.layers {
-			all[name] = b
+			all[name], allK[name] = o.bits, o.scale
 		}
-		r, err := e.measure(e.quantConfig(all, chosenA), true)
+		r, err := e.measure(e.quantConfig(all, chosenA), allK, true)
 		if err != nil {
 			return nil, err
 		}
@@ -431,21 +485,23 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		}
 		sum := 0
 		for li := range e.layers {
-			res.Layers[li].RecordBytes = append(res.Layers[li].RecordBytes, rec[li])
+			L := &res.Layers[li]
+			L.WBits, L.WStepScale = append(L.WBits, o.bits), append(L.WStepScale, o.scale)
+			L.RecordBytes = append(L.RecordBytes, rec[li])
 			sum += rec[li]
 		}
 		if bi == 0 {
 			fixed = r.storage.FileBytes - sum
 		}
 		for li, name := range e.layers {
-			s, err := e.measure(e.quantConfig(map[string]int{name: b}, chosenA), false)
+			s, err := e.measure(e.quantConfig(map[string]int{name: o.bits}, chosenA), map[string]float64{name: o.scale}, false)
 			if err != nil {
 				return nil, err
 			}
 			L := &res.Layers[li]
 			L.Noise, L.SoloSQNR, L.SoloAcc = append(L.Noise, s.noise), append(L.SoloSQNR, e.sqnr(s.noise)), append(L.SoloAcc, s.acc)
 		}
-		logf("mixed: W%d measured (every layer at W%d: %d bytes)", b, b, r.storage.FileBytes)
+		logf("mixed: W%d (weight steps x%g) measured: every layer at it, %d bytes", o.bits, o.scale, r.storage.FileBytes)
 	}
 	for li := range e.layers {
 		L := &res.Layers[li]
@@ -460,17 +516,17 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	}
 	n := 1
 	for range e.layers {
-		n *= len(wch)
+		n *= len(opts)
 		if n > maxCombinations {
-			return nil, fmt.Errorf("mixed: more than %d assignments of %d widths to %d layers: give fewer --wbits-choices", maxCombinations, len(wch), len(e.layers))
+			return nil, fmt.Errorf("mixed: more than %d assignments of %d widths to %d layers: give fewer --wbits-choices or --wstep-scales", maxCombinations, len(opts), len(e.layers))
 		}
 	}
 	all := make([]est, 0, n)
 	for c := range n {
 		x := est{idx: make([]int, len(e.layers)), bytes: fixed}
 		for li := range e.layers {
-			x.idx[li] = c % len(wch)
-			c /= len(wch)
+			x.idx[li] = c % len(opts)
+			c /= len(opts)
 			x.bytes += res.Layers[li].RecordBytes[x.idx[li]]
 			x.noise += res.Layers[li].Noise[x.idx[li]]
 		}
@@ -491,12 +547,12 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	// Measure the frontier exactly: every point up to 48 (evenly spaced beyond that), and every
 	// point the choice walks through.
 	measurePoint := func(x est) (MixedPoint, error) {
-		p := MixedPoint{WBits: map[string]int{}, ABits: map[string]int{}, EstimatedBytes: x.bytes, EstimatedNoise: x.noise}
+		p := MixedPoint{WBits: map[string]int{}, WStepScale: map[string]float64{}, ABits: map[string]int{}, EstimatedBytes: x.bytes, EstimatedNoise: x.noise}
 		for li, name := range e.layers {
-			p.WBits[name] = wch[x.idx[li]]
+			p.WBits[name], p.WStepScale[name] = opts[x.idx[li]].bits, opts[x.idx[li]].scale
 			p.ABits[name] = chosenA[name]
 		}
-		r, err := e.measure(e.quantConfig(p.WBits, chosenA), true)
+		r, err := e.measure(e.quantConfig(p.WBits, chosenA), p.WStepScale, true)
 		if err != nil {
 			return p, err
 		}
@@ -556,6 +612,14 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		tc.From, tc.Out = cfg.From, cfg.Out
 		tc.Quant = e.quantConfig(p.WBits, p.ABits)
 		tc.Quant.Delay = cfg.Train.Quant.Delay
+		if scaled(p.WStepScale) {
+			// train.Run would initialize the steps itself: start it instead from a checkpoint
+			// at epoch 0 holding the calibrated, scaled steps, as a resumed run.
+			if err := e.startCheckpoint(tc, p.WStepScale); err != nil {
+				return nil, err
+			}
+			tc.Resume = true
+		}
 		tr, err := train.Run(tc, opt)
 		if err != nil {
 			return nil, err
@@ -573,7 +637,8 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		logf("mixed: the fine-tuned file has %d bytes, over the budget of %d", ex.Bytes, cfg.BudgetBytes)
 	}
 	for i := range res.Frontier {
-		res.Frontier[i].Chosen = res.Frontier[i].Bytes == res.Choice.Bytes && maps2eq(res.Frontier[i].WBits, res.Choice.WBits)
+		f := res.Frontier[i]
+		res.Frontier[i].Chosen = f.Bytes == res.Choice.Bytes && maps2eq(f.WBits, res.Choice.WBits) && maps2eq(f.WStepScale, res.Choice.WStepScale)
 	}
 	if !res.FitsBudget {
 		os.Remove(file)
@@ -585,7 +650,7 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	return res, saveMixed(cfg.Out, res)
 }
 
-func maps2eq(a, b map[string]int) bool {
+func maps2eq[T comparable](a, b map[string]T) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -638,4 +703,41 @@ func DB(v *float64) string {
 		return "exact"
 	}
 	return fmt.Sprintf("%.1f", *v)
+}
+
+// scaled reports whether any weight step is scaled.
+func scaled(k map[string]float64) bool {
+	for _, v := range k {
+		if v != 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// startCheckpoint writes tc.Out's checkpoint at epoch 0: the float parameters, with the steps and
+// ranges calibrated as train.Run would (Calibrate on tc.CalibImages training images) and the
+// weight steps scaled.
+func (e *mixedEnv) startCheckpoint(tc train.Config, scales map[string]float64) error {
+	if err := tc.Validate(); err != nil {
+		return err
+	}
+	calib := *e
+	calib.cfg.CalibImages = tc.CalibImages
+	calib.batch = tc.EvalBatch
+	m, gr, err := calib.calibrated(tc.Quant, scales)
+	if err != nil {
+		return err
+	}
+	defer gr.Close()
+	m.SyncSteps()
+	ck := &train.Checkpoint{Config: tc}
+	ck.Params, ck.Ranges = train.Snapshot(m)
+	ck.BN = train.SnapshotBN(m)
+	ck.Compression = train.SnapshotCompression(m)
+	ck.Steps = train.SnapshotSteps(m)
+	if err := os.MkdirAll(tc.Out, 0o755); err != nil {
+		return err
+	}
+	return train.SaveCheckpoint(filepath.Join(tc.Out, train.CheckpointFile), ck)
 }

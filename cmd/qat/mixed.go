@@ -25,6 +25,7 @@ func cmdMixed(args []string, stdout, stderr io.Writer) error {
 	}
 	fs.IntVar(&cfg.BudgetBytes, "budget-bytes", 0, "the exported .qat file's size limit in bytes (exact, as qat summary reports it)")
 	wch := fs.String("wbits-choices", "2,3,4,8", "weight widths the search may give a layer (comma-separated, 2..8)")
+	ksc := fs.String("wstep-scales", "1", "factors on each layer's initial LSQ weight steps offered with every width (e.g. 1,1.25,1.5: wider steps, more zeros, smaller Huffman-coded files)")
 	ach := fs.String("abits-choices", "8", "activation widths the search may give a layer (they cost no file bytes: the smallest within --act-tolerance is taken)")
 	fs.Float64Var(&cfg.ActTolerance, "act-tolerance", cfg.ActTolerance, "held-out accuracy (fraction) a narrower activation width may lose against the widest")
 	fs.Float64Var(&cfg.Margin, "margin", cfg.Margin, "fraction of the budget left free at the search for the fine-tuning's change of entropy-coded sizes")
@@ -68,6 +69,14 @@ func cmdMixed(args []string, stdout, stderr io.Writer) error {
 			*c.dst = append(*c.dst, b)
 		}
 	}
+	cfg.WStepScales = nil
+	for _, f := range strings.Split(*ksc, ",") {
+		k, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return usagef(fs, "--wstep-scales %q: want comma-separated factors", *ksc)
+		}
+		cfg.WStepScales = append(cfg.WStepScales, k)
+	}
 	inheritPerChannel(&cfg.Train.Quant)
 	cfg.From, cfg.Out, cfg.CalibImages = cfg.Train.From, cfg.Train.Out, cfg.Train.CalibImages
 	if err := cfg.Validate(); err != nil {
@@ -93,18 +102,18 @@ func printMixed(w io.Writer, res *export.MixedResult) {
 	for _, l := range res.Layers {
 		fmt.Fprintf(w, "  %-6s %7d weights, activations %d bits:", l.Layer, l.Weights, l.ChosenA)
 		for i, b := range l.WBits {
-			if i < len(l.SoloSQNR) && i < len(l.RecordBytes) {
-				fmt.Fprintf(w, "  W%d %s/%.2f%%/%dB", b, export.DB(l.SoloSQNR[i]), 100*l.SoloAcc[i], l.RecordBytes[i])
+			if i < len(l.SoloSQNR) && i < len(l.RecordBytes) && i < len(l.WStepScale) {
+				fmt.Fprintf(w, "  %s %s/%.2f%%/%dB", wname(b, l.WStepScale[i]), export.DB(l.SoloSQNR[i]), 100*l.SoloAcc[i], l.RecordBytes[i])
 			}
 		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\nfrontier (post-training quantized, before fine-tuning; bytes exact by the file's storage accounting; search budget %d of %d)\n", res.SearchBytes, res.BudgetBytes)
-	fmt.Fprintf(w, "  %-30s %9s %9s %10s %9s\n", "weight bits (layer order)", "est.bytes", "bytes", "SQNR (dB)", "held-out")
+	fmt.Fprintf(w, "  %-36s %9s %9s %10s %9s\n", "weight bits (layer order)", "est.bytes", "bytes", "SQNR (dB)", "held-out")
 	for _, p := range res.Frontier {
 		var bits []string
 		for _, l := range res.Layers {
-			bits = append(bits, fmt.Sprintf("%s=%d", l.Layer, p.WBits[l.Layer]))
+			bits = append(bits, fmt.Sprintf("%s=%s", l.Layer, wname(p.WBits[l.Layer], p.WStepScale[l.Layer])[1:]))
 		}
 		mark := ""
 		if p.Chosen {
@@ -112,12 +121,18 @@ func printMixed(w io.Writer, res *export.MixedResult) {
 		} else if !p.Fits {
 			mark = "  (over)"
 		}
-		fmt.Fprintf(w, "  %-30s %9d %9d %10s %8.2f%%%s\n", strings.Join(bits, ","), p.EstimatedBytes, p.Bytes, export.DB(p.SQNR), 100*p.Accuracy, mark)
+		fmt.Fprintf(w, "  %-36s %9d %9d %10s %8.2f%%%s\n", strings.Join(bits, ","), p.EstimatedBytes, p.Bytes, export.DB(p.SQNR), 100*p.Accuracy, mark)
 	}
 	if res.Choice == nil {
 		return
 	}
-	fmt.Fprintf(w, "\nchoice: --layer-bits %s (%d attempt(s))\n", res.LayerBits, res.Attempts)
+	fmt.Fprintf(w, "\nchoice: --layer-bits %s (%d attempt(s))", res.LayerBits, res.Attempts)
+	for _, l := range res.Layers {
+		if k := res.Choice.WStepScale[l.Layer]; k != 1 {
+			fmt.Fprintf(w, "; %s weight steps x%g at the start", l.Layer, k)
+		}
+	}
+	fmt.Fprintln(w)
 	if res.Export != nil {
 		verdict := "fits"
 		if !res.FitsBudget {
@@ -131,14 +146,14 @@ func printMixed(w io.Writer, res *export.MixedResult) {
 func init() {
 	for k, v := range map[string]string{
 		"BudgetBytes": "budget-bytes", "WBitsChoices": "wbits-choices", "ABitsChoices": "abits-choices",
-		"ActTolerance": "act-tolerance", "Margin": "margin", "Retries": "retries", "SensImages": "heldout",
+		"ActTolerance": "act-tolerance", "WStepScales": "wstep-scales", "Margin": "margin", "Retries": "retries", "SensImages": "heldout",
 	} {
 		settingFlags[k] = v
 	}
 	helps["qat mixed"] = help{
 		synopsis: "qat mixed --from FLOAT_RUN --budget-bytes N [flags]\n\nAutomatic mixed precision: measures each layer's sensitivity to its weight (and activation) width\non held-out training images, chooses per-layer bits whose exported file fits N bytes exactly (by the\nfile's own storage accounting), fine-tunes them with QAT (LSQ by default) and exports OUT/model.qat.\nPrints the per-layer sensitivities, the accuracy/size frontier it measured and the choice; writes\nthem to OUT/mixed.json.",
 		groups: []flagList{
-			{"search", []string{"from", "budget-bytes", "wbits-choices", "abits-choices", "act-tolerance", "margin", "retries", "heldout", "calib", "encoding"}},
+			{"search", []string{"from", "budget-bytes", "wbits-choices", "wstep-scales", "abits-choices", "act-tolerance", "margin", "retries", "heldout", "calib", "encoding"}},
 			{"quantization of the fine-tuning", []string{"quantizer", "range", "percentile", "per-channel", "logit-bits", "rounding", "ema-decay", "quant-delay"}},
 			optimFlags,
 			{"model, data and output", []string{"out", "model", "ops", "data", "train-limit", "test-limit", "eval-batch"}},
@@ -149,4 +164,12 @@ func init() {
 			"qat mixed --from runs/float --budget-bytes 120000 --wbits-choices 2,3,4 --abits-choices 4,8 --epochs 4 --json",
 		},
 	}
+}
+
+// wname names a weight option: W2, or W2x1.5 with a step scale.
+func wname(bits int, scale float64) string {
+	if scale == 1 {
+		return fmt.Sprintf("W%d", bits)
+	}
+	return fmt.Sprintf("W%dx%g", bits, scale)
 }
