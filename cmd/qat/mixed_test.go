@@ -129,6 +129,41 @@ func TestMixedCommand(t *testing.T) {
 		t.Errorf("an infeasible budget did not record its frontier: %v", err)
 	}
 
+	// Wider initial weight steps (--wstep-scales): the fine-tune starts from them (a run resumed
+	// from the scaled steps), the file still fits and equals the simulation, and fc1's record at
+	// 2 bits is smaller than with the unscaled steps (more zeros).
+	out3 := filepath.Join(dir, "scaled")
+	res3, _ := runJSON(t, append([]string{"mixed", "--from", float, "--budget-bytes", "150000", "--wbits-choices", "2", "--wstep-scales", "1.5", "--out", out3, "--json"}, small...)...)
+	if res3["fits_budget"] != true || res3["export"].(map[string]any)["agreement"].(float64) != 1 {
+		t.Errorf("scaled steps: fits %v, agreement %v", res3["fits_budget"], res3["export"].(map[string]any)["agreement"])
+	}
+	for _, l := range res3["export"].(map[string]any)["layers"].([]any) {
+		if l := l.(map[string]any); l["differing"].(float64) != 0 {
+			t.Errorf("scaled steps: layer %v: %v differing", l["name"], l["differing"])
+		}
+	}
+	if k := res3["choice"].(map[string]any)["wstep_scale"].(map[string]any)["fc1"].(float64); k != 1.5 {
+		t.Errorf("scaled steps: fc1 scale %v", k)
+	}
+	recordAt2 := func(r map[string]any, scale float64) float64 {
+		for _, l := range r["layers"].([]any) {
+			l := l.(map[string]any)
+			if l["layer"] != "fc1" {
+				continue
+			}
+			for i, b := range l["wbits"].([]any) {
+				if b.(float64) == 2 && l["wstep_scale"].([]any)[i].(float64) == scale {
+					return l["record_bytes"].([]any)[i].(float64)
+				}
+			}
+		}
+		t.Fatalf("no fc1 record at 2 bits, scale %v", scale)
+		return 0
+	}
+	if a, b := recordAt2(res, 1), recordAt2(res3, 1.5); b >= a {
+		t.Errorf("fc1 at 2 bits: %v bytes with steps x1.5, %v without", b, a)
+	}
+
 	// The compression pipeline takes mixed bits per layer and LSQ (here a choice like qat mixed's).
 	comp := filepath.Join(dir, "compress")
 	cres, _ := runJSON(t, "compress", "--from", float, "--out", comp, "--layer-bits", "conv2=4:8,fc1=2:8", "--quantizer", "lsq", "--range", "mse",
