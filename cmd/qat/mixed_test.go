@@ -22,7 +22,9 @@ func TestMixedCommand(t *testing.T) {
 
 	const budget = 150000
 	out := filepath.Join(dir, "mixed")
-	small := []string{"--train-limit", "640", "--test-limit", "200", "--heldout", "100", "--calib", "100", "--epochs", "1", "--quant-delay", "5", "--quiet"}
+	// --range minmax: LSQ steps from min/max (the MSE search per channel is the slow part of each
+	// calibration; the search calibrates dozens of models).
+	small := []string{"--train-limit", "640", "--test-limit", "200", "--heldout", "100", "--calib", "100", "--epochs", "1", "--quant-delay", "5", "--range", "minmax", "--quiet"}
 	res, human := runJSON(t, append([]string{"mixed", "--from", float, "--budget-bytes", "150000", "--wbits-choices", "2,8", "--out", out, "--json"}, small...)...)
 	for _, want := range []string{"frontier", "<- chosen", "choice: --layer-bits", "fits the budget"} {
 		if !strings.Contains(human, want) {
