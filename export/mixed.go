@@ -186,11 +186,22 @@ type MixedResult struct {
 	Choice       *MixedPoint   `json:"choice"`
 	LayerBits    string        `json:"layer_bits"` // the choice as a --layer-bits value
 	Attempts     int           `json:"attempts"`
+	Tried        []MixedTry    `json:"tried"` // every fine-tuned and exported choice, in order
 	Train        *train.Result `json:"train"`
 	Export       *Result       `json:"export"`
 	Bytes        int64         `json:"bytes"`
 	TestAccuracy float64       `json:"test_accuracy"` // integer engine, the exported file
 	FitsBudget   bool          `json:"fits_budget"`
+}
+
+// MixedTry is one fine-tuned and exported choice.
+type MixedTry struct {
+	LayerBits    string             `json:"layer_bits"`
+	WStepScale   map[string]float64 `json:"wstep_scale"`
+	SearchBytes  int                `json:"bytes_before_fine_tuning"`
+	Bytes        int64              `json:"bytes"`
+	TestAccuracy float64            `json:"test_accuracy"` // integer engine, the exported file
+	FitsBudget   bool               `json:"fits_budget"`
 }
 
 // MixedFile is the search's record in the run directory.
@@ -631,10 +642,11 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		}
 		res.Export, res.Bytes, res.TestAccuracy = ex, ex.Bytes, ex.IntAccuracy
 		res.FitsBudget = ex.Bytes <= int64(cfg.BudgetBytes)
+		res.Tried = append(res.Tried, MixedTry{LayerBits: res.LayerBits, WStepScale: p.WStepScale, SearchBytes: p.Bytes, Bytes: ex.Bytes, TestAccuracy: ex.IntAccuracy, FitsBudget: res.FitsBudget})
 		if res.FitsBudget {
 			break
 		}
-		logf("mixed: the fine-tuned file has %d bytes, over the budget of %d", ex.Bytes, cfg.BudgetBytes)
+		logf("mixed: the fine-tuned file has %d bytes (integer accuracy %.2f%%), over the budget of %d", ex.Bytes, 100*ex.IntAccuracy, cfg.BudgetBytes)
 	}
 	for i := range res.Frontier {
 		f := res.Frontier[i]

@@ -126,6 +126,9 @@ func printMixed(w io.Writer, res *export.MixedResult) {
 	if res.Choice == nil {
 		return
 	}
+	for i, t := range res.Tried[:max(len(res.Tried)-1, 0)] {
+		fmt.Fprintf(w, "\nattempt %d: --layer-bits %s, %d bytes before fine-tuning, %d after (over the budget), integer accuracy %.2f%%", i+1, t.LayerBits, t.SearchBytes, t.Bytes, 100*t.TestAccuracy)
+	}
 	fmt.Fprintf(w, "\nchoice: --layer-bits %s (%d attempt(s))", res.LayerBits, res.Attempts)
 	for _, l := range res.Layers {
 		if k := res.Choice.WStepScale[l.Layer]; k != 1 {
