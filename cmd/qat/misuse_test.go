@@ -85,7 +85,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"analyze", "--from", dir, "--images", "0"}, 2, "--images = 0"},
 		// mixed
 		{[]string{"mixed", "-h"}, 0, "search:"},
-		{[]string{"mixed", "--help"}, 0, "qat mixed --from runs/float --budget-bytes 80000"},
+		{[]string{"mixed", "--help"}, 0, "qat mixed --from runs/float --budget-bytes 80000 --wbits-choices 2,3,4 --wstep-scales 1,1.5"},
 		{[]string{"mixed", "--budget-bytes", "80000"}, 2, "mixed needs --from"},
 		{[]string{"mixed", "--from", dir}, 2, "mixed needs --budget-bytes"},
 		{[]string{"mixed", "--from", dir, "--budget-bytes", "-5"}, 2, "mixed needs --budget-bytes N (N >= 1)"},

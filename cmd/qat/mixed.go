@@ -163,7 +163,8 @@ func init() {
 			outFlags,
 		},
 		examples: []string{
-			"qat mixed --from runs/float --budget-bytes 80000 --out runs/mixed80k",
+			"qat mixed --from runs/float --budget-bytes 100000 --out runs/mixed100k",
+			"qat mixed --from runs/float --budget-bytes 80000 --wbits-choices 2,3,4 --wstep-scales 1,1.5 --margin 0.025 --out runs/mixed80k",
 			"qat mixed --from runs/float --budget-bytes 120000 --wbits-choices 2,3,4 --abits-choices 4,8 --epochs 4 --json",
 		},
 	}
