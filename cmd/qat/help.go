@@ -92,7 +92,7 @@ func init() {
 			{"pipeline", []string{"config", "print-config", "from", "out", "skip-prune", "skip-cluster", "encoding"}},
 			{"pruning stage", []string{"target", "policy", "layer-target", "prune-schedule", "cycles", "retrain-epochs", "prune-lr", "prune-mode"}},
 			{"clustering stage", []string{"k", "layer-k", "init", "cluster-epochs", "cluster-lr"}},
-			{"both training stages", []string{"model", "wbits", "abits", "augment", "seed", "data", "train-limit", "test-limit"}},
+			{"both training stages", []string{"model", "wbits", "abits", "layer-bits", "quantizer", "range", "augment", "seed", "data", "train-limit", "test-limit"}},
 			outFlags,
 		},
 		examples: []string{

@@ -25,6 +25,8 @@
 //	qat report RUN_DIR       one Markdown page, RUN_DIR/report.md: results, pictures, model summary
 //	qat analyze [flags]      per-layer SQNR against the float model at each bit width (PTQ),
 //	                         with each layer's solo sensitivity: a table, or --json
+//	qat mixed   [flags]      automatic per-layer bits under a budget in exact file bytes,
+//	                         QAT fine-tuning and export, with the frontier it measured
 //
 // Run `qat CMD -h` for a command's synopsis, flags and examples. With --json stdout carries
 // only one JSON object with the results (human-readable lines go to stderr). Exit status: 0 on
@@ -74,14 +76,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdReport(args[1:], stdout, stderr)
 	case "analyze":
 		return cmdAnalyze(args[1:], stdout, stderr)
+	case "mixed":
+		return cmdMixed(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef(nil, "unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report, analyze; no command runs the main job)", args[0])
+	return usagef(nil, "unknown command %q (have train, export, summary, bench, prune, sensitivity, cluster, compress, plot, report, analyze, mixed; no command runs the main job)", args[0])
 }
 
-const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report|analyze] [flags]
+const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|compress|plot|report|analyze|mixed] [flags]
   qat                  train W8A8 QAT LeNet-5 on the embedded MNIST, export, evaluate the integer model
   qat train   [flags]  train (float, qat) or calibrate (ptq)
   qat export  [flags]  convert a checkpoint into an integer model file (--format qat|onnx|c)
@@ -94,6 +98,7 @@ const usage = `usage: qat [train|export|summary|bench|prune|sensitivity|cluster|
   qat plot RUN_DIR...  pictures of runs (RUN_DIR/plots) and their accuracy-vs-bytes frontier
   qat report RUN_DIR   RUN_DIR/report.md: results, pictures, model summary
   qat analyze --from RUN --bits 2,4,8  per-layer SQNR of post-training quantization vs float
+  qat mixed --from RUN --budget-bytes N  per-layer bits fitting N file bytes, QAT, export
 
 Run qat CMD -h for a command's synopsis, flags and examples. With --json stdout holds only a
 JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.

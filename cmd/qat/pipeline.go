@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
 )
@@ -53,6 +54,10 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.Cluster.Train.LR, "cluster-lr", cfg.Cluster.Train.LR, "centroid fine-tuning learning rate")
 	wbits := fs.Int("wbits", cfg.Prune.Train.Quant.WBits, "weight bits (2..8)")
 	abits := fs.Int("abits", cfg.Prune.Train.Quant.ABits, "activation bits (2..8)")
+	var mixed nn.Config // --layer-bits, e.g. from qat mixed's choice
+	fs.Var(layerBits{&mixed}, "layer-bits", "per-layer bits of both stages, e.g. fc1=2:8,conv1=8:8 (NAME=WBITS:ABITS; mixed precision)")
+	quantizer := fs.String("quantizer", cfg.Prune.Train.Quant.Quantizer, "scales of both stages: ema or lsq (learned step sizes)")
+	rangeMethod := fs.String("range", cfg.Prune.Train.Quant.Range, "initial lsq steps: minmax, mse or percentile")
 	rounding := cfg.Prune.Train.Quant.Rounding
 	fs.Var(&rounding, "rounding", "requantization rounding of both stages: single or double (TFLite's default)")
 	augment := fs.Int("augment", cfg.Prune.Train.Augment, "shift training images randomly by up to N pixels")
@@ -86,6 +91,19 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 		}
 		if set["rounding"] {
 			t.Quant.Rounding = rounding
+		}
+		if set["layer-bits"] {
+			t.Quant.Layers = map[string]nn.LayerQ{}
+			for name, q := range mixed.Layers {
+				q.PerChannel = t.Quant.PerChannel
+				t.Quant.Layers[name] = q
+			}
+		}
+		if set["quantizer"] {
+			t.Quant.Quantizer = *quantizer
+		}
+		if set["range"] {
+			t.Quant.Range = *rangeMethod
 		}
 		if set["augment"] {
 			t.Augment = *augment
