@@ -19,6 +19,7 @@ import (
 	"github.com/qatgo/qatgo/internal/atomicfile"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
+	"github.com/qatgo/qatgo/train/checkpoint"
 )
 
 // MixedConfig is a mixed-precision search: per-layer weight and activation bits of a trained
@@ -258,17 +259,17 @@ func (e *mixedEnv) build(q nn.Config) (*nn.Model, *nn.Graph, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := train.Restore(m, e.ck.Params, nil); err != nil {
+	if err := checkpoint.Restore(m, e.ck.Params, nil); err != nil {
 		return nil, nil, err
 	}
-	if err := train.RestoreBN(m, e.ck.BN); err != nil {
+	if err := checkpoint.RestoreBN(m, e.ck.BN); err != nil {
 		return nil, nil, err
 	}
-	if err := train.RestoreCompression(m, e.ck.Compression); err != nil {
+	if err := checkpoint.RestoreCompression(m, e.ck.Compression); err != nil {
 		return nil, nil, err
 	}
 	m.FoldBN = true
-	m.Ops, _ = nn.ParseOps(e.ck.Config.Ops)
+	m.Ops = e.ck.Config.Ops
 	gr, err := m.NewGraph(e.batch, false)
 	if err != nil {
 		return nil, nil, err
@@ -744,10 +745,10 @@ func (e *mixedEnv) startCheckpoint(tc train.Config, scales map[string]float64) e
 	defer gr.Close()
 	m.SyncSteps()
 	ck := &train.Checkpoint{Config: tc}
-	ck.Params, ck.Ranges = train.Snapshot(m)
-	ck.BN = train.SnapshotBN(m)
-	ck.Compression = train.SnapshotCompression(m)
-	ck.Steps = train.SnapshotSteps(m)
+	ck.Params, ck.Ranges = checkpoint.Snapshot(m)
+	ck.BN = checkpoint.SnapshotBN(m)
+	ck.Compression = checkpoint.SnapshotCompression(m)
+	ck.Steps = checkpoint.SnapshotSteps(m)
 	if err := os.MkdirAll(tc.Out, 0o755); err != nil {
 		return err
 	}
