@@ -24,6 +24,9 @@ func BuiltinNames() []string { return append([]string(nil), builtinNames...) }
 
 var builtinNames = []string{"lenet300-100", "lenet5", "lenet5-bn"}
 
+// IsBuiltin reports whether name is a built-in network.
+func IsBuiltin(name string) bool { return isBuiltin(name) }
+
 func isBuiltin(name string) bool {
 	for _, n := range builtinNames {
 		if n == name {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/internal/atomicfile"
@@ -195,7 +196,7 @@ func RestoreSteps(m *nn.Model, ss []ParamState) error {
 func (c *Checkpoint) Model() (*nn.Model, error) {
 	// Config holds the model (Arch, Quant, Ops) and how its parameters were produced (Mode).
 	cfg := c.Config
-	m, err := nn.New(cfg.Arch, cfg.Quant, 0)
+	m, err := cfg.newModel(cfg.Quant, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +228,16 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 // EncodeCheckpoint writes c in the checkpoint format.
 func EncodeCheckpoint(w io.Writer, c *Checkpoint) error {
 	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(c); err != nil {
+	enc := gob.NewEncoder(&payload)
+	if err := enc.Encode(c); err != nil {
 		return fmt.Errorf("train: encoding checkpoint: %w", err)
+	}
+	// A custom model's spec follows the record as a second gob value (its JSON), so that the
+	// record of a built-in network is encoded as before.
+	if s := c.Config.customSpec(); s != nil {
+		if err := enc.Encode(string(s.JSON())); err != nil {
+			return fmt.Errorf("train: encoding checkpoint: %w", err)
+		}
 	}
 	var buf bytes.Buffer
 	buf.WriteString(ckptMagic)
@@ -268,8 +277,24 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCheckpoint)
 	}
 	var c Checkpoint
-	if err := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4])).Decode(&c); err != nil {
+	dec := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4]))
+	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+	}
+	var spec string
+	switch err := dec.Decode(&spec); {
+	case errors.Is(err, io.EOF): // a built-in network
+	case err != nil:
+		return nil, fmt.Errorf("%w: model spec: %v", ErrCheckpoint, err)
+	default:
+		s, err := nn.ParseSpec(strings.NewReader(spec))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		}
+		if s.Name != c.Config.Arch {
+			return nil, fmt.Errorf("%w: model spec %q for model %q", ErrCheckpoint, s.Name, c.Config.Arch)
+		}
+		c.Config.SetSpec(s)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)

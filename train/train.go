@@ -20,7 +20,7 @@ import (
 
 // Config is one training run.
 type Config struct {
-	Arch  string    // "lenet5" or "lenet300-100"
+	Arch  string    // a built-in network (lenet5, lenet5-bn, lenet300-100), a spec file (.json), or the name of the spec set by SetSpec
 	Quant nn.Config // bit widths, per-channel, EMA decay, delay
 	// Mode: "float" (no quantization), "qat" (fake-quant training; from scratch, or fine-tuning
 	// the checkpoint in From), "ptq" (no training: calibrate the ranges of From on
@@ -49,6 +49,9 @@ type Config struct {
 	Augment     int    // random translation of training images by up to N pixels (0 = off)
 	Ops         string // "fast" (default) or "gorgonia": the conv and pool ops of the graphs
 	EvalBatch   int
+	// spec is the model when set by SetSpec (a custom model); unexported, so the checkpoint
+	// record's encoding is that of a built-in run (the spec is stored after it).
+	spec *nn.Spec
 }
 
 // DefaultConfig is W8A8 QAT of LeNet-5 with Adam and a cosine schedule.
@@ -210,7 +213,7 @@ type runner struct {
 func (r *runner) setup(resume *Checkpoint) error {
 	cfg := r.cfg
 	var err error
-	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
+	if r.model, err = cfg.newModel(cfg.Quant, cfg.Seed); err != nil {
 		return err
 	}
 	r.model.Ops, _ = nn.ParseOps(cfg.Ops)
@@ -242,8 +245,8 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if ck.Config.Arch != cfg.Arch {
-			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
+		if same, err := sameSpec(ck.Config, cfg); err != nil || ck.Config.Arch != cfg.Arch || !same {
+			return fmt.Errorf("checkpoint %s holds model %s, not %s", cfg.From, ck.Config.describe(), cfg.describe())
 		}
 		// Start from the parameters (with their masks and codebooks: what one stage built, the
 		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
@@ -296,7 +299,10 @@ func (r *runner) setup(resume *Checkpoint) error {
 
 // sameActBits reports whether a model built with q would quantize every activation as m does.
 func sameActBits(m *nn.Model, q nn.Config) bool {
-	o, err := nn.New(m.Arch, q, 0)
+	if m.Spec == nil {
+		return false
+	}
+	o, err := nn.Build(m.Spec, q, 0)
 	if err != nil {
 		return false
 	}
