@@ -10,7 +10,7 @@ import (
 
 // Model is a sequential network over C x H x W uint8 images.
 type Model struct {
-	Arch          string
+	Arch string
 	// Spec is the description the model was built from (Build); the built-in networks are
 	// specs too (BuiltinSpec).
 	Spec          *Spec

@@ -23,7 +23,7 @@ type Spec struct {
 	Input [3]int `json:"input"`
 	// Normalize, when set, folds x = (p/255 - Mean)/Std into the first layer, which must be a
 	// conv2d without padding or batch norm (the fold is exact only there).
-	Normalize *Normalize `json:"normalize,omitempty"`
+	Normalize *Normalize  `json:"normalize,omitempty"`
 	Layers    []LayerSpec `json:"layers"`
 }
 
@@ -92,7 +92,9 @@ func ConvBN(out, k, stride, pad int) LayerSpec {
 func Dense(out int) LayerSpec { return LayerSpec{Type: TypeLinear, Out: out} }
 
 // MaxPool is a k x k max-pool layer spec with the given stride.
-func MaxPool(k, stride int) LayerSpec { return LayerSpec{Type: TypeMaxPool2D, Kernel: k, Stride: stride} }
+func MaxPool(k, stride int) LayerSpec {
+	return LayerSpec{Type: TypeMaxPool2D, Kernel: k, Stride: stride}
+}
 
 // ReLU is a ReLU, fused into the conv2d or linear layer before it.
 func ReLU() LayerSpec { return LayerSpec{Type: TypeReLU} }
