@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,19 +209,32 @@ type runner struct {
 	// metrics: prune cycles restart the learning-rate schedule, not the data.
 	epochBase int
 	cycle     int // the prune cycle being retrained (0 outside cycles)
+	// preset is true for a model handed in by Fit (trained in place; no From, no resume).
+	preset bool
+	// ctx, when set (Fit), is checked before every step: cancellation writes the checkpoint
+	// and stops.
+	ctx context.Context
 }
 
 func (r *runner) setup(resume *Checkpoint) error {
 	cfg := r.cfg
 	var err error
-	if r.model, err = cfg.newModel(cfg.Quant, cfg.Seed); err != nil {
-		return err
+	if r.model == nil { // Fit passes its model in
+		if r.model, err = cfg.newModel(cfg.Quant, cfg.Seed); err != nil {
+			return err
+		}
 	}
 	r.model.Ops, _ = nn.ParseOps(cfg.Ops)
 	for _, s := range []*data.Set{r.train, r.test} {
-		if err := s.CheckShape(r.model.InH, r.model.InW); err != nil {
+		if err := s.CheckInput(r.model.InC, r.model.InH, r.model.InW); err != nil {
 			return err
 		}
+		if err := s.CheckClasses(r.model.Classes); err != nil {
+			return err
+		}
+	}
+	if cfg.Augment > 0 && r.model.InC != 1 {
+		return fmt.Errorf("augment shifts single-channel images; the model takes %d channels", r.model.InC)
 	}
 	r.ck = Checkpoint{Config: cfg}
 	switch {
@@ -264,7 +278,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
-	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0:
+	case cfg.Mode == "qat" && len(r.model.BatchNorms()) > 0 && !r.preset:
 		return fmt.Errorf("%s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT with --from", cfg.Arch)
 	}
 	r.model.FoldBN = cfg.Mode != "float"
@@ -339,6 +353,9 @@ func (r *runner) evaluate() (float64, error) {
 // save writes the checkpoint, then metrics.jsonl (one JSON line per epoch of the
 // checkpoint's history), both atomically, so the two always describe the same run.
 func (r *runner) save() error {
+	if r.cfg.Out == "" { // Fit without a run directory: nothing is written
+		return nil
+	}
 	r.ck.Params, r.ck.Ranges = Snapshot(r.model)
 	r.ck.BN = SnapshotBN(r.model)
 	r.ck.Compression = SnapshotCompression(r.model)
@@ -490,6 +507,9 @@ func (r *runner) loop() (*Result, error) {
 		correct, seen := 0, 0
 		var lr float64
 		for i := 0; i < nb; i++ {
+			if r.ctx != nil && r.ctx.Err() != nil {
+				return nil, r.interrupted(epoch, i)
+			}
 			global := epoch*nb + i
 			lr, _ = LR(cfg.Schedule, cfg.LR, global, total)
 			if r.beforeStep != nil {
