@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Spec describes a sequential model: its input shape and its layers in order. It is the one
@@ -210,10 +211,12 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 	for i, ls := range s.Layers {
 		name := ls.Name
 		if name == "" && ls.Type != TypeReLU && ls.Type != TypeReLU6 {
-			prefix := map[string]string{TypeConv2D: "conv", TypeLinear: "fc", TypeMaxPool2D: "pool", TypeAvgPool2D: "avgpool", TypeFlatten: "flatten"}[ls.Type]
-			counts[prefix]++
-			name = fmt.Sprintf("%s%d", prefix, counts[prefix])
+			if prefix, ok := map[string]string{TypeConv2D: "conv", TypeLinear: "fc", TypeMaxPool2D: "pool", TypeAvgPool2D: "avgpool", TypeFlatten: "flatten"}[ls.Type]; ok {
+				counts[prefix]++
+				name = fmt.Sprintf("%s%d", prefix, counts[prefix])
+			}
 		}
+		ls.Name = name // errors name the layer
 		if len(name) > 64 {
 			return nil, nil, layerError(i, ls, "name is %d bytes, at most 64", len(name))
 		}
@@ -317,7 +320,7 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 			if err := only(); err != nil {
 				return nil, nil, err
 			}
-			if ls.Name != "" {
+			if s.Layers[i].Name != "" {
 				return nil, nil, layerError(i, ls, "an activation has no name: it is part of the layer before it")
 			}
 			if last == nil {
@@ -347,7 +350,7 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 		}
 		var err error
 		if c, h, w, err = l.OutShape(c, h, w); err != nil {
-			return nil, nil, layerError(i, ls, "%v", err)
+			return nil, nil, layerError(i, ls, "%s", strings.TrimPrefix(err.Error(), "nn: "+name+": "))
 		}
 		if _, ok := l.(*Flatten); ok {
 			flat = true

@@ -103,6 +103,8 @@ func parseSpec(b []byte, builtin bool) (*Spec, error) {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("nn: model spec is not valid JSON: it ends early")
 		case errors.As(err, &se):
 			return nil, fmt.Errorf("nn: model spec is not valid JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):
