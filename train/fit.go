@@ -42,7 +42,11 @@ func Fit(ctx context.Context, m *nn.Model, trainSet, testSet *data.Set, cfg Conf
 	}
 	cfg.SetSpec(m.Spec)
 	cfg.Quant = m.Config
-	if err := cfg.Validate(); err != nil {
+	v := cfg
+	if v.Out == "" {
+		v.Out = "-" // Validate wants a run directory; Fit may have none
+	}
+	if err := v.Validate(); err != nil {
 		return nil, nil, err
 	}
 	ckptPath := ""
