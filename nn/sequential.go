@@ -123,6 +123,7 @@ const (
 	MaxSpecKernel   = 64      // conv and pool kernel, stride, padding
 	MaxSpecClasses  = 256     // outputs of the last layer (labels are bytes)
 	MaxSpecWeights  = 1 << 27 // all parameters of the model together
+	MaxSpecValues   = 1 << 24 // values of one image's input or of any layer's output
 )
 
 // Build builds the model a spec describes, with seeded He initialization. Shapes are checked
@@ -189,6 +190,9 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 	c, h, w := s.Input[0], s.Input[1], s.Input[2]
 	if c < 1 || c > MaxSpecChannels || h < 1 || h > MaxSpecDim || w < 1 || w > MaxSpecDim {
 		return nil, nil, fmt.Errorf("nn: spec input %dx%dx%d: want C in 1..%d, H and W in 1..%d", c, h, w, MaxSpecChannels, MaxSpecDim)
+	}
+	if c*h*w > MaxSpecValues {
+		return nil, nil, fmt.Errorf("nn: spec input %dx%dx%d has more than %d values per image", c, h, w, MaxSpecValues)
 	}
 	if len(s.Layers) == 0 {
 		return nil, nil, fmt.Errorf("nn: spec %s has no layers", s.Name)
@@ -351,6 +355,9 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 		var err error
 		if c, h, w, err = l.OutShape(c, h, w); err != nil {
 			return nil, nil, layerError(i, ls, "%s", strings.TrimPrefix(err.Error(), "nn: "+name+": "))
+		}
+		if c*h*w > MaxSpecValues {
+			return nil, nil, layerError(i, ls, "output %dx%dx%d has more than %d values per image", c, h, w, MaxSpecValues)
 		}
 		if _, ok := l.(*Flatten); ok {
 			flat = true

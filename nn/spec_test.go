@@ -86,7 +86,9 @@ func TestSpecErrors(t *testing.T) {
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4, "name": "a"}, {"type": "linear", "out": 4, "name": "a"}]}`, `name "a" is used twice`},
 		{`{"name": "x", "input": [1, 8, 8], "normalize": {"mean": 0.1, "std": 0.3}, "layers": [{"type": "flatten"}, {"type": "linear", "out": 4}]}`, "normalize folds into the first layer"},
 		{`{"name": "x", "input": [1, 8, 8], "normalize": {"mean": 0.1, "std": 0}, "layers": [{"type": "flatten"}]}`, "want std > 0"},
-		{`{"name": "x", "input": [4096, 4096, 4096], "layers": [{"type": "conv2d", "out": 4096, "kernel": 64}]}`, "more than"},
+		{`{"name": "x", "input": [4096, 4096, 4096], "layers": [{"type": "conv2d", "out": 4096, "kernel": 64}]}`, "more than 16777216 values per image"},
+		{`{"name": "x", "input": [1, 4096, 4096], "layers": [{"type": "conv2d", "out": 64, "kernel": 1}]}`, "layer 1 (conv2d conv1): output 64x4096x4096 has more than"},
+		{`{"name": "x", "input": [64, 64, 64], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4096}]}`, "more than 134217728 parameters"},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}]}`, "no conv2d or linear layer"},
 	}
 	for _, c := range cases {
