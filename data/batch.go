@@ -70,14 +70,14 @@ func (b *Batcher) Epoch(epoch int) []int {
 // perm is too short or holds an index out of range.
 func (b *Batcher) Fill(perm []int, i int, dst []float32, oneHot []float32, lab []uint8) {
 	s := b.set
-	sz := s.Rows * s.Cols
+	sz, classes := s.ImageSize(), s.ClassCount()
 	switch {
 	case i < 0 || i >= b.NumBatches():
 		panic(fmt.Sprintf("data: Fill batch %d out of range [0, %d)", i, b.NumBatches()))
 	case len(dst) != b.size*sz:
-		panic(fmt.Sprintf("data: Fill dst has length %d, want %d*%d*%d", len(dst), b.size, s.Rows, s.Cols))
-	case oneHot != nil && len(oneHot) != b.size*NumClasses:
-		panic(fmt.Sprintf("data: Fill oneHot has length %d, want %d*%d", len(oneHot), b.size, NumClasses))
+		panic(fmt.Sprintf("data: Fill dst has length %d, want %d*%d", len(dst), b.size, sz))
+	case oneHot != nil && len(oneHot) != b.size*classes:
+		panic(fmt.Sprintf("data: Fill oneHot has length %d, want %d*%d", len(oneHot), b.size, classes))
 	case lab != nil && len(lab) != b.size:
 		panic(fmt.Sprintf("data: Fill lab has length %d, want %d", len(lab), b.size))
 	case perm != nil && len(perm) < (i+1)*b.size:
@@ -96,11 +96,11 @@ func (b *Batcher) Fill(perm []int, i int, dst []float32, oneHot []float32, lab [
 			out[j] = pixelScale[p]
 		}
 		l := s.Labels[idx]
-		if l >= NumClasses {
-			panic(fmt.Sprintf("data: Fill label of image %d is %d, want 0..%d", idx, l, NumClasses-1))
+		if int(l) >= classes {
+			panic(fmt.Sprintf("data: Fill label of image %d is %d, want 0..%d", idx, l, classes-1))
 		}
 		if oneHot != nil {
-			row := oneHot[k*NumClasses : (k+1)*NumClasses]
+			row := oneHot[k*classes : (k+1)*classes]
 			clear(row)
 			row[l] = 1
 		}
@@ -157,7 +157,7 @@ func (r *splitMix) below(n uint64) uint64 {
 // first n results. It panics if n < 1, n exceeds the batch, the images are out of range, or
 // len(dst) is not a whole number of images.
 func (s *Set) FillPadded(dst []float32, first, n int) {
-	px := s.Rows * s.Cols
+	px := s.ImageSize()
 	batch := len(dst) / px
 	if px == 0 || len(dst)%px != 0 || n < 1 || n > batch || first < 0 || first+n > s.N {
 		panic(fmt.Sprintf("data: FillPadded(first %d, n %d) into %d values with %d-pixel images of a set of %d", first, n, len(dst), px, s.N))
@@ -174,7 +174,23 @@ func (s *Set) FillPadded(dst []float32, first, n int) {
 	}
 }
 
-// CheckShape returns an error unless the set's images are h x w.
+// CheckInput returns an error unless the set's images are c x h x w.
+func (s *Set) CheckInput(c, h, w int) error {
+	if s.ChannelCount() != c || s.Rows != h || s.Cols != w {
+		return fmt.Errorf("data: images are %dx%dx%d (CxHxW), the model takes %dx%dx%d", s.ChannelCount(), s.Rows, s.Cols, c, h, w)
+	}
+	return nil
+}
+
+// CheckClasses returns an error unless the set has the given number of classes.
+func (s *Set) CheckClasses(classes int) error {
+	if s.ClassCount() != classes {
+		return fmt.Errorf("data: the set has %d classes, the model outputs %d", s.ClassCount(), classes)
+	}
+	return nil
+}
+
+// CheckShape returns an error unless the set's images are h x w (any channels: see CheckInput).
 func (s *Set) CheckShape(h, w int) error {
 	if s.Rows != h || s.Cols != w {
 		return fmt.Errorf("data: images are %dx%d, the model takes %dx%d", s.Cols, s.Rows, w, h)

@@ -38,18 +38,37 @@ const EnvDir = "QATGO_MNIST_DIR"
 
 // Set is a labeled image set held in memory.
 type Set struct {
-	Images        []uint8 // N*Rows*Cols, row-major, one image after another, 0..255
-	Labels        []uint8 // N, 0..9
+	Images        []uint8 // N*Channels*Rows*Cols, CHW, one image after another, 0..255
+	Labels        []uint8 // N, 0..ClassCount()-1
 	N, Rows, Cols int
+	// Channels is the number of channels of an image; 0 means 1 (MNIST, idx files).
+	Channels int
+	// Classes is the number of classes; 0 means NumClasses (10: MNIST, idx files). FromSlices
+	// sets it from the labels.
+	Classes int
 }
 
-// Image returns image i as a slice view of s.Images (Rows*Cols bytes, capacity clipped so an
+// ChannelCount returns the channels of an image (Channels, or 1 when it is 0).
+func (s *Set) ChannelCount() int { return max(s.Channels, 1) }
+
+// ClassCount returns the number of classes (Classes, or NumClasses when it is 0).
+func (s *Set) ClassCount() int {
+	if s.Classes == 0 {
+		return NumClasses
+	}
+	return s.Classes
+}
+
+// ImageSize returns the bytes of one image, Channels*Rows*Cols.
+func (s *Set) ImageSize() int { return s.ChannelCount() * s.Rows * s.Cols }
+
+// Image returns image i as a slice view of s.Images (ImageSize() bytes, capacity clipped so an
 // append cannot overwrite the next image). It panics if i is out of range.
 func (s *Set) Image(i int) []uint8 {
 	if i < 0 || i >= s.N {
 		panic(fmt.Sprintf("data: image index %d out of range [0, %d)", i, s.N))
 	}
-	sz := s.Rows * s.Cols
+	sz := s.ImageSize()
 	return s.Images[i*sz : (i+1)*sz : (i+1)*sz]
 }
 
@@ -60,13 +79,15 @@ func (s *Set) Subset(n int) *Set {
 		panic(fmt.Sprintf("data: Subset of negative size %d", n))
 	}
 	n = min(n, s.N)
-	sz := s.Rows * s.Cols
+	sz := s.ImageSize()
 	return &Set{
-		Images: s.Images[: n*sz : n*sz],
-		Labels: s.Labels[:n:n],
-		N:      n,
-		Rows:   s.Rows,
-		Cols:   s.Cols,
+		Images:   s.Images[: n*sz : n*sz],
+		Labels:   s.Labels[:n:n],
+		N:        n,
+		Rows:     s.Rows,
+		Cols:     s.Cols,
+		Channels: s.Channels,
+		Classes:  s.Classes,
 	}
 }
 

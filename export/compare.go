@@ -68,7 +68,7 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int, progres
 		return nil, fmt.Errorf("export: model has %d integer layers, simulation %d", len(qm.Layers), len(probes))
 	}
 
-	if err := s.CheckShape(m.InH, m.InW); err != nil {
+	if err := s.CheckInput(m.InC, m.InH, m.InW); err != nil {
 		return nil, err
 	}
 	n := s.N

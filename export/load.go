@@ -60,7 +60,7 @@ func IntegerAccuracy(qm *qnet.Model, s *data.Set, limit int) (float64, int) {
 		return 0, 0
 	}
 	pred := make([]int, n)
-	qm.NewRunner().PredictBatch(s.Images[:n*s.Rows*s.Cols], n, pred)
+	qm.NewRunner().PredictBatch(s.Images[:n*s.ImageSize()], n, pred)
 	ok := 0
 	for i, p := range pred {
 		if p == int(s.Labels[i]) {

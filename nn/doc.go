@@ -19,8 +19,13 @@
 // normalization (x - Mean)/Std into its weights and bias (autograd.FoldNormWeightsNode), which is
 // exact because it has no padding.
 //
-// Model builders: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc 800->500,
-// fc 500->10, the net of the seeds and of Deep Compression) and LeNet300100 (784-300-100-10).
+// Models are sequential and described by a Spec (sequential.go): input shape and a list of
+// conv2d, linear, maxpool2d, relu, relu6 and flatten layers, each conv2d and linear with its own
+// optional quantization. Build checks every shape and builds the layers above; ParseSpec reads
+// the same description from JSON (qat train --model net.json). The built-in networks are specs
+// embedded from specs/*.json: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc
+// 800->500, fc 500->10, the net of the seeds and of Deep Compression), LeNet5BN and LeNet300100
+// (784-300-100-10).
 //
 // A Model's parameters live in plain float32 slices (Param.Data); every graph built from the
 // model (a training graph with gradients and an evaluation graph of another batch size) uses

@@ -10,7 +10,10 @@ import (
 
 // Model is a sequential network over C x H x W uint8 images.
 type Model struct {
-	Arch          string
+	Arch string
+	// Spec is the description the model was built from (Build); the built-in networks are
+	// specs too (BuiltinSpec).
+	Spec          *Spec
 	InC, InH, InW int
 	Classes       int
 	Layers        []Layer
@@ -67,33 +70,31 @@ func (o *Ops) Set(s string) error {
 	return nil
 }
 
-// Archs lists the model builders by name.
+// Archs lists the built-in model builders by name: each builds its spec (BuiltinSpec).
 var Archs = map[string]func(Config, uint64) (*Model, error){
 	"lenet5":       LeNet5,
 	"lenet5-bn":    LeNet5BN,
 	"lenet300-100": LeNet300100,
 }
 
-// New builds the named architecture with seeded initialization.
+// New builds the named built-in architecture, or the spec in the JSON file arch names (a path
+// ending in .json), with seeded initialization.
 func New(arch string, cfg Config, seed uint64) (*Model, error) {
-	build, ok := Archs[arch]
-	if !ok {
-		return nil, fmt.Errorf("nn: unknown model %q (have lenet5, lenet5-bn, lenet300-100)", arch)
+	s, err := ResolveSpec(arch)
+	if err != nil {
+		return nil, err
 	}
-	return build(cfg, seed)
+	return Build(s, cfg, seed)
 }
 
 // LeNet5 is conv 1->20 5x5, maxpool 2, conv 20->50 5x5, maxpool 2, fc 800->500 ReLU, fc 500->10,
-// with the input normalization folded into conv1.
-func LeNet5(cfg Config, seed uint64) (*Model, error) {
-	return newModel("lenet5", 1, 28, 28, lenet5Layers(false), cfg, seed)
-}
+// with the input normalization folded into conv1 (specs/lenet5.json).
+func LeNet5(cfg Config, seed uint64) (*Model, error) { return buildBuiltin("lenet5", cfg, seed) }
 
 // LeNet5BN is LeNet-5 with batch normalization after both convolutions (which then have no
-// bias). It takes p/255 directly: the first batch norm absorbs any input normalization.
-func LeNet5BN(cfg Config, seed uint64) (*Model, error) {
-	return newModel("lenet5-bn", 1, 28, 28, lenet5Layers(true), cfg, seed)
-}
+// bias). It takes p/255 directly: the first batch norm absorbs any input normalization
+// (specs/lenet5-bn.json).
+func LeNet5BN(cfg Config, seed uint64) (*Model, error) { return buildBuiltin("lenet5-bn", cfg, seed) }
 
 // mnistMean and mnistStd are the MNIST pixel statistics the models normalize by (data.Mean and
 // data.Std; nn does not import data, a test checks that they agree).
@@ -101,24 +102,6 @@ const (
 	mnistMean = 0.1307
 	mnistStd  = 0.3081
 )
-
-func lenet5Layers(bn bool) []Layer {
-	conv1 := &Conv2D{LayerName: "conv1", InC: 1, OutC: 20, K: 5, Stride: 1}
-	conv2 := &Conv2D{LayerName: "conv2", InC: 20, OutC: 50, K: 5, Stride: 1}
-	if bn {
-		conv1.BN, conv2.BN = newBatchNorm("conv1", 20), newBatchNorm("conv2", 50)
-	} else {
-		conv1.FoldNorm, conv1.NormMean, conv1.NormStd = true, mnistMean, mnistStd
-	}
-	fc1 := &Linear{LayerName: "fc1", In: 800, Out: 500}
-	fc2 := &Linear{LayerName: "fc2", In: 500, Out: 10}
-	conv1.Q.Act, conv2.Q.Act, fc1.Q.Act = ActReLU, ActReLU, ActReLU
-	return []Layer{
-		conv1, &MaxPool2D{LayerName: "pool1", K: 2, Stride: 2},
-		conv2, &MaxPool2D{LayerName: "pool2", K: 2, Stride: 2},
-		&Flatten{LayerName: "flatten"}, fc1, fc2,
-	}
-}
 
 func newBatchNorm(name string, c int) *BatchNorm {
 	bn := &BatchNorm{Gamma: newParam(name+".bn.gamma", c), Beta: newParam(name+".bn.beta", c), State: autograd.NewBNState(c)}
@@ -148,18 +131,12 @@ func (m *Model) SetTraining(on bool) {
 }
 
 // LeNet300100 is the MLP 784-300-100-10 with ReLU. It takes p/255 directly (no normalization
-// to fold: the MLP trains well on [0, 1] inputs).
+// to fold: the MLP trains well on [0, 1] inputs) (specs/lenet300-100.json).
 func LeNet300100(cfg Config, seed uint64) (*Model, error) {
-	fc1 := &Linear{LayerName: "fc1", In: 784, Out: 300}
-	fc1.Q.Act = ActReLU
-	fc2 := &Linear{LayerName: "fc2", In: 300, Out: 100}
-	fc2.Q.Act = ActReLU
-	fc3 := &Linear{LayerName: "fc3", In: 100, Out: 10}
-	layers := []Layer{&Flatten{LayerName: "flatten"}, fc1, fc2, fc3}
-	return newModel("lenet300-100", 1, 28, 28, layers, cfg, seed)
+	return buildBuiltin("lenet300-100", cfg, seed)
 }
 
-func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64) (*Model, error) {
+func newModelQ(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64, specQ map[string]SpecQuant) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,7 +161,7 @@ func newModel(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64)
 			continue
 		}
 		q := ql.Quant()
-		q.Config = cfg.layerQ(l.Name(), i == lastQ)
+		q.Config = specLayerQ(cfg, specQ, l.Name(), i == lastQ)
 		var fanIn, out int
 		switch t := l.(type) {
 		case *Conv2D:

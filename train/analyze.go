@@ -110,7 +110,7 @@ func Analyze(cfg AnalyzeConfig) (*AnalyzeResult, error) {
 		if err := q.Validate(); err != nil {
 			return nil, nil, err
 		}
-		m, err := nn.New(ck.Config.Arch, q, 0)
+		m, err := ck.Config.newModel(q, 0)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/nn"
@@ -38,7 +39,7 @@ type Checkpoint struct {
 func (c *Checkpoint) Model() (*nn.Model, error) {
 	// Config holds the model (Arch, Quant, Ops) and how its parameters were produced (Mode).
 	cfg := c.Config
-	m, err := nn.New(cfg.Arch, cfg.Quant, 0)
+	m, err := cfg.newModel(cfg.Quant, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -67,15 +68,33 @@ func (c *Checkpoint) Model() (*nn.Model, error) {
 	return m, nil
 }
 
-// EncodeCheckpoint writes c in the checkpoint format (package checkpoint).
-func EncodeCheckpoint(w io.Writer, c *Checkpoint) error { return checkpoint.Encode(w, c) }
+// EncodeCheckpoint writes c in the checkpoint format (package checkpoint). A custom model's
+// spec follows the record as a second gob value (its JSON), so that the record of a built-in
+// network is encoded as before.
+func EncodeCheckpoint(w io.Writer, c *Checkpoint) error {
+	if s := c.Config.customSpec(); s != nil {
+		return checkpoint.Encode(w, c, string(s.JSON()))
+	}
+	return checkpoint.Encode(w, c)
+}
 
 // DecodeCheckpoint reads a checkpoint (checkpoint.Decode) and validates its contents
 // (Checkpoint.Validate); a file that fails either is a checkpoint.ErrInvalid.
 func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 	var c Checkpoint
-	if err := checkpoint.Decode(r, &c); err != nil {
+	var spec string // a custom model's spec (JSON); none for a built-in network
+	if _, err := checkpoint.Decode(r, &c, &spec); err != nil {
 		return nil, err
+	}
+	if spec != "" {
+		s, err := nn.ParseSpec(strings.NewReader(spec))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", checkpoint.ErrInvalid, err)
+		}
+		if s.Name != c.Config.Arch {
+			return nil, fmt.Errorf("%w: model spec %q for model %q", checkpoint.ErrInvalid, s.Name, c.Config.Arch)
+		}
+		c.Config.SetSpec(s)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", checkpoint.ErrInvalid, err)
@@ -88,6 +107,9 @@ func DecodeCheckpoint(r io.Reader) (*Checkpoint, error) {
 func SaveCheckpoint(path string, c *Checkpoint) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("train: refusing to write %s: %w", path, err)
+	}
+	if s := c.Config.customSpec(); s != nil {
+		return checkpoint.WriteFile(path, c, string(s.JSON()))
 	}
 	return checkpoint.WriteFile(path, c)
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,9 @@ import (
 
 // Config is one training run.
 type Config struct {
-	Arch  string    `json:"arch"`  // "lenet5" or "lenet300-100"
+	// Arch is a built-in network (lenet5, lenet5-bn, lenet300-100), a spec file (.json), or
+	// the name of the spec set by SetSpec.
+	Arch  string    `json:"arch"`
 	Quant nn.Config `json:"quant"` // bit widths, per-channel, EMA decay, delay
 	// Mode: ModeFloat (no quantization), ModeQAT (fake-quant training; from scratch, or
 	// fine-tuning the checkpoint in From), ModePTQ (no training: calibrate the ranges of From on
@@ -50,6 +53,9 @@ type Config struct {
 	Augment     int           `json:"augment"`      // random translation of training images by up to N pixels (0 = off)
 	Ops         nn.Ops        `json:"ops"`          // nn.OpsFast (default) or nn.OpsGorgonia: the conv and pool ops of the graphs
 	EvalBatch   int           `json:"eval_batch"`
+	// spec is the model when set by SetSpec (a custom model); unexported, so the checkpoint
+	// record's encoding is that of a built-in run (the spec is stored after it).
+	spec *nn.Spec
 }
 
 // DefaultConfig is W8A8 QAT of LeNet-5 with Adam and a cosine schedule.
@@ -206,19 +212,32 @@ type runner struct {
 	// metrics: prune cycles restart the learning-rate schedule, not the data.
 	epochBase int
 	cycle     int // the prune cycle being retrained (0 outside cycles)
+	// preset is true for a model handed in by Fit (trained in place; no From, no resume).
+	preset bool
+	// ctx, when set (Fit), is checked before every step: cancellation writes the checkpoint
+	// and stops.
+	ctx context.Context
 }
 
 func (r *runner) setup(resume *Checkpoint) error {
 	cfg := r.cfg
 	var err error
-	if r.model, err = nn.New(cfg.Arch, cfg.Quant, cfg.Seed); err != nil {
-		return err
+	if r.model == nil { // Fit passes its model in
+		if r.model, err = cfg.newModel(cfg.Quant, cfg.Seed); err != nil {
+			return err
+		}
 	}
 	r.model.Ops, _ = nn.ParseOps(string(cfg.Ops))
 	for _, s := range []*data.Set{r.train, r.test} {
-		if err := s.CheckShape(r.model.InH, r.model.InW); err != nil {
+		if err := s.CheckInput(r.model.InC, r.model.InH, r.model.InW); err != nil {
 			return err
 		}
+		if err := s.CheckClasses(r.model.Classes); err != nil {
+			return err
+		}
+	}
+	if cfg.Augment > 0 && r.model.InC != 1 {
+		return fmt.Errorf("augment shifts single-channel images; the model takes %d channels", r.model.InC)
 	}
 	r.ck = Checkpoint{Config: cfg}
 	switch {
@@ -243,8 +262,8 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if ck.Config.Arch != cfg.Arch {
-			return fmt.Errorf("train: checkpoint %s holds model %s, not %s", cfg.From, ck.Config.Arch, cfg.Arch)
+		if same, err := sameSpec(ck.Config, cfg); err != nil || ck.Config.Arch != cfg.Arch || !same {
+			return fmt.Errorf("train: checkpoint %s holds model %s, not %s", cfg.From, ck.Config.describe(), cfg.describe())
 		}
 		// Start from the parameters (with their masks and codebooks: what one stage built, the
 		// next keeps); ranges are learned anew under this run's bit widths unless inherited.
@@ -262,7 +281,7 @@ func (r *runner) setup(resume *Checkpoint) error {
 		if err := checkpoint.RestoreCompression(r.model, ck.Compression); err != nil {
 			return err
 		}
-	case cfg.Mode == ModeQAT && len(r.model.BatchNorms()) > 0:
+	case cfg.Mode == ModeQAT && len(r.model.BatchNorms()) > 0 && !r.preset:
 		return fmt.Errorf("train: %s: QAT folds batch norm with frozen running statistics: train it in float first, then QAT from that checkpoint (From)", cfg.Arch)
 	}
 	r.model.FoldBN = cfg.Mode != ModeFloat
@@ -297,7 +316,10 @@ func (r *runner) setup(resume *Checkpoint) error {
 
 // sameActBits reports whether a model built with q would quantize every activation as m does.
 func sameActBits(m *nn.Model, q nn.Config) bool {
-	o, err := nn.New(m.Arch, q, 0)
+	if m.Spec == nil {
+		return false
+	}
+	o, err := nn.Build(m.Spec, q, 0)
 	if err != nil {
 		return false
 	}
@@ -334,6 +356,9 @@ func (r *runner) evaluate() (float64, error) {
 // save writes the checkpoint, then metrics.jsonl (one JSON line per epoch of the
 // checkpoint's history), both atomically, so the two always describe the same run.
 func (r *runner) save() error {
+	if r.cfg.Out == "" { // Fit without a run directory: nothing is written
+		return nil
+	}
 	r.ck.Params, r.ck.Ranges = checkpoint.Snapshot(r.model)
 	r.ck.BN = checkpoint.SnapshotBN(r.model)
 	r.ck.Compression = checkpoint.SnapshotCompression(r.model)
@@ -492,6 +517,9 @@ func (r *runner) loop() (*Result, error) {
 		correct, seen := 0, 0
 		var lr float64
 		for i := 0; i < nb; i++ {
+			if r.ctx != nil && r.ctx.Err() != nil {
+				return nil, r.interrupted(epoch, i)
+			}
 			global := epoch*nb + i
 			lr, _ = LR(cfg.Schedule, cfg.LR, global, total)
 			if r.beforeStep != nil {

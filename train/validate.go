@@ -78,10 +78,15 @@ func firstErr(errs ...error) error {
 }
 
 // Validate checks every setting before any work is done: names, modes, and the range of
-// every number (NaN and infinities refused). Bad numbers give a *SettingError.
+// every number (NaN and infinities refused). Bad numbers give a *SettingError. An Arch naming a
+// spec file (.json) is read and checked here, and set as the run's spec (SetSpec).
 func (c *Config) Validate() error {
-	if _, ok := nn.Archs[c.Arch]; !ok {
-		return fmt.Errorf("train: unknown model %q (have lenet5, lenet5-bn, lenet300-100)", c.Arch)
+	s, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	if c.spec == nil && !nn.IsBuiltin(s.Name) {
+		c.SetSpec(s)
 	}
 	if err := validateQuant("Quant", &c.Quant); err != nil {
 		return err
@@ -101,7 +106,7 @@ func (c *Config) Validate() error {
 	if c.Mode == ModePTQ {
 		minEpochs = 0 // no training
 	}
-	err := firstErr(
+	err = firstErr(
 		IntIn("Epochs", c.Epochs, minEpochs, MaxEpochs),
 		IntIn("StopAfter", c.StopAfter, 0, MaxEpochs),
 		IntIn("BatchSize", c.BatchSize, 1, MaxBatch),

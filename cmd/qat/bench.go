@@ -18,7 +18,7 @@ import (
 func cmdBench(args []string, stdout, stderr io.Writer) error {
 	cfg := train.DefaultConfig()
 	fs := newFlagSet("bench", stderr)
-	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn or lenet300-100")
+	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn, lenet300-100, or a spec `file` ending in .json")
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")
 	fs.Var(&cfg.Quant.Rounding, "rounding", "requantization rounding: single or double")
@@ -56,6 +56,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		train.IntIn("images", *images, 1, data.MaxCount),
 		train.IntIn("BatchSize", cfg.BatchSize, 1, train.MaxBatch),
 	)
+	arch := cfg.Arch // a spec file stays a path for BenchTraining (Validate names the spec)
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -72,7 +73,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		rs, err := trainbench.Run(cfg.Arch, cfg.Quant, cfg.BatchSize, *batches, min(*rounds, *batches), *paired, cfg.Seed, trainSet)
+		rs, err := trainbench.Run(arch, cfg.Quant, cfg.BatchSize, *batches, min(*rounds, *batches), *paired, cfg.Seed, trainSet)
 		if err != nil {
 			return err
 		}

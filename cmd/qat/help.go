@@ -17,6 +17,7 @@ func init() {
 			"qat train --mode float --epochs 4 --out runs/float",
 			"qat train --from runs/float --wbits 4 --abits 4 --epochs 2 --lr 1e-4 --out runs/w4a4",
 			"qat train --mode ptq --from runs/float --calib 1000 --out runs/ptq",
+			"qat train --model examples/specs/conv3s2.json --wbits 4 --abits 4 --epochs 4 --out runs/custom",
 		},
 	}
 	helps["qat export"] = help{

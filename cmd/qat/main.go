@@ -106,7 +106,7 @@ JSON object. Exit status: 0 success or -h, 1 failure, 2 usage error.
 
 // trainFlags binds the training flags to cfg.
 func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
-	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn or lenet300-100")
+	fs.StringVar(&cfg.Arch, "model", cfg.Arch, "model: lenet5, lenet5-bn, lenet300-100, or a spec `file` ending in .json (README: Model spec files)")
 	fs.Var(&cfg.Mode, "mode", "float, qat (fake-quant training) or ptq (calibrate --from, no training)")
 	fs.IntVar(&cfg.Quant.WBits, "wbits", cfg.Quant.WBits, "weight bits (2..8)")
 	fs.IntVar(&cfg.Quant.ABits, "abits", cfg.Quant.ABits, "activation bits (2..8)")

@@ -23,6 +23,14 @@ func TestMisuse(t *testing.T) {
 	bigBatch := filepath.Join(dir, "batch.json")
 	os.WriteFile(bigBatch, []byte(`{"prune": {"train": {"batch_size": 1000000000}}}`), 0o644)
 	out := []string{"--out", filepath.Join(dir, "run")}
+	spec := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	specSyntax := spec("syntax.json", `{"name": "x", "layers": [`)
+	specShape := spec("shape.json", `{"name": "x", "input": [1, 28, 28], "layers": [{"type": "linear", "out": 10}]}`)
+	specAvg := spec("avg.json", `{"name": "x", "input": [1, 28, 28], "layers": [{"type": "avgpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear", "out": 10}]}`)
 	for _, c := range []struct {
 		args []string
 		code int
@@ -64,6 +72,11 @@ func TestMisuse(t *testing.T) {
 		{[]string{"train", "--augment", "9"}, 2, "--augment = 9: allowed 0..8"},
 		{[]string{"train", "--mode", "int"}, 2, `unknown mode "int"`},
 		{[]string{"train", "--model", "vgg"}, 2, `unknown model "vgg"`},
+		{[]string{"train", "--model", filepath.Join(dir, "none.json")}, 2, "no such file"},
+		{[]string{"train", "--model", specSyntax}, 2, "not valid JSON"},
+		{[]string{"train", "--model", specShape}, 2, "spec layer 1 (linear fc1): input is 1x28x28: add a flatten"},
+		{[]string{"train", "--model", specAvg}, 2, "average pooling is not supported"},
+		{[]string{"bench", "--model", specShape}, 2, "add a flatten"},
 		{[]string{"train", "--optimizer", "lbfgs"}, 2, "unknown optimizer"},
 		{[]string{"train", "--schedule", "linear"}, 2, "schedule"},
 		{[]string{"train", "--ops", "cudnn"}, 2, "cudnn"},

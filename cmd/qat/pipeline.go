@@ -38,7 +38,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.String("config", "", "pipeline configuration `file` (JSON, as printed by --print-config); flags override it")
 	fs.StringVar(&cfg.From, "from", cfg.From, "trained checkpoint to compress (file or run directory)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "pipeline directory: prune/, cluster/, model.qat")
-	arch := fs.String("model", cfg.Prune.Train.Arch, "model: lenet5 or lenet300-100 (must match --from)")
+	arch := fs.String("model", cfg.Prune.Train.Arch, "model: lenet5, lenet300-100 or a spec `file` ending in .json (must match --from)")
 	fs.Float64Var(&cfg.Prune.Target, "target", cfg.Prune.Target, "pruned fraction")
 	fs.Var(&cfg.Prune.Policy, "policy", "pruning policy: global, layer or quality")
 	fs.Var(layerValues[float64]{&cfg.Prune.LayerTargets, parseFloat}, "layer-target", "per-layer pruned fractions, e.g. conv1=0.5")

@@ -12,6 +12,7 @@
 package ort
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,6 +93,9 @@ type RunOptions struct {
 	InputZero  int32
 	// Optimized, if not "", is where ONNX Runtime saves the graph it runs after its fusions.
 	Optimized string
+	// Shape, if not zero, is the C, H, W of an image; the idx file then holds C*H*W bytes per
+	// image (as rows x cols). Zero: one channel of the file's rows x cols.
+	Shape [3]int
 }
 
 // Output is one graph output over all images.
@@ -140,6 +144,9 @@ func Run(opt RunOptions) (*Result, error) {
 	}
 	if opt.Optimized != "" {
 		args = append(args, "--optimized", opt.Optimized)
+	}
+	if opt.Shape != [3]int{} {
+		args = append(args, "--shape", fmt.Sprintf("%d,%d,%d", opt.Shape[0], opt.Shape[1], opt.Shape[2]))
 	}
 	cmd := exec.Command("node", args...)
 	var stderr strings.Builder
@@ -274,6 +281,9 @@ type CheckOptions struct {
 	Keep string
 	// Optimized, if not "", is where ONNX Runtime saves the graph it runs.
 	Optimized string
+	// SetImages runs ONNX Runtime on the images of the set Check is given (written to a
+	// temporary idx file, any C x H x W) instead of the MNIST test images file.
+	SetImages bool
 }
 
 // Check exports m with every layer's output exposed, runs it in ONNX Runtime on the MNIST
@@ -285,9 +295,33 @@ func Check(m *qnet.Model, test *data.Set, opt CheckOptions) (*Comparison, *Resul
 	if err := Available(opt.Dir); err != nil {
 		return nil, nil, err
 	}
-	images, err := TestImagesPath(opt.ImagesDir)
-	if err != nil {
-		return nil, nil, err
+	var images string
+	var shape [3]int
+	if opt.SetImages {
+		limit := opt.Limit
+		if limit <= 0 || limit > test.N {
+			limit = test.N
+		}
+		tmp, err := os.MkdirTemp("", "qatgo-ort-images-")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer os.RemoveAll(tmp)
+		images = filepath.Join(tmp, "images.idx")
+		var b bytes.Buffer
+		// C*H rows of W bytes: the CHW image as the idx file's rows x cols.
+		if err := data.WriteImages(&b, test.Images[:limit*test.ImageSize()], limit, test.ChannelCount()*test.Rows, test.Cols); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(images, b.Bytes(), 0o644); err != nil {
+			return nil, nil, err
+		}
+		shape = [3]int{test.ChannelCount(), test.Rows, test.Cols}
+	} else {
+		var err error
+		if images, err = TestImagesPath(opt.ImagesDir); err != nil {
+			return nil, nil, err
+		}
 	}
 	path := opt.Keep
 	if path == "" {
@@ -307,7 +341,7 @@ func Check(m *qnet.Model, test *data.Set, opt CheckOptions) (*Comparison, *Resul
 	if limit <= 0 || limit > test.N {
 		limit = test.N
 	}
-	ro := RunOptions{Dir: opt.Dir, Model: path, Images: images, Limit: limit, Optimized: opt.Optimized}
+	ro := RunOptions{Dir: opt.Dir, Model: path, Images: images, Limit: limit, Optimized: opt.Optimized, Shape: shape}
 	if o.Form == onnx.QDQ {
 		ro.FloatInput = true
 		ro.InputScale = float64(math.Float32frombits(m.Meta.InputScaleBits))

@@ -2,7 +2,7 @@
 // Runs a qatgo ONNX export in ONNX Runtime (CPU, one intra-op thread) on MNIST idx images.
 //
 //   node run.js --model M.onnx --images t10k-images-idx3-ubyte[.gz] [--limit N] [--batch B]
-//               [--float-input SCALE,ZERO] [--out DIR] [--optimized FILE]
+//               [--float-input SCALE,ZERO] [--out DIR] [--optimized FILE] [--shape C,H,W]
 //
 // Input: the uint8 pixels as they are (QOperator form), or with --float-input the float32
 // values SCALE * (pixel - ZERO) (QDQ form). Every graph output must be uint8 or float32.
@@ -37,6 +37,12 @@ function parseArgs(argv) {
       case '--batch': a.batch = Number(v); break;
       case '--out': a.out = v; break;
       case '--optimized': a.optimized = v; break;
+      case '--shape': { // C,H,W of an image (default 1,rows,cols); the idx file holds C*H*W bytes per image
+        const p = v.split(',').map(Number);
+        if (p.length !== 3 || !p.every((d) => Number.isInteger(d) && d > 0)) usage(`--shape wants C,H,W, got ${v}`);
+        a.shape = p;
+        break;
+      }
       case '--float-input': {
         const p = v.split(',').map(Number);
         if (p.length !== 2 || !(p[0] > 0) || !Number.isInteger(p[1])) usage(`--float-input wants SCALE,ZERO, got ${v}`);
@@ -74,7 +80,9 @@ async function main() {
   if (a.optimized) opts.optimizedModelFilePath = a.optimized;
   const sess = await ort.InferenceSession.create(a.model, opts);
   if (sess.inputNames.length !== 1) throw new Error(`model has ${sess.inputNames.length} inputs, want 1`);
-  const px = img.rows * img.cols; // one channel
+  const shape = a.shape || [1, img.rows, img.cols];
+  const px = shape[0] * shape[1] * shape[2];
+  if (px !== img.rows * img.cols) throw new Error(`--shape ${shape} has ${px} values per image, the idx images ${img.rows * img.cols}`);
   const names = sess.outputNames;
   const chunks = Object.fromEntries(names.map((k) => [k, []]));
   const info = {};
@@ -86,9 +94,9 @@ async function main() {
     if (a.floatInput) {
       const f = new Float32Array(src.length);
       for (let i = 0; i < src.length; i++) f[i] = Math.fround(a.floatInput.scale * (src[i] - a.floatInput.zero));
-      input = new ort.Tensor('float32', f, [b, 1, img.rows, img.cols]);
+      input = new ort.Tensor('float32', f, [b, ...shape]);
     } else {
-      input = new ort.Tensor('uint8', Uint8Array.from(src), [b, 1, img.rows, img.cols]);
+      input = new ort.Tensor('uint8', Uint8Array.from(src), [b, ...shape]);
     }
     const res = await sess.run({ [sess.inputNames[0]]: input });
     for (const k of names) {

@@ -39,11 +39,11 @@ func TestFormat(t *testing.T) {
 		t.Fatalf("Encode's framing differs from the documented layout")
 	}
 	var out payload
-	if err := Decode(bytes.NewReader(b), &out); err != nil || out.Name != "x" || out.Params[0].Data[1] != -2 {
+	if _, err := Decode(bytes.NewReader(b), &out); err != nil || out.Name != "x" || out.Params[0].Data[1] != -2 {
 		t.Fatalf("round trip: %+v, %v", out, err)
 	}
 	// Version 1 files still load; anything else is refused.
-	if err := Decode(bytes.NewReader(frame(1, b[18:len(b)-4])), &out); err != nil {
+	if _, err := Decode(bytes.NewReader(frame(1, b[18:len(b)-4])), &out); err != nil {
 		t.Errorf("version 1: %v", err)
 	}
 	for name, bad := range map[string][]byte{
@@ -54,7 +54,7 @@ func TestFormat(t *testing.T) {
 		"flipped":   append(append(bytes.Clone(b[:30]), b[30]^1), b[31:]...),
 		"payload":   frame(Version, []byte("not gob")),
 	} {
-		if err := Decode(bytes.NewReader(bad), &out); !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), "checkpoint: ") {
+		if _, err := Decode(bytes.NewReader(bad), &out); !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), "checkpoint: ") {
 			t.Errorf("%s: err = %v, want an ErrInvalid", name, err)
 		}
 	}
@@ -64,6 +64,39 @@ func TestFormat(t *testing.T) {
 	}
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, b) {
 		t.Errorf("WriteFile wrote other bytes than Encode (%v)", err)
+	}
+}
+
+// A trailer (train's custom-model spec) follows the record in the same gob stream; a file
+// without one decodes with the trailer left as it was, and the record alone encodes to the
+// same bytes whether or not a reader asks for a trailer.
+func TestTrailer(t *testing.T) {
+	in := payload{Name: "x", Params: []ParamState{{Name: "w", Shape: []int{2}, Data: []float32{1, -2}}}}
+	var with, without bytes.Buffer
+	if err := Encode(&with, in, "spec"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Encode(&without, in); err != nil {
+		t.Fatal(err)
+	}
+	var out payload
+	trailer := "unset"
+	if n, err := Decode(bytes.NewReader(with.Bytes()), &out, &trailer); err != nil || n != 2 || trailer != "spec" || out.Name != "x" {
+		t.Errorf("with trailer: n=%d trailer=%q err=%v", n, trailer, err)
+	}
+	trailer = "unset"
+	if n, err := Decode(bytes.NewReader(without.Bytes()), &out, &trailer); err != nil || n != 1 || trailer != "unset" {
+		t.Errorf("without trailer: n=%d trailer=%q err=%v", n, trailer, err)
+	}
+	if n, err := Decode(bytes.NewReader(with.Bytes()), &out); err != nil || n != 1 {
+		t.Errorf("trailer not asked for: n=%d err=%v", n, err)
+	}
+	var wrong int
+	if _, err := Decode(bytes.NewReader(with.Bytes()), &out, &wrong); !errors.Is(err, ErrInvalid) {
+		t.Errorf("trailer of another type: err = %v, want an ErrInvalid", err)
+	}
+	if _, err := Decode(bytes.NewReader(with.Bytes())); err == nil {
+		t.Error("Decode with no value: no error")
 	}
 }
 

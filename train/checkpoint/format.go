@@ -34,11 +34,19 @@ const (
 // ErrInvalid marks a corrupt, truncated or unsupported checkpoint.
 var ErrInvalid = errors.New("checkpoint: corrupt or unsupported file")
 
-// Encode writes v (a gob-encodable value) in the checkpoint format.
-func Encode(w io.Writer, v any) error {
+// Encode writes vs (gob-encodable values, one gob stream in this order) in the checkpoint
+// format. A file's first value is its record; values after it are optional trailers (train
+// stores a custom model's spec there, so a built-in model's record encodes as it always did).
+func Encode(w io.Writer, vs ...any) error {
+	if len(vs) == 0 {
+		return errors.New("checkpoint: encoding: no value")
+	}
 	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
-		return fmt.Errorf("checkpoint: encoding: %w", err)
+	enc := gob.NewEncoder(&payload)
+	for _, v := range vs {
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("checkpoint: encoding: %w", err)
+		}
 	}
 	var buf bytes.Buffer
 	buf.WriteString(magic)
@@ -50,37 +58,50 @@ func Encode(w io.Writer, v any) error {
 	return err
 }
 
-// Decode reads a checkpoint into v (a pointer), checking magic, version, length and checksum
-// before decoding the payload; a file that fails a check is an ErrInvalid.
-func Decode(r io.Reader, v any) error {
+// Decode reads a checkpoint into the pointers vs, checking magic, version, length and checksum
+// before decoding the payload; a file that fails a check is an ErrInvalid. The first value
+// is required; a trailing value the payload does not hold is left as it is, and n counts the
+// values decoded.
+func Decode(r io.Reader, vs ...any) (n int, err error) {
+	if len(vs) == 0 {
+		return 0, errors.New("checkpoint: decoding: no value")
+	}
 	b, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(b) > MaxBytes {
-		return fmt.Errorf("%w: larger than %d bytes", ErrInvalid, MaxBytes)
+		return 0, fmt.Errorf("%w: larger than %d bytes", ErrInvalid, MaxBytes)
 	}
 	if len(b) < head+4 || string(b[:8]) != magic {
-		return fmt.Errorf("%w: not a qatgo checkpoint (magic)", ErrInvalid)
+		return 0, fmt.Errorf("%w: not a qatgo checkpoint (magic)", ErrInvalid)
 	}
 	if ver := binary.LittleEndian.Uint16(b[8:]); ver != Version && ver != 1 {
-		return fmt.Errorf("%w: unsupported version %d", ErrInvalid, ver)
+		return 0, fmt.Errorf("%w: unsupported version %d", ErrInvalid, ver)
 	}
-	n := binary.LittleEndian.Uint64(b[10:])
-	if n != uint64(len(b)-head-4) {
-		return fmt.Errorf("%w: payload length %d but %d bytes present (truncated?)", ErrInvalid, n, len(b)-head-4)
+	size := binary.LittleEndian.Uint64(b[10:])
+	if size != uint64(len(b)-head-4) {
+		return 0, fmt.Errorf("%w: payload length %d but %d bytes present (truncated?)", ErrInvalid, size, len(b)-head-4)
 	}
 	if crc32.ChecksumIEEE(b[:len(b)-4]) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-		return fmt.Errorf("%w: checksum mismatch", ErrInvalid)
+		return 0, fmt.Errorf("%w: checksum mismatch", ErrInvalid)
 	}
-	if err := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4])).Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	dec := gob.NewDecoder(bytes.NewReader(b[head : len(b)-4]))
+	for i, v := range vs {
+		switch err := dec.Decode(v); {
+		case err == nil:
+			n++
+		case i > 0 && errors.Is(err, io.EOF): // no trailer
+			return n, nil
+		default:
+			return n, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
 	}
-	return nil
+	return n, nil
 }
 
 // WriteFile writes v in the checkpoint format to path atomically: the file is either the old
 // one or the complete new one, never half written.
-func WriteFile(path string, v any) error {
-	return atomicfile.WriteFile(path, func(w io.Writer) error { return Encode(w, v) })
+func WriteFile(path string, vs ...any) error {
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return Encode(w, vs...) })
 }

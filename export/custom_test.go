@@ -1,0 +1,155 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train"
+)
+
+// synthetic returns n seeded 3 x 16 x 16 images of 4 classes: class k is a bright 6 x 6
+// square in quadrant k, in a colour of its own, on noise.
+func synthetic(n int, seed uint64) *data.Set {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	const c, h, w = 3, 16, 16
+	imgs := make([]uint8, n*c*h*w)
+	labels := make([]int, n)
+	for i := range labels {
+		k := rng.IntN(4)
+		labels[i] = k
+		img := imgs[i*c*h*w : (i+1)*c*h*w]
+		for j := range img {
+			img[j] = uint8(rng.IntN(80))
+		}
+		y0, x0 := 8*(k/2)+rng.IntN(3), 8*(k%2)+rng.IntN(3)
+		for ch := 0; ch < c; ch++ {
+			if ch == k%3 || k == 3 {
+				for y := y0; y < y0+6; y++ {
+					for x := x0; x < x0+6; x++ {
+						img[ch*h*w+y*w+x] = uint8(170 + rng.IntN(86))
+					}
+				}
+			}
+		}
+	}
+	s, err := data.FromUint8(imgs, labels, c, h, w)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// customSpec is a network not built in: two strided, padded convs (one with its own 8-bit
+// quantization), a max pool, ReLU6, and a linear layer with 4 outputs.
+func customSpec() *nn.Spec {
+	return &nn.Spec{Name: "tiny-rgb", Input: [3]int{3, 16, 16}, Layers: []nn.LayerSpec{
+		nn.Conv(8, 3, 2, 1).Quantized(8, 8, true), nn.ReLU(),
+		nn.Conv(16, 3, 2, 1), nn.ReLU6(),
+		nn.MaxPool(2, 2),
+		nn.Flat(),
+		nn.Dense(4),
+	}}
+}
+
+// TestCustomModelEndToEnd builds a custom network for 3 x 16 x 16 images of 4 classes, trains
+// it with W4A4 QAT (train.Fit), exports it from memory and requires the integer engine to
+// agree with the simulation on every image and every activation; the exported file decodes
+// to the same model, and the checkpoint Fit wrote rebuilds the model from its recorded spec.
+func TestCustomModelEndToEnd(t *testing.T) {
+	all := synthetic(1200, 1)
+	if all.ClassCount() != 4 || all.ChannelCount() != 3 {
+		t.Fatalf("synthetic set: %d classes, %d channels", all.ClassCount(), all.ChannelCount())
+	}
+	trainSet, testSet, err := all.Split(400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := nn.DefaultConfig()
+	q.WBits, q.ABits = 4, 4
+	m, err := nn.Build(customSpec(), q, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Classes != 4 || m.InC != 3 {
+		t.Fatalf("model: %d classes, %d input channels", m.Classes, m.InC)
+	}
+	if got := m.Quantized()[0].Quant().Config; got.WBits != 8 || got.ABits != 8 {
+		t.Fatalf("conv1's own quantization: got %+v, want W8A8", got)
+	}
+	cfg := train.DefaultConfig()
+	cfg.Mode, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Out = "qat", 4, 32, 3e-3, t.TempDir()
+	cfg.Quant.Delay = 50
+	m, hist, err := train.Fit(context.Background(), m, trainSet, testSet, cfg, train.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 4 {
+		t.Fatalf("history has %d epochs, want 4", len(hist))
+	}
+	if acc := hist[len(hist)-1].TestAccuracy; acc < 0.9 {
+		t.Fatalf("test accuracy %.3f after 4 epochs on an easy task: not learning", acc)
+	}
+	ex, err := export.FromModel(m, testSet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := ex.Report
+	if rep.Images != testSet.N || rep.Agreement != 1 {
+		t.Fatalf("agreement %.4f on %d images, want 1 on %d", rep.Agreement, rep.Images, testSet.N)
+	}
+	for _, l := range rep.Layers {
+		if l.MaxSteps != 0 || l.Differing != 0 {
+			t.Errorf("layer %s: max %d steps, %.4f%% differing, want 0", l.Name, l.MaxSteps, 100*l.Differing)
+		}
+	}
+	t.Logf("%s: test accuracy %.2f%% simulated, %.2f%% integer, agreement %.2f%% on %d images", m.Arch, 100*rep.SimAccuracy, 100*rep.IntAccuracy, 100*rep.Agreement, rep.Images)
+	if rep.SimAccuracy != rep.IntAccuracy {
+		t.Errorf("simulation %.4f, integer %.4f", rep.SimAccuracy, rep.IntAccuracy)
+	}
+	// The engine on the file's bytes, image by image, against the report's integer accuracy.
+	qm, err := qnet.Decode(bytes.NewReader(ex.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qm.InC != 3 || qm.InH != 16 || qm.InW != 16 {
+		t.Fatalf("integer model input %dx%dx%d", qm.InC, qm.InH, qm.InW)
+	}
+	pred := make([]int, testSet.N)
+	qm.NewRunner().PredictBatch(testSet.Images, testSet.N, pred)
+	ok := 0
+	for i, p := range pred {
+		if p == int(testSet.Labels[i]) {
+			ok++
+		}
+	}
+	if got := float64(ok) / float64(testSet.N); got != rep.IntAccuracy {
+		t.Errorf("engine accuracy %.4f, report %.4f", got, rep.IntAccuracy)
+	}
+	// The checkpoint carries the spec: it rebuilds the same integer model.
+	ck, err := train.LoadCheckpoint(filepath.Join(cfg.Out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := ck.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm2, err := export.Convert(m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b2 bytes.Buffer
+	if err := qnet.EncodeWith(&b2, qm2, qnet.EncodeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b2.Bytes(), ex.File) {
+		t.Error("the model rebuilt from the checkpoint exports differently")
+	}
+}
