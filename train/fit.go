@@ -52,7 +52,7 @@ func Fit(ctx context.Context, m *nn.Model, trainSet, testSet *data.Set, cfg Conf
 	ckptPath := ""
 	if cfg.Out != "" {
 		if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("cannot create output directory: %w", err)
+			return nil, nil, fmt.Errorf("train: cannot create output directory: %w", err)
 		}
 		ckptPath = filepath.Join(cfg.Out, CheckpointFile)
 	}

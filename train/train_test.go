@@ -190,9 +190,9 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
 		}
-		// Errors carry their package's prefix (train's own, data's for the data it reads) and
-		// name settings, not the flags of a command.
-		if err != nil && !(strings.HasPrefix(err.Error(), "train: ") || strings.HasPrefix(err.Error(), "data: ")) || strings.Contains(fmt.Sprint(err), "--") {
+		// Errors carry their package's prefix (train's own, data's for the data it reads, nn's
+		// for the model it builds) and name settings, not the flags of a command.
+		if err != nil && !(strings.HasPrefix(err.Error(), "train: ") || strings.HasPrefix(err.Error(), "data: ") || strings.HasPrefix(err.Error(), "nn: ")) || strings.Contains(fmt.Sprint(err), "--") {
 			t.Errorf("%s: %q does not start with a package prefix or names a flag", c.name, err)
 		}
 	}
