@@ -43,8 +43,8 @@ type Set struct {
 	N, Rows, Cols int
 	// Channels is the number of channels of an image; 0 means 1 (MNIST, idx files).
 	Channels int
-	// Classes is the number of classes; 0 means NumClasses (10: MNIST, idx files). FromSlices
-	// sets it from the labels.
+	// Classes is the number of classes; 0 means NumClasses (10: MNIST, idx files). FromUint8
+	// and FromFloat32 set it from the labels.
 	Classes int
 }
 

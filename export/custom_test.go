@@ -3,43 +3,20 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
 	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/internal/synth"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
 )
 
-// synthetic returns n seeded 3 x 16 x 16 images of 4 classes: class k is a bright 6 x 6
-// square in quadrant k, in a colour of its own, on noise.
+// synthetic returns n seeded 3 x 16 x 16 images of 4 classes (synth.Squares).
 func synthetic(n int, seed uint64) *data.Set {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	const c, h, w = 3, 16, 16
-	imgs := make([]uint8, n*c*h*w)
-	labels := make([]int, n)
-	for i := range labels {
-		k := rng.IntN(4)
-		labels[i] = k
-		img := imgs[i*c*h*w : (i+1)*c*h*w]
-		for j := range img {
-			img[j] = uint8(rng.IntN(80))
-		}
-		y0, x0 := 8*(k/2)+rng.IntN(3), 8*(k%2)+rng.IntN(3)
-		for ch := 0; ch < c; ch++ {
-			if ch == k%3 || k == 3 {
-				for y := y0; y < y0+6; y++ {
-					for x := x0; x < x0+6; x++ {
-						img[ch*h*w+y*w+x] = uint8(170 + rng.IntN(86))
-					}
-				}
-			}
-		}
-	}
-	s, err := data.FromUint8(imgs, labels, c, h, w)
+	s, err := synth.Squares(n, seed)
 	if err != nil {
 		panic(err)
 	}

@@ -2,12 +2,11 @@ package cgen_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 
-	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/export/cgen"
+	"github.com/qatgo/qatgo/internal/synth"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
 )
@@ -18,24 +17,7 @@ import (
 // logits and the class equal the engine's.
 func TestTrainedCustomModel(t *testing.T) {
 	c := compiler(t)
-	rng := rand.New(rand.NewPCG(11, 2))
-	const n, size = 600, 3 * 16 * 16
-	imgs, labels := make([]uint8, n*size), make([]int, n)
-	for i := range labels {
-		k := rng.IntN(4)
-		labels[i] = k
-		img := imgs[i*size : (i+1)*size]
-		for j := range img {
-			img[j] = uint8(rng.IntN(90))
-		}
-		ch, y0, x0 := k%3, 8*(k/2)+rng.IntN(3), 8*(k%2)+rng.IntN(3)
-		for y := y0; y < y0+6; y++ {
-			for x := x0; x < x0+6; x++ {
-				img[ch*256+y*16+x] = uint8(160 + rng.IntN(96))
-			}
-		}
-	}
-	all, err := data.FromUint8(imgs, labels, 3, 16, 16)
+	all, err := synth.Squares(600, 11)
 	if err != nil {
 		t.Fatal(err)
 	}

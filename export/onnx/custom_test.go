@@ -2,12 +2,11 @@ package onnx_test
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
 
-	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/export/onnx"
+	"github.com/qatgo/qatgo/internal/synth"
 	"github.com/qatgo/qatgo/interop/ort"
 	"github.com/qatgo/qatgo/nn"
 	"github.com/qatgo/qatgo/train"
@@ -20,24 +19,7 @@ import (
 // logged).
 func TestORTCustomModel(t *testing.T) {
 	ortDir(t)
-	rng := rand.New(rand.NewPCG(13, 4))
-	const n, size = 600, 3 * 16 * 16
-	imgs, labels := make([]uint8, n*size), make([]int, n)
-	for i := range labels {
-		k := rng.IntN(4)
-		labels[i] = k
-		img := imgs[i*size : (i+1)*size]
-		for j := range img {
-			img[j] = uint8(rng.IntN(90))
-		}
-		ch, y0, x0 := k%3, 8*(k/2)+rng.IntN(3), 8*(k%2)+rng.IntN(3)
-		for y := y0; y < y0+6; y++ {
-			for x := x0; x < x0+6; x++ {
-				img[ch*256+y*16+x] = uint8(160 + rng.IntN(96))
-			}
-		}
-	}
-	all, err := data.FromUint8(imgs, labels, 3, 16, 16)
+	all, err := synth.Squares(600, 13)
 	if err != nil {
 		t.Fatal(err)
 	}
