@@ -1,11 +1,17 @@
 // Package synth makes the seeded synthetic image set that the tests of custom (not built-in)
-// models share: 3 x 16 x 16 images of 4 classes, neither MNIST's shape nor its class count.
+// models share, 3 x 16 x 16 images of 4 classes (neither MNIST's shape nor its class count),
+// and a small custom network trained on it.
 package synth
 
 import (
+	"context"
 	"math/rand/v2"
 
 	"github.com/qatgo/qatgo/data"
+	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train"
 )
 
 // Channels, Height and Width are the images' shape; Classes their class count.
@@ -41,4 +47,44 @@ func Squares(n int, seed uint64) (*data.Set, error) {
 		}
 	}
 	return data.FromUint8(imgs, labels, c, h, w)
+}
+
+// RGB16 is the small custom network the export tests compile to C and run in ONNX Runtime: a
+// strided, padded conv with ReLU6, a padded conv with ReLU, a 2x2 max pool and a linear layer
+// with 4 outputs, for Squares' images.
+func RGB16() *nn.Spec {
+	return &nn.Spec{Name: "rgb16", Input: [3]int{Channels, Height, Width}, Layers: []nn.LayerSpec{
+		nn.Conv(8, 3, 2, 1), nn.ReLU6(), nn.Conv(16, 3, 1, 1), nn.ReLU(), nn.MaxPool(2, 2), nn.Flat(), nn.Dense(Classes),
+	}}
+}
+
+// TrainedRGB16 trains RGB16 with W4A4 QAT (train.Fit, 2 epochs, batch 32, quantizers active
+// after 20 steps) on the first 400 of Squares(600, seed) and returns it converted to the
+// integer model, with the 200 images held out.
+func TrainedRGB16(seed uint64) (*qnet.Model, *data.Set, error) {
+	all, err := Squares(600, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	trainSet, testSet, err := all.Split(200)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := nn.DefaultConfig()
+	q.WBits, q.ABits = 4, 4
+	m, err := nn.Build(RGB16(), q, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := train.DefaultConfig()
+	cfg.Mode, cfg.Epochs, cfg.BatchSize, cfg.Out = train.ModeQAT, 2, 32, ""
+	cfg.Quant.Delay = 20
+	if _, _, err := train.Fit(context.Background(), m, trainSet, testSet, cfg, train.Options{}); err != nil {
+		return nil, nil, err
+	}
+	qm, err := export.Convert(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return qm, testSet, nil
 }
