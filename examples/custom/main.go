@@ -54,7 +54,7 @@ func run(epochs, trainLimit int, out, runDir string) error {
 		return err
 	}
 	cfg := train.DefaultConfig()
-	cfg.Mode, cfg.Epochs, cfg.TrainLimit, cfg.Out = "qat", epochs, trainLimit, runDir
+	cfg.Mode, cfg.Epochs, cfg.TrainLimit, cfg.Out = train.ModeQAT, epochs, trainLimit, runDir
 	// Ctrl-C stops training; with -run the checkpoint of that moment is written.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
