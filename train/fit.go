@@ -73,7 +73,7 @@ func Fit(ctx context.Context, m *nn.Model, trainSet, testSet *data.Set, cfg Conf
 
 // interrupted writes the checkpoint at a cancellation and returns the error Fit reports.
 func (r *runner) interrupted(epoch, step int) error {
-	where := fmt.Sprintf("training stopped at epoch %d step %d", epoch+1, step+1)
+	where := fmt.Sprintf("train: stopped at epoch %d step %d", epoch+1, step+1)
 	if err := r.save(); err != nil {
 		return fmt.Errorf("%s: %w (and the checkpoint was not written: %v)", where, r.ctx.Err(), err)
 	}
