@@ -151,7 +151,7 @@ func (op *fakeQuantGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 // The quantizers' arithmetic, the forward and backward of the ops above. Each calls one kernel
 // of internal/f32 per row: FakeQuantize (fakequant equation (3) on a row), STEBackward (the
 // clipped straight-through estimator), and, for an activation quantizer that ends a layer with
-// a bias quantizer, RequantChannel and RequantColumns4 (the integer engine's requantization,
+// a bias quantizer, RequantChannel and RequantColumns8 (the integer engine's requantization,
 // fakequant.RequantizeWith, of the recovered accumulators).
 
 func (q *ActQuantizer) Forward(dst, src []float32, shape []int) error {
@@ -186,11 +186,11 @@ type requantTables struct {
 	mult  []int32
 	shift []int
 	vec   []f32.RequantConsts // the kernels' operands for each channel
-	cols  []requantCols       // ... and for each group of four channels of a fully connected output
+	cols  []requantCols       // ... and for each group of eight channels of a fully connected output
 }
 
-// requantCols are the operands of f32.RequantColumns4 for four adjacent channels; ok is false
-// if one of them has a positive shift (the kernels do not handle those).
+// requantCols are the operands of f32.RequantColumns8 for eight adjacent channels; ok is false
+// if one of them has a positive shift (the kernel does not handle those).
 type requantCols struct {
 	k  f32.RequantConsts
 	ok bool
@@ -198,7 +198,7 @@ type requantCols struct {
 
 // requantize is Forward on the integer engine's arithmetic: recover each accumulator from its
 // float value and apply fakequant.RequantizeWith(Ctx.Rounding, ...) with the multiplier the
-// export computes (f32.RequantChannel, f32.RequantColumns4; fakequant's functions themselves
+// export computes (f32.RequantChannel, f32.RequantColumns8; fakequant's functions themselves
 // for a channel with a positive shift). The elements are independent, so the batch is split
 // over the workers; every element gets the same operations whatever the split.
 func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []float64) {
@@ -237,11 +237,11 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		t.mult[c], t.shift[c] = fakequant.RequantMultiplier(s, p.Scale)
 	}
 	mults, shifts := t.mult, t.shift
-	// Fully connected outputs (inner == 1) go four channels at a time down the batch, where
-	// the four have shift <= 0 (cols[g] set for channels 4g..4g+3).
+	// Fully connected outputs (inner == 1) go eight channels at a time down the batch, where
+	// the eight have shift <= 0 (cols[g] set for channels 8g..8g+7).
 	colGroups := 0
 	if inner == 1 && f32.HasAVX2() {
-		colGroups = channels / 4
+		colGroups = channels / 8
 		if cap(t.cols) < colGroups {
 			t.cols = make([]requantCols, colGroups)
 		}
@@ -249,17 +249,17 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 		for g := range t.cols {
 			cg := &t.cols[g]
 			cg.ok = true
-			for i := range 4 {
-				c := 4*g + i
+			for i := range 8 {
+				c := 8*g + i
 				cg.ok = cg.ok && shifts[c] <= 0
 				cg.k.SetLane(i, accScales[c], mults[c], uint(-shifts[c]), tab.VLo, tab.VHi, p.Scale)
 			}
 		}
 	}
 	// The one-channel operands, for the channels the column groups do not cover (each set
-	// writes ~0.8 KB: for fc1's 500 channels, 400 KB a step that would only evict the GEMM's data).
+	// writes ~0.7 KB: for fc1's 500 channels, 370 KB a step that would only evict the GEMM's data).
 	for c, s := range accScales {
-		if t.shift[c] <= 0 && !(c < 4*colGroups && t.cols[c/4].ok) {
+		if t.shift[c] <= 0 && !(c < 8*colGroups && t.cols[c/8].ok) {
 			t.vec[c].Set(s, t.mult[c], uint(-t.shift[c]), tab.VLo, tab.VHi, p.Scale)
 		}
 	}
@@ -267,13 +267,13 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 	f32.SplitRows(len(src)/block, block, func(r0, r1 int) {
 		for g := range colGroups {
 			if cg := &t.cols[g]; cg.ok && r0 < r1 {
-				off := r0*block + 4*g
-				f32.RequantColumns4(tab, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k)
+				off := r0*block + 8*g
+				f32.RequantColumns8(tab, dst[off:r1*block], src[off:r1*block], r1-r0, channels, &cg.k)
 			}
 		}
 		for base := r0 * block; base < r1*block; base += block {
 			for c, s := range accScales {
-				if c < 4*colGroups && t.cols[c/4].ok {
+				if c < 8*colGroups && t.cols[c/8].ok {
 					continue // done above
 				}
 				off := base + c*inner
@@ -286,7 +286,7 @@ func (q *ActQuantizer) requantize(dst, src []float32, shape []int, accScales []f
 					continue
 				}
 				// The usual case: fakequant.RequantizeWith with the multiply inlined and the
-				// clamp as min/max, eight or four values at a time where the CPU allows.
+				// clamp as min/max, eight values at a time where the CPU allows.
 				f32.RequantChannel(tab, d, x, &t.vec[c])
 			}
 		}

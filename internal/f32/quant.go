@@ -45,21 +45,24 @@ func steBackward(dx, x, dy []float32, p fakequant.Params) {
 	}
 }
 
-// requantRow is requantize's inner loop for one channel with a shift <= 0 (exponent = -shift)
-// under the rounding rule r: d[k] = value[RequantizeWith(r, acc_k) - QMin] with
-// acc_k = SaturateAccumulator(math.Round(x[k]/s)) and the clamp bounds taken relative to the
-// zero point (vlo = QMin - Z, vhi = hi - Z, zoff = Z - QMin); zero is
-// value[RequantizeWith(r, 0) - QMin]. It is a function of its own so that its loop keeps
-// everything in registers, and everything it calls is inlined:
+// requantRow is the Go form of the requantization of one channel with a shift <= 0
+// (exponent = -shift, 0..31) under the rounding rule r: d[k] = value[RequantizeWith(r, acc_k) -
+// QMin] with acc_k = SaturateAccumulator(math.Round(x[k]/s)) and the clamp bounds taken
+// relative to the zero point (vlo = QMin - Z, vhi = hi - Z, zoff = Z - QMin); zero is
+// value[RequantizeWith(r, 0) - QMin]. It is the code of purego builds and of CPUs without AVX2,
+// and it takes what the AVX2 kernel leaves (values on its slow path below, tails shorter than a
+// group). It is a function of its own so that its loop keeps everything in registers, and
+// everything it calls is inlined:
 //
 //   - zeros (half of a ReLU output) skip the arithmetic;
 //   - math.Round and the saturation: for |y| < 2^32 (every y that does not saturate; not NaN),
 //     t = trunc(y) and the fraction y - t are exact, t moves one away from zero when
-//     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y take fakequant's path;
-//   - the multiply is mulByQuantizedMultiplierNonPos (RoundDouble) or
-//     mulByQuantizedMultiplierSingleNonPos (RoundSingle), and the clamp is min/max.
+//     |y - t| >= 1/2, and the clamp to +-MaxInt32 is min/max; other y (the slow path) take
+//     fakequant's functions;
+//   - the multiply is requantMul (both rules), and the clamp is min/max.
 //
-// TestRequantRow checks it against the composition of fakequant's functions for both rules.
+// TestRequantRow and TestRequantFastFormsMatchFakequant check it against the composition of
+// fakequant's functions for both rules.
 func requantRow(r fakequant.Rounding, d, x []float32, s float64, mult int32, exponent uint, vlo, vhi, zoff int32, value []float32, zero float32) {
 	mask := int32(int64(1)<<exponent - 1)
 	shift := -int(exponent)
@@ -80,43 +83,33 @@ func requantRow(r fakequant.Rounding, d, x []float32, s float64, mult int32, exp
 		} else {
 			acc = fakequant.SaturateAccumulator(math.Round(y), shift)
 		}
-		var m int32
-		if single {
-			m = mulByQuantizedMultiplierSingleNonPos(acc, mult, exponent)
-		} else {
-			m = mulByQuantizedMultiplierNonPos(acc, mult, exponent, mask)
-		}
-		d[k] = value[min(max(m, vlo), vhi)+zoff]
+		d[k] = value[min(max(requantMul(single, acc, mult, exponent, mask), vlo), vhi)+zoff]
 	}
 }
 
-// mulByQuantizedMultiplierNonPos is fakequant.MultiplyByQuantizedMultiplier(acc, quantized,
-// -exponent) for quantized >= 0 and 0 <= exponent <= 31 (an output scale larger than the
-// accumulator scale, the usual case), with mask = 2^exponent - 1, written out so that it
-// inlines into requantize's loop: the same integer operations as fakequant's
-// SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, without their argument checks
-// (which those preconditions make unreachable). TestMulByQuantizedMultiplierNonPos checks it
-// against fakequant.
-func mulByQuantizedMultiplierNonPos(acc, quantized int32, exponent uint, mask int32) int32 {
-	// SaturatingRoundingDoublingHighMul(acc, quantized); quantized >= 0 rules out the
-	// MinInt32 * MinInt32 case.
+// requantMul is fakequant.MultiplyByQuantizedMultiplierWith(r, acc, quantized, -exponent), with
+// single = (r == RoundSingle), for quantized >= 0 and 0 <= exponent <= 31 (an output scale
+// larger than the accumulator scale, the usual case) and mask = 2^exponent - 1, written out so
+// that it inlines into requantRow's loop: the same integer operations as fakequant's, without
+// their argument checks (which those preconditions make unreachable). The 64-bit product ab is
+// exact and |ab| < 2^62 (quantized >= 0 also rules out SRDHM's MinInt32 * MinInt32 case).
+//
+//   - RoundSingle (equation (11s)): with t = 31 + exponent (31..62), (ab + 2^(t-1)) >> t, the
+//     sum exact and the shift arithmetic.
+//   - RoundDouble (equation (11)): SaturatingRoundingDoublingHighMul, x = (ab + nudge) / 2^31
+//     truncated with nudge = 2^30, or 1 - 2^30 for ab < 0; then RoundingDivideByPOT(x,
+//     exponent) = x >> exponent + (1 if x & mask > mask>>1 + (1 if x < 0)), the conditions
+//     as 0/1 values.
+//
+// TestRequantMul checks it against fakequant for both rules.
+func requantMul(single bool, acc, quantized int32, exponent uint, mask int32) int32 {
 	ab := int64(acc) * int64(quantized)
-	nudge := int64(1<<30) - (ab>>63)&(1<<31-1) // 2^30, or 1 - 2^30 if ab < 0
-	x := int32((ab + nudge) / (1 << 31))
-	// RoundingDivideByPOT(x, exponent): threshold = mask>>1 + (1 if x < 0), result
-	// x>>exponent + (1 if x&mask > threshold), with the conditions as 0/1 values.
-	threshold := mask>>1 + int32(uint32(x)>>31)
-	return x>>exponent + int32(b2i(x&mask > threshold))
-}
-
-// mulByQuantizedMultiplierSingleNonPos is fakequant.MultiplyByQuantizedMultiplierSingle(acc,
-// quantized, -exponent) under the same preconditions as mulByQuantizedMultiplierNonPos, without
-// the argument checks: with t = 31 + exponent (31..62), (acc quantized + 2^(t-1)) >> t, the
-// 64-bit product and sum exact (|acc quantized| < 2^62) and the shift arithmetic.
-// TestMulByQuantizedMultiplierNonPos checks it against fakequant.
-func mulByQuantizedMultiplierSingleNonPos(acc, quantized int32, exponent uint) int32 {
-	t := 31 + exponent&31
-	return int32((int64(acc)*int64(quantized) + int64(1)<<(t-1)) >> t)
+	if single {
+		t := 31 + exponent&31
+		return int32((ab + int64(1)<<(t-1)) >> t)
+	}
+	x := int32((ab + int64(1<<30) - (ab>>63)&(1<<31-1)) / (1 << 31))
+	return x>>exponent + int32(b2i(x&mask > mask>>1+int32(uint32(x)>>31)))
 }
 
 // RangeOf returns min(0, min x) and max(0, max x) ignoring NaNs (fakequant.BatchRange, in

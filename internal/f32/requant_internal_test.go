@@ -13,21 +13,19 @@ import (
 // roundings are the requantization rules the kernel tests run under.
 var roundings = []fakequant.Rounding{fakequant.RoundDouble, fakequant.RoundSingle}
 
-func TestMulByQuantizedMultiplierNonPos(t *testing.T) {
-	// Edge accumulators and multipliers, every exponent, and seeded random values, ties of
-	// every rounding step included: the inlined forms give fakequant's results exactly, under
-	// both rules.
+// TestRequantMul: requantMul gives fakequant.MultiplyByQuantizedMultiplierWith's result for
+// both rules on edge accumulators (0, +-1, the int32 ends, 2^30) and multipliers (0, 1, 2^30,
+// MaxInt32), every exponent, and seeded random values, ties of every rounding step included.
+func TestRequantMul(t *testing.T) {
 	accs := []int32{0, 1, -1, 2, -2, 3, -3, math.MaxInt32, math.MinInt32, math.MaxInt32 - 1, math.MinInt32 + 1, 1 << 30, -1 << 30}
 	mults := []int32{0, 1, 1 << 30, 1<<30 + 1, math.MaxInt32, 1610612736}
 	rng := rand.New(rand.NewPCG(61, 62))
 	check := func(acc, mult int32, e int) {
-		want := fakequant.MultiplyByQuantizedMultiplier(acc, mult, -e)
-		if got := mulByQuantizedMultiplierNonPos(acc, mult, uint(e), int32(int64(1)<<e-1)); got != want {
-			t.Fatalf("acc %d mult %d shift %d: %d, want %d", acc, mult, -e, got, want)
-		}
-		want = fakequant.MultiplyByQuantizedMultiplierSingle(acc, mult, -e)
-		if got := mulByQuantizedMultiplierSingleNonPos(acc, mult, uint(e)); got != want {
-			t.Fatalf("single: acc %d mult %d shift %d: %d, want %d", acc, mult, -e, got, want)
+		for _, r := range roundings {
+			want := fakequant.MultiplyByQuantizedMultiplierWith(r, acc, mult, -e)
+			if got := requantMul(r == fakequant.RoundSingle, acc, mult, uint(e), int32(int64(1)<<e-1)); got != want {
+				t.Fatalf("%v: acc %d mult %d shift %d: %d, want %d", r, acc, mult, -e, got, want)
+			}
 		}
 	}
 	for e := 0; e <= 31; e++ {
@@ -119,171 +117,6 @@ func TestFakeQuantizeRow(t *testing.T) {
 				t.Fatalf("%v: FQ(%v) = %v, want %v", p, x[i], got[i], want[i])
 			}
 		}
-	}
-}
-
-// requantCase is a requantization for the kernel tests: multiplier, zero point, code range
-// [lo, hi], accumulator scale s and output scale.
-type requantCase struct {
-	mult         int32
-	zero, lo, hi int32
-	s, scale     float64
-}
-
-func requantCases(rng *rand.Rand) []requantCase {
-	return []requantCase{{1 << 30, 0, 0, 255, 1, 0.02}, {1610612736, 10, 0, 255, 0.75, 0.3}, {1<<30 + 12345, -3, -128, 127, 3e-5, 1e-3},
-		{2147483647, 0, 0, 6, 1e-3, 1}, {0, 5, 0, 15, 2, 0.5}, {int32(1<<30 + rng.Int64N(1<<30)), 128, 0, 255, 7e-4, 0.05}}
-}
-
-// table is requantize's clamp bounds relative to the zero point, value table and Requantize(0).
-func (c requantCase) table() (vlo, vhi, zoff int32, value []float32, zero float32) {
-	vlo, vhi, zoff = c.lo-c.zero, c.hi-c.zero, c.zero-c.lo
-	value = make([]float32, c.hi-c.lo+1)
-	for i := range value {
-		value[i] = float32(float64(int32(i)+vlo) * c.scale)
-	}
-	return vlo, vhi, zoff, value, value[min(max(0, vlo), vhi)+zoff]
-}
-
-// TestRequantRowVec: the vector kernel (where the CPU has it) writes requantRow's bits, for
-// every exponent, edge and random accumulators, values that take requantRow's slow path in
-// any lane of a group (NaN, Inf, |x/s| >= 2^32) and lengths that leave a tail.
-func TestRequantRowVec(t *testing.T) {
-	t.Logf("vector kernel: %v", useAVX2)
-	edges := []float64{0, math.Copysign(0, -1), 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994,
-		math.Nextafter(0.5, 1), math.Nextafter(1.5, 0), math.Nextafter(-1.5, 0), 2147483646.5, 2147483647, 2147483647.5,
-		-2147483647.5, -2147483648, -2147483648.5, 1<<32 - 0.5, -(1<<32 - 0.5), 1 << 32, -(1 << 32), 1e300, math.Inf(1),
-		math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}
-	rng := rand.New(rand.NewPCG(67, 68))
-	var k RequantConsts
-	for e := 0; e <= 31; e++ {
-		for _, c := range requantCases(rng) {
-			ys := append([]float64(nil), edges...)
-			for range 2000 {
-				ys = append(ys, rng.NormFloat64()*math.Pow(2, float64(rng.IntN(40)-8)), float64(rng.Int64N(1<<34)-1<<33)/2,
-					float64(rng.IntN(1<<12)-1<<11)+0.5)
-			}
-			x := make([]float32, len(ys)+int(rng.IntN(4)))
-			for i := range x {
-				x[i] = float32(ys[i%len(ys)] * c.s)
-			}
-			vlo, vhi, zoff, value, zero := c.table()
-			k.Set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
-			for _, r := range roundings {
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
-				for i := range x {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
-					}
-				}
-			}
-		}
-	}
-}
-
-// TestRequant8Asm: the eight-lane kernels of both rules, where they accept a group, write
-// requantRow's bits,
-// and it accepts the groups it is for. Inputs are accumulators of a quantized layer
-// (integers times s, rounded to float32, some nudged by a few ulps) up to and past the 2^20
-// bound, with groups salted with values at its edges: near half-integers, at 1/8 from an
-// integer, at 2^20, zeros of both signs, NaN and Inf. Every exponent and several multipliers
-// and scales (including an s whose float32 reciprocal is not normal, which it must decline).
-func TestRequant8Asm(t *testing.T) {
-	if !useAVX2 {
-		t.Skip("no vector kernel in this build or on this CPU")
-	}
-	rng := rand.New(rand.NewPCG(81, 82))
-	edges := []float64{0.5, -0.5, 1.5, -2.5, 0.125, -0.125, 0.12499, 0.37501, 1 << 20, -(1 << 20), 1<<20 - 1, 1<<20 - 0.5,
-		1<<30 - 64, 1 << 30, -(1 << 30), 1 << 31, 1<<29 + 0.5,
-		3.5 + 1e-7, 7.5 - 1e-7, math.Inf(1), math.NaN()}
-	accepted, total, acceptedD, totalD := 0, 0, 0, 0
-	for e := 0; e <= 31; e++ {
-		for _, c := range append(requantCases(rng), requantCase{1 << 30, 0, 0, 255, 1e-40, 0.02}) {
-			x := make([]float32, 8*400)
-			for i := range x {
-				acc := float64(rng.Int64N(1<<(4+rng.IntN(18))) - 1<<(3+rng.IntN(18)))
-				if rng.IntN(64) == 0 { // past the bound, off the integers
-					acc = float64(rng.Int64N(1<<25)-1<<24) + rng.Float64() - 0.5
-				}
-				v := float32(acc * c.s)
-				for range rng.IntN(4) {
-					v = math.Nextafter32(v, float32(math.Inf(rng.IntN(2)*2-1)))
-				}
-				switch u := rng.IntN(400); {
-				case u < len(edges):
-					v = float32(edges[u] * c.s)
-				case u == len(edges):
-					v = float32(math.Copysign(0, -1))
-				}
-				x[i] = v
-			}
-			vlo, vhi, zoff, value, zero := c.table()
-			var k RequantConsts
-			k.Set(c.s, c.mult, uint(e), vlo, vhi, c.scale)
-			for _, r := range roundings {
-				kern := &requantKernels[r]
-				want, got := make([]float32, len(x)), make([]float32, len(x))
-				requantRow(r, want, x, c.s, c.mult, uint(e), vlo, vhi, zoff, value, zero)
-				for g := 0; g < len(x); g += 8 {
-					// The float64 recovery: every group whose x/s are all below 2^29 and not
-					// within 0.01 of a half-integer, and the exact bits for every group taken.
-					totalD++
-					if kern.k8d(&got[g], &x[g], 1, &k) == 0 {
-						near := c.s != 1e-40
-						for _, v := range x[g : g+8] {
-							y := float64(v) / c.s
-							near = near && math.Abs(y) < 1<<29 && math.Abs(y-math.Round(y)) < 0.49
-						}
-						if near {
-							t.Fatalf("%v, float64 recovery, exponent %d %+v: declined the group %v, whose x/s are all away from half-integers", r, e, c, x[g:g+8])
-						}
-					} else {
-						acceptedD++
-						for i := g; i < g+8; i++ {
-							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("%v, float64 recovery, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
-							}
-						}
-					}
-					total++
-					if kern.k8(&got[g], &x[g], 1, &k) == 0 {
-						if c.s == 1e-40 {
-							continue
-						}
-						near := true
-						for _, v := range x[g : g+8] {
-							y := float64(v) / c.s
-							near = near && math.Abs(y) < 1<<19 && math.Abs(y-math.Round(y)) < 0.05 // |y - y'| < 0.07 here
-						}
-						if near {
-							t.Fatalf("%v, exponent %d %+v: declined the group %v, whose x/s are all near integers", r, e, c, x[g:g+8])
-						}
-						continue
-					}
-					if c.s == 1e-40 {
-						t.Fatalf("%v: accepted a group with s = %v (1/s is not a float32)", r, c.s)
-					}
-					accepted++
-					for i := g; i < g+8; i++ {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%v, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
-						}
-					}
-				}
-				RequantChannel(&RequantTable{Rule: r, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got, x, &k)
-				for i := range x {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%v, RequantChannel, exponent %d %+v: x[%d] = %v (x/s %v): %v, want %v", r, e, c, i, x[i], float64(x[i])/c.s, got[i], want[i])
-					}
-				}
-			}
-		}
-	}
-	t.Logf("%d of %d groups of eight accepted (float64 recovery: %d)", accepted, total, acceptedD)
-	if accepted < total/10 || acceptedD < accepted {
-		t.Fatalf("only %d of %d groups accepted (float64 recovery %d of %d): the fast paths are barely exercised", accepted, total, acceptedD, totalD)
 	}
 }
 
@@ -551,115 +384,75 @@ func TestAbsMaxVec(t *testing.T) {
 	}
 }
 
-// TestRequantColumns4: four channels with their own scale, multiplier and exponent, strided
-// down a batch, give requantRow's bits per element under both rules, rows with slow-path
-// values included.
-func TestRequantColumns4(t *testing.T) {
-	rng := rand.New(rand.NewPCG(75, 76))
-	const rows, stride, col = 45, 7, 2
-	vlo, vhi, zoff := int32(-10), int32(245), int32(10)
-	const scale = 0.03
-	value := make([]float32, vhi-vlo+1)
-	for i := range value {
-		value[i] = float32(float64(int32(i)+vlo) * scale)
-	}
-	zero := value[zoff]
-	for trial := range 50 {
-		var k RequantConsts
-		var s [4]float64
-		var mult [4]int32
-		var exp [4]uint
-		for i := range 4 {
-			s[i] = math.Pow(2, -float64(rng.IntN(20))) * (0.5 + rng.Float64())
-			mult[i] = int32(1<<30 + rng.Int64N(1<<30))
-			exp[i] = uint(rng.IntN(32))
-			k.SetLane(i, s[i], mult[i], exp[i], vlo, vhi, scale)
-		}
-		x := make([]float32, rows*stride)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64() * s[i%4] * math.Pow(2, float64(rng.IntN(30))))
-		}
-		if trial%2 == 1 {
-			x[rng.IntN(len(x))] = float32(math.NaN())
-			x[rng.IntN(len(x))] = float32(1e30)
-		}
-		for _, rule := range roundings {
-			got := make([]float32, len(x))
-			want := make([]float32, len(x))
-			RequantColumns4(&RequantTable{Rule: rule, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, got[col:], x[col:], rows, stride, &k)
-			for r := range rows {
-				for i := range 4 {
-					j := r*stride + col + i
-					requantRow(rule, want[j:j+1], x[j:j+1], s[i], mult[i], exp[i], vlo, vhi, zoff, value, zero)
-				}
-			}
-			for j := range x {
-				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-					t.Fatalf("%v, trial %d: x[%d] = %v: %v, want %v", rule, trial, j, x[j], got[j], want[j])
-				}
-			}
-		}
-	}
-}
-
-// TestRequantConstsLayout: the offsets requant_amd64.s and requant8_amd64.s use as memory
-// operands are RequantConsts' field offsets.
+// TestRequantConstsLayout: the offsets requant_amd64.s uses as memory operands are
+// RequantConsts' field offsets.
 func TestRequantConstsLayout(t *testing.T) {
 	var k RequantConsts
 	for _, f := range []struct {
 		name      string
 		got, want uintptr
-	}{{"s", unsafe.Offsetof(k.s), 0}, {"absMask", unsafe.Offsetof(k.absMask), 32}, {"lim", unsafe.Offsetof(k.lim), 64},
-		{"maxAcc", unsafe.Offsetof(k.maxAcc), 96}, {"minAcc", unsafe.Offsetof(k.minAcc), 128}, {"mult", unsafe.Offsetof(k.mult), 160},
-		{"nudge", unsafe.Offsetof(k.nudge), 192}, {"low31", unsafe.Offsetof(k.low31), 224}, {"mask", unsafe.Offsetof(k.mask), 256},
-		{"half", unsafe.Offsetof(k.half), 272}, {"vlo", unsafe.Offsetof(k.vlo), 288}, {"vhi", unsafe.Offsetof(k.vhi), 304},
-		{"scale", unsafe.Offsetof(k.scale), 320}, {"exp", unsafe.Offsetof(k.exp), 352}, {"recip", unsafe.Offsetof(k.recip), 368},
-		{"lim8", unsafe.Offsetof(k.lim8), 400}, {"guard", unsafe.Offsetof(k.guard), 432}, {"abs8", unsafe.Offsetof(k.abs8), 464},
-		{"mult8", unsafe.Offsetof(k.mult8), 496}, {"mask8", unsafe.Offsetof(k.mask8), 528}, {"half8", unsafe.Offsetof(k.half8), 560},
-		{"vlo8", unsafe.Offsetof(k.vlo8), 592}, {"vhi8", unsafe.Offsetof(k.vhi8), 624}, {"expq", unsafe.Offsetof(k.expq), 656},
-		{"recipD", unsafe.Offsetof(k.recipD), 664}, {"limD", unsafe.Offsetof(k.limD), 696}, {"guardD", unsafe.Offsetof(k.guardD), 728},
-		{"sBias", unsafe.Offsetof(k.sBias), 760}, {"sShift", unsafe.Offsetof(k.sShift), 792}, {"sSub", unsafe.Offsetof(k.sSub), 824}} {
+	}{{"s", unsafe.Offsetof(k.s), 0}, {"absMask", unsafe.Offsetof(k.absMask), 64}, {"lim", unsafe.Offsetof(k.lim), 96},
+		{"maxAcc", unsafe.Offsetof(k.maxAcc), 128}, {"minAcc", unsafe.Offsetof(k.minAcc), 160}, {"recip", unsafe.Offsetof(k.recip), 192},
+		{"lim8", unsafe.Offsetof(k.lim8), 224}, {"guard", unsafe.Offsetof(k.guard), 256}, {"abs8", unsafe.Offsetof(k.abs8), 288},
+		{"mult", unsafe.Offsetof(k.mult), 320}, {"nudge", unsafe.Offsetof(k.nudge), 352}, {"mask", unsafe.Offsetof(k.mask), 384},
+		{"half", unsafe.Offsetof(k.half), 416}, {"exp", unsafe.Offsetof(k.exp), 448}, {"vlo", unsafe.Offsetof(k.vlo), 480},
+		{"vhi", unsafe.Offsetof(k.vhi), 512}, {"scale", unsafe.Offsetof(k.scale), 544}, {"sBias", unsafe.Offsetof(k.sBias), 576},
+		{"sShift", unsafe.Offsetof(k.sShift), 640}, {"sSub", unsafe.Offsetof(k.sSub), 704}, {"size", unsafe.Sizeof(k), 736}} {
 		if f.got != f.want {
 			t.Errorf("RequantConsts.%s at offset %d, the assembly reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }
 
-// BenchmarkRequantKernels times RequantChannel (eight-lane kernel first), the eight-lane kernel
-// with float64 recovery alone, requant4 (the four-lane kernel alone) and RequantChannel under
-// single rounding on one channel of accumulator-like values, in the same process, and reports
-// ns per value and the four-lane/eight-lane ratio.
-func BenchmarkRequantKernels(b *testing.B) {
-	if !useAVX2 {
-		b.Skip("no vector kernel in this build or on this CPU")
-	}
+// BenchmarkRequant times the fast forms on accumulator-like values: RequantChannel on one
+// channel of 4096 values under each rule, with accumulators below 2^17 (the float32
+// recovery) and between 2^21 and 2^24 (the float64 one), and RequantColumns8 on a (64, 504)
+// fully connected output under single rounding, eight channels at a time with their own
+// constants. It reports ns per value of each.
+func BenchmarkRequant(b *testing.B) {
 	rng := rand.New(rand.NewPCG(95, 96))
-	c := requantCases(rng)[2]
-	vlo, vhi, zoff, value, zero := c.table()
+	p := fakequant.Params{Scale: 1e-3, ZeroPoint: -3, QMin: -128, QMax: 127}
+	var tabD, tabS RequantTable
+	tabD.Set(fakequant.RoundDouble, p, p.QMax)
+	tabS.Set(fakequant.RoundSingle, p, p.QMax)
+	const s = 3e-5
 	var k RequantConsts
-	k.Set(c.s, c.mult, 9, vlo, vhi, c.scale)
-	x, d := make([]float32, 4096), make([]float32, 4096)
-	for i := range x {
-		x[i] = float32(float64(rng.Int64N(200000)-100000) * c.s)
+	k.Set(s, 1<<30+12345, 9, tabD.VLo, tabD.VHi, p.Scale)
+	small, large, d := make([]float32, 4096), make([]float32, 4096), make([]float32, 4096)
+	for i := range small {
+		small[i] = float32(float64(rng.Int64N(200000)-100000) * s)
+		large[i] = float32(float64(rng.Int64N(1<<24)-1<<23) * s)
+		if math.Abs(float64(large[i])/s) < 1<<21 {
+			large[i] = float32(float64(1<<22) * s)
+		}
 	}
-	var t8, t8d, t4, t8s time.Duration
+	const rows, stride = 64, 504
+	fc, fd := make([]float32, rows*stride), make([]float32, rows*stride)
+	ks := make([]RequantConsts, stride/8)
+	for c := range stride {
+		sc := 1e-5 * (1 + rng.Float64())
+		ks[c/8].SetLane(c%8, sc, int32(1<<30+rng.Int64N(1<<30)), uint(rng.IntN(12)), tabS.VLo, tabS.VHi, p.Scale)
+		for r := range rows {
+			fc[r*stride+c] = float32(float64(rng.Int64N(200000)-100000) * sc)
+		}
+	}
+	var tD, tS, tL, tC time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		RequantChannel(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
+		RequantChannel(&tabD, d, small, &k)
 		t1 := time.Now()
-		if requant8dAsm(&d[0], &x[0], len(x)/8, &k) != len(x) {
-			b.Fatal("the float64 recovery declined a group")
-		}
+		RequantChannel(&tabS, d, small, &k)
 		t2 := time.Now()
-		requant4(&RequantTable{Rule: fakequant.RoundDouble, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
+		RequantChannel(&tabS, d, large, &k)
 		t3 := time.Now()
-		RequantChannel(&RequantTable{Rule: fakequant.RoundSingle, VLo: vlo, VHi: vhi, ZOff: zoff, Value: value, Zero: zero}, d, x, &k)
-		t8, t8d, t4, t8s = t8+t1.Sub(t0), t8d+t2.Sub(t1), t4+t3.Sub(t2), t8s+time.Since(t3)
+		for g := range ks {
+			RequantColumns8(&tabS, fd[8*g:], fc[8*g:], rows, stride, &ks[g])
+		}
+		tD, tS, tL, tC = tD+t1.Sub(t0), tS+t2.Sub(t1), tL+t3.Sub(t2), tC+time.Since(t3)
 	}
-	n := float64(b.N * len(x))
-	b.ReportMetric(float64(t8.Nanoseconds())/n, "ns/value-8lane")
-	b.ReportMetric(float64(t8s.Nanoseconds())/n, "ns/value-8lane-single")
-	b.ReportMetric(float64(t8d.Nanoseconds())/n, "ns/value-8lane-float64")
-	b.ReportMetric(float64(t4.Nanoseconds())/n, "ns/value-4lane")
-	b.ReportMetric(float64(t4)/float64(t8), "speedup")
+	n := float64(b.N * len(small))
+	b.ReportMetric(float64(tD.Nanoseconds())/n, "ns/value-channel-double")
+	b.ReportMetric(float64(tS.Nanoseconds())/n, "ns/value-channel-single")
+	b.ReportMetric(float64(tL.Nanoseconds())/n, "ns/value-channel-large")
+	b.ReportMetric(float64(tC.Nanoseconds())/float64(b.N*len(fc)), "ns/value-columns")
 }

@@ -5,7 +5,7 @@ package f32
 import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the AVX2 kernels of the elementwise passes (requant_amd64.s,
-// requant8_amd64.s, fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
+// fqrow_amd64.s, ste_amd64.s, relu_amd64.s, col2im_amd64.s,
 // patchrows_amd64.s, patchtrans_amd64.s, col2imdirect_amd64.s,
 // packa_amd64.s, relugrad_amd64.s).
 var useAVX2 = cpu.X86.HasAVX2
@@ -13,44 +13,14 @@ var useAVX2 = cpu.X86.HasAVX2
 // HasAVX2 reports whether the package's AVX2 kernels run on this CPU (false in purego builds).
 func HasAVX2() bool { return useAVX2 }
 
-// requantAsm requantizes up to groups groups of four values, stride values apart, from x into
-// d with the constants in k (requantRow's arithmetic, four lanes at a time, lane i with k's
-// lane-i constants; see requant_amd64.s) and returns four times the number of groups it
-// wrote: groups, or fewer if it stopped before a group in which some |x/s| >= 2^32 or is
-// NaN, which it leaves to requantRow.
+// requantAsm requantizes up to groups groups of eight consecutive values, stride values apart,
+// from x into d, lane i with the constants of lane i of k, under RoundSingle if single, else
+// RoundDouble (requantRow's arithmetic; see requant_amd64.s), and returns eight times the
+// number of groups it wrote: groups, or fewer if it stopped before a group in which some
+// |x/s| >= 2^32 or is NaN, which it leaves to requantRow.
 //
 //go:noescape
-func requantAsm(d, x *float32, groups, stride int, k *RequantConsts) int
-
-// requantSAsm is requantAsm under fakequant.RoundSingle (see requant_amd64.s).
-//
-//go:noescape
-func requantSAsm(d, x *float32, groups, stride int, k *RequantConsts) int
-
-// requant8Asm requantizes up to groups groups of eight consecutive values from x into d with
-// the one-channel constants in k (set, not setLane), by requant8_amd64.s's float32 shortcut,
-// and returns eight times the number of groups it wrote: groups, or fewer if it stopped
-// before a group in which the shortcut is not exact for some value (|x/s| near 2^20 or
-// above, x/s near a half-integer, NaN), which it leaves to requant8dAsm.
-//
-//go:noescape
-func requant8Asm(d, x *float32, groups int, k *RequantConsts) int
-
-// requant8dAsm is requant8Asm with the accumulator recovered in float64 (requant8_amd64.s):
-// it stops before a group with some |x/s| near 2^30 or above, x/s within 2^-20 of a
-// half-integer, or NaN, which it leaves to requantAsm.
-//
-//go:noescape
-func requant8dAsm(d, x *float32, groups int, k *RequantConsts) int
-
-// requant8SAsm and requant8dSAsm are requant8Asm and requant8dAsm under fakequant.RoundSingle
-// (see requant8_amd64.s).
-//
-//go:noescape
-func requant8SAsm(d, x *float32, groups int, k *RequantConsts) int
-
-//go:noescape
-func requant8dSAsm(d, x *float32, groups int, k *RequantConsts) int
+func requantAsm(d, x *float32, groups, stride int, k *RequantConsts, single bool) int
 
 // patchRows16Asm copies rows rows of two runs of eight floats each from x, at off[r]+s0 and
 // off[r]+s1, to the 16-float rows of dst (see patchrows_amd64.s). It does not check bounds.

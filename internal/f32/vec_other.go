@@ -8,27 +8,7 @@ const useAVX2 = false
 // HasAVX2 reports whether the package's AVX2 kernels run: never in this build.
 func HasAVX2() bool { return false }
 
-func requantAsm(d, x *float32, groups, stride int, k *RequantConsts) int {
-	panic("autograd: no assembly requantization kernel")
-}
-
-func requant8Asm(d, x *float32, groups int, k *RequantConsts) int {
-	panic("autograd: no assembly requantization kernel")
-}
-
-func requant8dAsm(d, x *float32, groups int, k *RequantConsts) int {
-	panic("autograd: no assembly requantization kernel")
-}
-
-func requantSAsm(d, x *float32, groups, stride int, k *RequantConsts) int {
-	panic("autograd: no assembly requantization kernel")
-}
-
-func requant8SAsm(d, x *float32, groups int, k *RequantConsts) int {
-	panic("autograd: no assembly requantization kernel")
-}
-
-func requant8dSAsm(d, x *float32, groups int, k *RequantConsts) int {
+func requantAsm(d, x *float32, groups, stride int, k *RequantConsts, single bool) int {
 	panic("autograd: no assembly requantization kernel")
 }
 
