@@ -23,10 +23,11 @@
 //   - quant.go, fqrow_vec.go, fqrow_amd64.s, ste_vec.go, ste_amd64.s: fake quantization of a
 //     row (fakequant equation (3)), the clipped straight-through estimator, abs-max and range
 //     passes.
-//   - requant_vec.go, requant_amd64.s, requant8_amd64.s: the requantization of recovered
+//   - requant_vec.go, requant_amd64.s, quant.go: the requantization of recovered
 //     accumulators, fakequant.RequantizeWith under both rounding rules: RequantChannel and
-//     RequantColumns4 are its one fast form (AVX2 kernels, or the Go twin requantRow), tested
-//     bit for bit against fakequant's scalar functions.
+//     RequantColumns8 drive its two forms, the AVX2 kernel requantAsm (one entry point, both
+//     rules) and the Go form requantRow (with requantMul), each tested bit for bit against
+//     fakequant's scalar functions.
 //   - parallel.go: the scheduler. Run spreads parts over Workers() = GOMAXPROCS goroutines
 //     (helpers that spin briefly between jobs); elementwise work is cut into Workers() parts
 //     (SplitRows, SplitItems, Sgemm's blocks), reductions into ReduceParts parts summed in
