@@ -13,7 +13,7 @@ import (
 // requantizes it with the integer engine's arithmetic (fakequant.Requantize): its codes are
 // the engine's codes exactly, even for values a float rounding would put on the other side of
 // a tie. Convolution outputs (N, C, H*W) and fully connected ones (N, C), whose channels the
-// vector path takes four at a time, with a channel count that leaves a remainder.
+// vector path takes eight at a time, with a channel count that leaves a remainder.
 func TestActQuantizerRequantizesAccumulator(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for _, c := range []struct {
