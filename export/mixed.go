@@ -429,7 +429,10 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		return nil, err
 	}
 	defer fg.Close()
-	if err := trainSet.CheckShape(fm.InH, fm.InW); err != nil {
+	if err := trainSet.CheckInput(fm.InC, fm.InH, fm.InW); err != nil {
+		return nil, err
+	}
+	if err := trainSet.CheckClasses(fm.Classes); err != nil {
 		return nil, err
 	}
 	for _, l := range fm.Quantized() {

@@ -136,6 +136,14 @@ func Analyze(cfg AnalyzeConfig) (*AnalyzeResult, error) {
 		return nil, err
 	}
 	defer rg.Close()
+	for _, s := range []*data.Set{trainSet, testSet} {
+		if err := s.CheckInput(ref.InC, ref.InH, ref.InW); err != nil {
+			return nil, err
+		}
+		if err := s.CheckClasses(ref.Classes); err != nil {
+			return nil, err
+		}
+	}
 	ref.SetMode(autograd.ModeFloat)
 	var qidx []int
 	res := &AnalyzeResult{From: cfg.From, Quantizer: cfg.Quant.Quantizer, Range: cfg.Quant.RangeMethod(), Images: n, Calib: min(cfg.CalibImages, trainSet.N), Accuracy: map[int]float64{}}

@@ -170,9 +170,6 @@ func newRunner(cfg Config, opt Options, resume *Checkpoint, h hooks) (*runner, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("train: cannot create output directory: %w", err)
-	}
 	ckptPath := filepath.Join(cfg.Out, CheckpointFile)
 	trainSet, testSet, err := data.Load(cfg.DataDir)
 	if err != nil {
@@ -187,6 +184,11 @@ func newRunner(cfg Config, opt Options, resume *Checkpoint, h hooks) (*runner, e
 	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath, prepare: h.prepare, inherit: h.inheritRanges}
 	if err := r.setup(resume); err != nil {
 		return nil, err
+	}
+	// Only now, with the data and the model known to fit: a refused run leaves no directory.
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		r.close()
+		return nil, fmt.Errorf("train: cannot create output directory: %w", err)
 	}
 	return r, nil
 }

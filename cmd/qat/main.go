@@ -49,7 +49,8 @@ func main() {
 	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr, "qat"))
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) (err error) {
+	defer func() { err = dataMismatch(args, err) }()
 	if len(args) == 0 {
 		return mainJob(stdout, stderr)
 	}
@@ -131,7 +132,7 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.Var(&cfg.Schedule, "schedule", "learning-rate schedule: const, cosine, step")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (init and data order)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (checkpoint.qck, metrics.jsonl)")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the copy shipped in the GoMNIST module)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, dataUsage)
 	fs.IntVar(&cfg.TrainLimit, "train-limit", cfg.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
