@@ -196,7 +196,7 @@ var settingFlags = map[string]string{
 	"Quant.WBits": "wbits", "Quant.ABits": "abits", "Quant.LogitBits": "logit-bits",
 	"Quant.Decay": "ema-decay", "Quant.Delay": "quant-delay", "Epochs": "epochs",
 	"StopAfter": "stop-after", "BatchSize": "batch", "LR": "lr", "Momentum": "momentum",
-	"WeightDecay": "weight-decay", "TrainLimit": "train-limit", "TestLimit": "test-limit",
+	"WeightDecay": "weight-decay", "TrainLimit": "train-limit", "TestLimit": "test-limit", "Val": "val",
 	"CalibImages": "calib", "Augment": "augment", "EvalBatch": "eval-batch",
 	"Target": "target", "Quality": "quality", "Cycles": "cycles", "RetrainEpochs": "retrain-epochs",
 	"Freq": "prune-freq", "LayerTargets": "layer-target", "K": "k", "LayerK": "layer-k",

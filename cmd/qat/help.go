@@ -8,7 +8,7 @@ const dataUsage = "idx `dir`ectory: {train,t10k}-images-idx3-ubyte[.gz] (idx3 N 
 var (
 	quantFlags = flagList{"quantization", []string{"mode", "wbits", "abits", "logit-bits", "per-channel", "layer-bits", "ema-decay", "quant-delay", "calib"}}
 	optimFlags = flagList{"optimization", []string{"epochs", "stop-after", "batch", "lr", "optimizer", "momentum", "weight-decay", "schedule", "augment", "seed"}}
-	runFlags   = flagList{"model, data and output", []string{"model", "ops", "from", "resume", "out", "data", "train-limit", "test-limit", "eval-batch"}}
+	runFlags   = flagList{"model, data and output", []string{"model", "ops", "from", "resume", "out", "data", "train-limit", "val", "test-limit", "eval-batch"}}
 	outFlags   = flagList{"output", []string{"json", "quiet"}}
 )
 
@@ -21,7 +21,7 @@ func init() {
 			"qat train --from runs/float --wbits 4 --abits 4 --epochs 2 --lr 1e-4 --out runs/w4a4",
 			"qat train --mode ptq --from runs/float --calib 1000 --out runs/ptq",
 			"qat train --model examples/specs/conv3s2.json --wbits 4 --abits 4 --epochs 4 --out runs/custom",
-			"qat train --model rgb.json --data my-idx-dir --epochs 4 --out runs/rgb",
+			"qat train --model rgb.json --data my-idx-dir --val 1000 --epochs 4 --out runs/rgb",
 		},
 	}
 	helps["qat export"] = help{
