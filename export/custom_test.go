@@ -189,4 +189,15 @@ func TestFloatLayerRefused(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a refused export wrote its file")
 	}
+	// The compress pipeline and the mixed-precision search end in a quantized export: both
+	// refuse before any training.
+	pc := export.DefaultPipelineConfig()
+	pc.From, pc.Out = ckPath, filepath.Join(t.TempDir(), "compress")
+	_, err = export.Pipeline(pc, train.Options{})
+	check("Pipeline", err)
+	mc := export.DefaultMixedConfig()
+	mc.From, mc.Out, mc.BudgetBytes = ckPath, filepath.Join(t.TempDir(), "mixed"), 10000
+	mc.Train.Out = mc.Out
+	_, err = export.MixedSearch(mc, train.Options{})
+	check("MixedSearch", err)
 }

@@ -234,6 +234,12 @@ func TestFloatLayer(t *testing.T) {
 		tr.Close()
 		ev.Close()
 	}
+	// Config.Layers (--layer-bits) names the layer's bits: it is quantized again.
+	cfg := DefaultConfig()
+	cfg.Layers = map[string]LayerQ{"conv1": {WBits: 6, ABits: 8, PerChannel: true}}
+	if m, err := Build(spec(true), cfg, 1); err != nil || len(m.FloatLayers()) != 0 || m.Layers[0].(*Conv2D).Q.Config.WBits != 6 {
+		t.Errorf("Config.Layers over a float layer: %v", err)
+	}
 	bad := `{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4, "quant": {"float": true, "w_bits": 4}}]}`
 	if _, err := ParseSpec(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "layer 2 (linear fc1): quant float excludes w_bits") {
 		t.Errorf("float with bits: %v", err)

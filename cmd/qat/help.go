@@ -3,7 +3,7 @@ package main
 // The synopsis, flag groups and examples `qat CMD -h` prints (cli.go, printHelp).
 
 // dataUsage is the help of every --data flag.
-const dataUsage = "idx `dir`ectory: {train,t10k}-images-idx3-ubyte[.gz] (idx3 N x H x W or idx4 N x C x H x W) and {train,t10k}-labels-idx1-ubyte[.gz] (classes = max label + 1); README: Data (default: the MNIST shipped in the GoMNIST module)"
+const dataUsage = "idx `dir`ectory (README: Your own model and data): {train,t10k}-images-idx3-ubyte[.gz] (idx3 N x H x W or idx4 N x C x H x W) and {train,t10k}-labels-idx1-ubyte[.gz] (classes = max label + 1); default: the MNIST shipped in the GoMNIST module"
 
 var (
 	quantFlags = flagList{"quantization", []string{"mode", "wbits", "abits", "logit-bits", "per-channel", "layer-bits", "ema-decay", "quant-delay", "calib"}}
