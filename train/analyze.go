@@ -14,7 +14,9 @@ import (
 // bit width b, the model is quantized W b A b after training (PTQ: ranges, or LSQ steps, from
 // CalibImages training images by Quant's range method, no training) and compared with the
 // float model on the first Images test images, layer by layer, as PyTorch's Numeric Suite and
-// AIMET's QuantAnalyzer do.
+// AIMET's QuantAnalyzer do. A layer the spec keeps in float (nn.LayerSpec.Float) stays float
+// in the W b A b models; its solo row quantizes it (Config.Layers), showing what keeping it in
+// float saves.
 type AnalyzeConfig struct {
 	From        string
 	Bits        []int
