@@ -41,10 +41,11 @@ type Set struct {
 	Images        []uint8 // N*Channels*Rows*Cols, CHW, one image after another, 0..255
 	Labels        []uint8 // N, 0..ClassCount()-1
 	N, Rows, Cols int
-	// Channels is the number of channels of an image; 0 means 1 (MNIST, idx files).
+	// Channels is the number of channels of an image; 0 means 1. LoadSet sets it from the
+	// images file (1 for idx3).
 	Channels int
-	// Classes is the number of classes; 0 means NumClasses (10: MNIST, idx files). FromUint8
-	// and FromFloat32 set it from the labels.
+	// Classes is the number of classes; 0 means NumClasses (10). LoadSet, FromUint8 and
+	// FromFloat32 set it from the labels: the largest plus one, at least 2.
 	Classes int
 }
 

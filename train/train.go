@@ -260,9 +260,6 @@ func (r *runner) setup(resume *Checkpoint) error {
 			return err
 		}
 	}
-	if cfg.Augment > 0 && r.model.InC != 1 {
-		return fmt.Errorf("augment shifts single-channel images; the model takes %d channels", r.model.InC)
-	}
 	r.ck = Checkpoint{Config: cfg}
 	switch {
 	case resume != nil:
@@ -557,7 +554,7 @@ func (r *runner) loop() (*Result, error) {
 			}
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			if cfg.Augment > 0 {
-				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, r.epochBase+epoch, i, tmp)
+				shiftImages(gr.Input(), cfg.BatchSize, r.train.ChannelCount(), r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, r.epochBase+epoch, i, tmp)
 			}
 			loss, err := gr.Run()
 			// gorgonia flattens op errors into strings, so match the message too.
