@@ -65,8 +65,8 @@ func formatErr(name, format string, args ...any) error {
 
 // ReadImages parses an idx3-ubyte images stream (already decompressed) and returns the pixels,
 // N*Rows*Cols bytes, row-major, one image after another. It reads exactly the bytes the header
-// declares and leaves r positioned after them. It returns a *FormatError on bad input, also
-// for an idx4 stream (see ReadImagesCHW).
+// declares and leaves r positioned after them. It returns a *FormatError on bad input; an
+// idx4 stream is refused too (ReadImagesCHW reads both).
 func ReadImages(r io.Reader) (imgs []uint8, n, rows, cols int, err error) {
 	imgs, n, _, rows, cols, err = readImages(r, "images", -1, false)
 	return imgs, n, rows, cols, err
