@@ -174,26 +174,48 @@ func (s *Set) FillPadded(dst []float32, first, n int) {
 	}
 }
 
-// CheckInput returns an error unless the set's images are c x h x w.
+// MismatchError says that a set does not fit a model: its image shape or its classes. The
+// commands report it as a usage error (the --data and --model or --from given do not fit).
+type MismatchError struct{ Msg string }
+
+func (e *MismatchError) Error() string { return "data: " + e.Msg }
+
+func mismatch(format string, args ...any) error {
+	return &MismatchError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// CheckInput returns a *MismatchError unless the set's images are c x h x w.
 func (s *Set) CheckInput(c, h, w int) error {
 	if s.ChannelCount() != c || s.Rows != h || s.Cols != w {
-		return fmt.Errorf("data: images are %dx%dx%d (CxHxW), the model takes %dx%dx%d", s.ChannelCount(), s.Rows, s.Cols, c, h, w)
+		return mismatch("images are %dx%dx%d (CxHxW), the model takes %dx%dx%d", s.ChannelCount(), s.Rows, s.Cols, c, h, w)
 	}
 	return nil
 }
 
-// CheckClasses returns an error unless the set has the given number of classes.
+// CheckClasses returns a *MismatchError unless the set has the given number of classes (the
+// test of a set a model trains on).
 func (s *Set) CheckClasses(classes int) error {
 	if s.ClassCount() != classes {
-		return fmt.Errorf("data: the set has %d classes, the model outputs %d", s.ClassCount(), classes)
+		return mismatch("the set has %d classes, the model outputs %d", s.ClassCount(), classes)
 	}
 	return nil
 }
 
-// CheckShape returns an error unless the set's images are h x w (any channels: see CheckInput).
+// CheckLabels returns a *MismatchError unless every label of the set is below classes (a
+// model's output count): the test of a set a model only evaluates, which may lack its top
+// classes.
+func (s *Set) CheckLabels(classes int) error {
+	if s.ClassCount() > classes {
+		return mismatch("the set has %d classes (labels up to %d), the model outputs %d", s.ClassCount(), s.ClassCount()-1, classes)
+	}
+	return nil
+}
+
+// CheckShape returns a *MismatchError unless the set's images are h x w (any channels: see
+// CheckInput).
 func (s *Set) CheckShape(h, w int) error {
 	if s.Rows != h || s.Cols != w {
-		return fmt.Errorf("data: images are %dx%d, the model takes %dx%d", s.Cols, s.Rows, w, h)
+		return mismatch("images are %dx%d, the model takes %dx%d", s.Cols, s.Rows, w, h)
 	}
 	return nil
 }

@@ -43,16 +43,28 @@
 //	12      4            Cols  1..MaxDim
 //	16      N*Rows*Cols  pixels, row-major, image after image, 0 (background) .. 255 (ink)
 //
+// Images of several channels (idx4-ubyte; ReadImagesCHW and LoadSet read both forms, under the
+// same file names, WriteImagesCHW writes it):
+//
+//	offset  size           field
+//	0       4              magic 0x00000804 (type ubyte, 4 dimensions)
+//	4       4              N         number of images, 1..MaxCount
+//	8       4              Channels  1..MaxChannels
+//	12      4              Rows      1..MaxDim
+//	16      4              Cols      1..MaxDim
+//	20      N*C*Rows*Cols  pixels, CHW (channel planes, each row-major), image after image
+//
 // A labels file (idx1-ubyte):
 //
 //	offset  size  field
 //	0       4     magic 0x00000801 (type ubyte, 1 dimension)
 //	4       4     N  number of labels, 1..MaxCount
-//	8       N     labels, 0..9
+//	8       N     labels, any byte: a set read from files has max label + 1 classes (at
+//	              least 2; Load takes the larger count of its training and test sets)
 //
-// The files are untrusted input. ReadImages and ReadLabels check the magic and every dimension,
-// check that N*Rows*Cols is at most MaxImageBytes (128 MiB; Rows, Cols at most MaxDim = 1024)
-// before allocating anything, and then read in growing chunks, so a header that promises more
+// The files are untrusted input. ReadImages, ReadImagesCHW and ReadLabels check the magic and
+// every dimension, check that N*Channels*Rows*Cols is at most MaxImageBytes (128 MiB; Rows,
+// Cols at most MaxDim = 1024) before allocating anything, and then read in growing chunks, so a header that promises more
 // than the stream holds costs no more memory than the data actually present. LoadSet (and
 // Load, LoadTest) also compare the declared size with the bytes the file holds before
 // allocating: a plain file's length, a gzip file's decompressed length from a first pass that

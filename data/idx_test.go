@@ -53,7 +53,62 @@ func TestReadImagesValid(t *testing.T) {
 	}
 }
 
+// An idx4 stream (N x C x H x W) round-trips through ReadImagesCHW and WriteImagesCHW, an idx3
+// stream reads as one channel, and ReadImages (idx3 only) refuses idx4 naming both formats.
+func TestReadImagesCHW(t *testing.T) {
+	pix := seq(2 * 3 * 4 * 5)
+	in := idx(Images4Magic, []uint32{2, 3, 4, 5}, pix)
+	r := bytes.NewReader(append(in, 0xAA))
+	imgs, n, c, rows, cols, err := ReadImagesCHW(r)
+	if err != nil || n != 2 || c != 3 || rows != 4 || cols != 5 || !bytes.Equal(imgs, pix) {
+		t.Fatalf("ReadImagesCHW = %d pixels, %dx%dx%dx%d, %v", len(imgs), n, c, rows, cols, err)
+	}
+	if r.Len() != 1 {
+		t.Errorf("ReadImagesCHW left %d bytes unread, want exactly the trailing 1", r.Len())
+	}
+	var buf bytes.Buffer
+	if err := WriteImagesCHW(&buf, imgs, n, c, rows, cols); err != nil || !bytes.Equal(buf.Bytes(), in) {
+		t.Errorf("WriteImagesCHW did not reproduce the input: %v", err)
+	}
+	_, n, c, rows, cols, err = ReadImagesCHW(bytes.NewReader(idx(ImagesMagic, []uint32{3, 2, 5}, seq(30))))
+	if err != nil || n != 3 || c != 1 || rows != 2 || cols != 5 {
+		t.Errorf("ReadImagesCHW of idx3: %dx%dx%dx%d, %v", n, c, rows, cols, err)
+	}
+	_, _, _, _, err = ReadImages(bytes.NewReader(in))
+	checkErr(t, err, "magic 0x00000804 is images (idx4-ubyte), want images (idx3-ubyte)", false)
+}
+
+func TestReadImagesCHWErrors(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		in        []byte
+		want      string
+		truncated bool
+	}{
+		{"short idx4 header", idx(Images4Magic, []uint32{1, 3, 2}, nil), "truncated header: want 20 bytes, got 16", true},
+		{"labels magic", idx(LabelsMagic, []uint32{1, 1, 2, 2}, seq(4)), "want images (idx3-ubyte) (0x00000803) or images (idx4-ubyte)", false},
+		{"zero channels", idx(Images4Magic, []uint32{1, 0, 2, 2}, nil), "channel count 0", false},
+		{"too many channels", idx(Images4Magic, []uint32{1, MaxChannels + 1, 2, 2}, nil), "channel count 4097", false},
+		{"zero rows", idx(Images4Magic, []uint32{1, 3, 0, 2}, nil), "image size 0x2", false},
+		{"product too big", idx(Images4Magic, []uint32{MaxCount, MaxChannels, MaxDim, MaxDim}, nil), "exceeds the limit", false},
+		{"truncated pixels", idx(Images4Magic, []uint32{2, 3, 2, 2}, seq(23)), "2 images of 3x2x2 = 24 bytes, stream has 23", true},
+		{"large header, little data", idx(Images4Magic, []uint32{40000, 3, 32, 32}, seq(5000)), "stream has 5000", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			imgs, _, _, _, _, err := ReadImagesCHW(bytes.NewReader(c.in))
+			checkErr(t, err, c.want, c.truncated)
+			if imgs != nil {
+				t.Errorf("got %d pixels with the error", len(imgs))
+			}
+		})
+	}
+}
+
 func TestReadLabelsValid(t *testing.T) {
+	// Any byte is a label: the class count comes from the data.
+	if labels, err := ReadLabels(bytes.NewReader(idx(LabelsMagic, []uint32{3}, []byte{1, 10, 255}))); err != nil || !bytes.Equal(labels, []byte{1, 10, 255}) {
+		t.Errorf("labels 1, 10, 255: %v, %v", labels, err)
+	}
 	in := idx(LabelsMagic, []uint32{10}, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
 	labels, err := ReadLabels(bytes.NewReader(in))
 	if err != nil || !bytes.Equal(labels, in[8:]) {
@@ -115,8 +170,6 @@ func TestReadLabelsErrors(t *testing.T) {
 		{"zero labels", idx(LabelsMagic, []uint32{0}, nil), "label count 0", false},
 		{"count too big", idx(LabelsMagic, []uint32{MaxCount + 1}, nil), "label count", false},
 		{"truncated", idx(LabelsMagic, []uint32{5}, []byte{1, 2, 3}), "declares 5 labels, stream has 3", true},
-		{"label 10", idx(LabelsMagic, []uint32{3}, []byte{1, 10, 3}), "label 1 is 10", false},
-		{"label 255", idx(LabelsMagic, []uint32{1}, []byte{255}), "label 0 is 255", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			labels, err := ReadLabels(bytes.NewReader(c.in))
@@ -203,7 +256,10 @@ func TestWriteErrors(t *testing.T) {
 		{"images wrong length", WriteImages(&buf, seq(5), 1, 2, 2)},
 		{"images rows too big", WriteImages(&buf, seq(MaxDim+1), 1, MaxDim+1, 1)},
 		{"labels empty", WriteLabels(&buf, nil)},
-		{"labels value", WriteLabels(&buf, []byte{3, 12})},
+		{"idx4 zero channels", WriteImagesCHW(&buf, nil, 1, 0, 1, 1)},
+		{"idx4 wrong length", WriteImagesCHW(&buf, seq(11), 1, 3, 2, 2)},
+		{"idx4 too many channels", WriteImagesCHW(&buf, seq(MaxChannels+1), 1, MaxChannels+1, 1, 1)},
+		{"idx4 over the limit", WriteImagesCHW(&buf, make([]byte, MaxImageBytes+4), 1, 4, 1<<10, 1<<13+1)},
 	} {
 		if c.err == nil {
 			t.Errorf("%s: no error", c.name)
@@ -268,7 +324,7 @@ func FuzzReadLabels(f *testing.F) {
 		}
 		var buf bytes.Buffer
 		if err := WriteLabels(&buf, labels); err != nil {
-			t.Fatal(err) // also catches an accepted label > 9
+			t.Fatal(err)
 		}
 		if !bytes.Equal(buf.Bytes(), in[:buf.Len()]) {
 			t.Fatal("WriteLabels does not reproduce the accepted prefix of the input")

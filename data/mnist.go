@@ -41,10 +41,11 @@ type Set struct {
 	Images        []uint8 // N*Channels*Rows*Cols, CHW, one image after another, 0..255
 	Labels        []uint8 // N, 0..ClassCount()-1
 	N, Rows, Cols int
-	// Channels is the number of channels of an image; 0 means 1 (MNIST, idx files).
+	// Channels is the number of channels of an image; 0 means 1. LoadSet sets it from the
+	// images file (1 for idx3).
 	Channels int
-	// Classes is the number of classes; 0 means NumClasses (10: MNIST, idx files). FromUint8
-	// and FromFloat32 set it from the labels.
+	// Classes is the number of classes; 0 means NumClasses (10). LoadSet, FromUint8 and
+	// FromFloat32 set it from the labels: the largest plus one, at least 2.
 	Classes int
 }
 
@@ -133,10 +134,13 @@ func Load(dir string) (train, test *Set, err error) {
 	if test, err = LoadSet(paths[2], paths[3]); err != nil {
 		return nil, nil, err
 	}
-	if train.Rows != test.Rows || train.Cols != test.Cols {
-		return nil, nil, fmt.Errorf("data: %s: training images are %dx%d but test images (%s) are %dx%d",
-			paths[0], train.Rows, train.Cols, paths[2], test.Rows, test.Cols)
+	if train.ChannelCount() != test.ChannelCount() || train.Rows != test.Rows || train.Cols != test.Cols {
+		return nil, nil, fmt.Errorf("data: %s: training images are %dx%dx%d but test images (%s) are %dx%dx%d",
+			paths[0], train.ChannelCount(), train.Rows, train.Cols, paths[2], test.ChannelCount(), test.Rows, test.Cols)
 	}
+	// One class count for both: a label missing from one set is still a class.
+	train.Classes = max(train.Classes, test.Classes)
+	test.Classes = train.Classes
 	return train, test, nil
 }
 
@@ -199,16 +203,17 @@ func hasSet(dir string) bool {
 	return true
 }
 
-// LoadSet reads one set from an images file and a labels file, each plain or gzip-compressed
-// (detected from the content). The counts must agree, and each file must end where its header
-// says.
+// LoadSet reads one set from an images file (idx3: one channel, or idx4: N x C x H x W) and a
+// labels file, each plain or gzip-compressed (detected from the content). The counts must
+// agree, and each file must end where its header says. The set's Channels come from the
+// images file, its Classes from the labels: the largest label plus one (at least 2).
 func LoadSet(imagesPath, labelsPath string) (*Set, error) {
 	var (
 		s   Set
 		err error
 	)
-	err = readFile(imagesPath, MaxImageBytes+16, func(r io.Reader, size int64) (err error) {
-		s.Images, s.N, s.Rows, s.Cols, err = readImages(r, imagesPath, size)
+	err = readFile(imagesPath, MaxImageBytes+20, func(r io.Reader, size int64) (err error) {
+		s.Images, s.N, s.Channels, s.Rows, s.Cols, err = readImages(r, imagesPath, size, true)
 		return err
 	})
 	if err != nil {
@@ -224,7 +229,17 @@ func LoadSet(imagesPath, labelsPath string) (*Set, error) {
 	if len(s.Labels) != s.N {
 		return nil, fmt.Errorf("data: %s: %d labels but %s holds %d images", labelsPath, len(s.Labels), imagesPath, s.N)
 	}
+	s.Classes = labelClasses(s.Labels)
 	return &s, nil
+}
+
+// labelClasses is the class count of labels: the largest label plus one, at least 2.
+func labelClasses(labels []uint8) int {
+	top := uint8(0)
+	for _, l := range labels {
+		top = max(top, l)
+	}
+	return max(int(top)+1, 2)
 }
 
 // readFile opens path, decompresses it if it starts with the gzip magic, hands the stream and

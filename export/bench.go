@@ -29,7 +29,7 @@ func BenchInference(m *nn.Model, qm *qnet.Model, s *data.Set, n int) ([]InferSpe
 	old := m.Ctx.Mode
 	defer m.SetMode(old)
 	m.SetMode(autograd.ModeFloat)
-	if err := s.CheckShape(m.InH, m.InW); err != nil {
+	if err := s.CheckInput(m.InC, m.InH, m.InW); err != nil {
 		return nil, err
 	}
 	n = min(n, s.N)

@@ -71,6 +71,9 @@ func Compare(m *nn.Model, qm *qnet.Model, s *data.Set, limit, batch int, progres
 	if err := s.CheckInput(m.InC, m.InH, m.InW); err != nil {
 		return nil, err
 	}
+	if err := s.CheckLabels(m.Classes); err != nil {
+		return nil, err
+	}
 	n := s.N
 	if limit > 0 && limit < n {
 		n = limit

@@ -14,11 +14,35 @@ import (
 // ErrNoRanges is returned for a model whose activation ranges were never learned.
 var ErrNoRanges = errors.New("export: the model has no activation ranges: train it with --mode qat or calibrate it with --mode ptq first")
 
-// Convert builds the integer model of m. The model's quantizers must hold ranges (QAT or PTQ).
+// FloatLayerError is returned for a model with a layer kept in float (nn.LayerSpec.Float):
+// the integer model, and so every quantized export (qat model file, ONNX, C), quantizes every
+// conv2d and linear layer.
+type FloatLayerError struct {
+	Model string
+	Layer string
+}
+
+func (e *FloatLayerError) Error() string {
+	return fmt.Sprintf("export: %s: layer %s is float (spec quant {\"float\": true}): the integer model quantizes every conv2d and linear layer; train it quantized to export it", e.Model, e.Layer)
+}
+
+// CheckQuantizable returns a *FloatLayerError naming the first float layer of m, if any.
+func CheckQuantizable(m *nn.Model) error {
+	if fl := m.FloatLayers(); len(fl) > 0 {
+		return &FloatLayerError{Model: m.Arch, Layer: fl[0]}
+	}
+	return nil
+}
+
+// Convert builds the integer model of m. The model's quantizers must hold ranges (QAT or PTQ),
+// and no layer may be float (CheckQuantizable).
 // The integer model requantizes under the rule the simulation applies (m.Config.Rounding), and
 // records the trained weight scales and output scales as float32 bits (qnet.Meta). The returned
 // model has passed qnet's Validate, including the int32 accumulator bound.
 func Convert(m *nn.Model) (*qnet.Model, error) {
+	if err := CheckQuantizable(m); err != nil {
+		return nil, err
+	}
 	for _, q := range m.ActQuantizers() {
 		if !q.Seen {
 			return nil, ErrNoRanges

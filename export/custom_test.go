@@ -3,7 +3,10 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/qatgo/qatgo/data"
@@ -129,4 +132,72 @@ func TestCustomModelEndToEnd(t *testing.T) {
 	if !bytes.Equal(b2.Bytes(), ex.File) {
 		t.Error("the model rebuilt from the checkpoint exports differently")
 	}
+}
+
+// A model with a float layer trains in QAT (train.Fit), and its checkpoint keeps the layer
+// float; the quantized export refuses it with one line naming the layer (a *FloatLayerError),
+// from memory and from the checkpoint, and Run writes no file.
+func TestFloatLayerRefused(t *testing.T) {
+	all := synthetic(160, 2)
+	trainSet, testSet, err := all.Split(32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := customSpec()
+	s.Layers[0] = nn.Conv(8, 3, 2, 1).Float().Named("stem")
+	m, err := nn.Build(s, nn.DefaultConfig(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := train.DefaultConfig()
+	cfg.Mode, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Out = "qat", 1, 32, 3e-3, t.TempDir()
+	m, hist, err := train.Fit(context.Background(), m, trainSet, testSet, cfg, train.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 {
+		t.Fatalf("history has %d epochs, want 1", len(hist))
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		var fe *export.FloatLayerError
+		if !errors.As(err, &fe) || fe.Layer != "stem" || !strings.Contains(err.Error(), "layer stem is float") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want a one-line *FloatLayerError naming stem", what, err)
+		}
+	}
+	_, err = export.FromModel(m, testSet, 0)
+	check("FromModel", err)
+	ckPath := filepath.Join(cfg.Out, train.CheckpointFile)
+	ck, err := train.LoadCheckpoint(ckPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := ck.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m2.FloatLayers(); len(got) != 1 || got[0] != "stem" {
+		t.Fatalf("rebuilt from the checkpoint: float layers %v, want [stem]", got)
+	}
+	_, err = export.Convert(m2)
+	check("Convert of the checkpoint's model", err)
+	_, err = export.LoadInteger(ckPath)
+	check("LoadInteger (ONNX and C exports)", err)
+	out := filepath.Join(t.TempDir(), "m.qat")
+	_, err = export.Run(export.Config{From: ckPath, Out: out, EvalBatch: 100})
+	check("Run", err)
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused export wrote its file")
+	}
+	// The compress pipeline and the mixed-precision search end in a quantized export: both
+	// refuse before any training.
+	pc := export.DefaultPipelineConfig()
+	pc.From, pc.Out = ckPath, filepath.Join(t.TempDir(), "compress")
+	_, err = export.Pipeline(pc, train.Options{})
+	check("Pipeline", err)
+	mc := export.DefaultMixedConfig()
+	mc.From, mc.Out, mc.BudgetBytes = ckPath, filepath.Join(t.TempDir(), "mixed"), 10000
+	mc.Train.Out = mc.Out
+	_, err = export.MixedSearch(mc, train.Options{})
+	check("MixedSearch", err)
 }

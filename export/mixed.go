@@ -393,6 +393,13 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The search sets every layer's bits for a quantized export: a layer the spec keeps in
+	// float is refused, not silently quantized.
+	if cm, err := ck.Model(); err != nil {
+		return nil, err
+	} else if err := CheckQuantizable(cm); err != nil {
+		return nil, err
+	}
 	trainSet, err := data.LoadTrain(cfg.Train.DataDir)
 	if err != nil {
 		return nil, err
@@ -422,7 +429,10 @@ func MixedSearch(cfg MixedConfig, opt train.Options) (*MixedResult, error) {
 		return nil, err
 	}
 	defer fg.Close()
-	if err := trainSet.CheckShape(fm.InH, fm.InW); err != nil {
+	if err := trainSet.CheckInput(fm.InC, fm.InH, fm.InW); err != nil {
+		return nil, err
+	}
+	if err := trainSet.CheckClasses(fm.Classes); err != nil {
 		return nil, err
 	}
 	for _, l := range fm.Quantized() {

@@ -143,6 +143,10 @@ func Pipeline(cfg PipelineConfig, opt train.Options) (*PipelineResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The pipeline ends in a quantized export: refuse a float layer before any training.
+	if err := CheckQuantizable(m); err != nil {
+		return nil, err
+	}
 	f32 := int64(4 * m.NumWeights())
 	in.Bytes, in.Ratio = f32, 1
 	res.Stages = append(res.Stages, in)

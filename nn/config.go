@@ -11,6 +11,10 @@ type LayerQ struct {
 	WBits      int  `json:"wbits"`       // weight bits, 2..8 (signed, narrow range, zero point 0)
 	ABits      int  `json:"abits"`       // output activation bits, 2..8 (unsigned, asymmetric)
 	PerChannel bool `json:"per_channel"` // per-output-channel weight scales
+	// Float keeps the layer unquantized (LayerSpec.Float): no fake quantization of its
+	// weights, bias or output; the bits are not used. A model with a float layer has no
+	// integer export.
+	Float bool `json:"float,omitempty"`
 }
 
 // WeightScheme returns the integer grid of the weights.
@@ -97,6 +101,9 @@ func (c Config) Validate() error {
 		}
 	}
 	for name, q := range c.Layers {
+		if q.Float {
+			continue
+		}
 		if err := check(name+" weight bits", q.WBits); err != nil {
 			return err
 		}

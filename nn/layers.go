@@ -224,11 +224,15 @@ func (b *builder) activate(a Activation, y *gorgonia.Node) (*gorgonia.Node, erro
 }
 
 // finish adds the quantized bias, the activation and the output quantizer. With qatgo's ops a
-// ReLU is fused with the bias add (autograd.BiasReLU: the same values in one pass).
+// ReLU is fused with the bias add (autograd.BiasReLU: the same values in one pass). A float
+// layer (LayerQ.Float) gets the bias and activation only.
 func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgonia.Node, error) {
-	bq, err := autograd.FakeQuant(bias, q.B, x, wq)
-	if err != nil {
-		return nil, err
+	bq := bias
+	var err error
+	if !q.Config.Float {
+		if bq, err = autograd.FakeQuant(bias, q.B, x, wq); err != nil {
+			return nil, err
+		}
 	}
 	if q.Act == ActReLU && !b.stock {
 		y, err = autograd.BiasReLU(y, bq)
@@ -237,6 +241,9 @@ func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgoni
 	}
 	if err != nil {
 		return nil, err
+	}
+	if q.Config.Float {
+		return y, nil
 	}
 	if b.poolNext && q.Out != nil {
 		// The max pool that follows quantizes its output instead: the same values, with a
@@ -248,8 +255,11 @@ func (b *builder) finish(q *LayerQuant, x, wq, bias, y *gorgonia.Node) (*gorgoni
 }
 
 // fakeQuantW adds the weight quantizer of q to w: autograd.FakeQuant, or FakeQuantLSQ with the
-// learned steps.
+// learned steps; nothing for a float layer.
 func (b *builder) fakeQuantW(q *LayerQuant, w *gorgonia.Node) (*gorgonia.Node, error) {
+	if q.Config.Float {
+		return w, nil
+	}
 	if q.WStep != nil {
 		return autograd.FakeQuantLSQ(w, b.param(q.WStep), q.W)
 	}
@@ -257,8 +267,11 @@ func (b *builder) fakeQuantW(q *LayerQuant, w *gorgonia.Node) (*gorgonia.Node, e
 }
 
 // fakeQuantOut adds the output quantizer of q to y: autograd.FakeQuant, or FakeQuantLSQ with
-// the learned step.
+// the learned step; nothing for a float layer.
 func (b *builder) fakeQuantOut(q *LayerQuant, y *gorgonia.Node) (*gorgonia.Node, error) {
+	if q.Config.Float {
+		return y, nil
+	}
 	if q.AStep != nil {
 		return autograd.FakeQuantLSQ(y, b.param(q.AStep), q.Out)
 	}

@@ -180,7 +180,7 @@ func newModelQ(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64
 		q.Out = &autograd.ActQuantizer{Ctx: m.Ctx, Scheme: q.Config.ActScheme(), Decay: cfg.Decay, Delay: cfg.Delay}
 		q.B = &autograd.BiasQuantizer{In: q.In, W: q.W}
 		q.Out.Acc, q.Out.ReLU6 = q.B, q.Act == ActReLU6
-		if cfg.LSQ() {
+		if cfg.LSQ() && !q.Config.Float {
 			q.WStep = newParam(l.Name()+".w.logstep", q.W.NumSteps())
 			q.AStep = newParam(l.Name()+".a.logstep", 1)
 			q.W.LogStep = q.WStep.Data
@@ -199,6 +199,17 @@ func newModelQ(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64
 		}
 	}
 	return m, nil
+}
+
+// FloatLayers returns the names of the layers kept in float (LayerQ.Float), in order.
+func (m *Model) FloatLayers() []string {
+	var ns []string
+	for _, l := range m.Quantized() {
+		if l.Quant().Config.Float {
+			ns = append(ns, l.Name())
+		}
+	}
+	return ns
 }
 
 // Params returns every trainable parameter in layer order.

@@ -47,7 +47,10 @@ type Normalize struct {
 //
 // Quant, on a conv2d or linear layer, sets its weight and activation bits and per-channel
 // weight scales in place of the model-wide defaults of Config (Config.Layers still overrides
-// both, for mixed precision from the command line).
+// both, for mixed precision from the command line), or keeps the layer in float
+// ({"float": true}, LayerSpec.Float): QAT then puts no fake quantization on its weights, bias
+// or output, as is common for the first or last layer. The quantized exports refuse a model
+// with a float layer.
 type LayerSpec struct {
 	Type      string     `json:"type"`
 	Name      string     `json:"name,omitempty"`
@@ -60,10 +63,12 @@ type LayerSpec struct {
 }
 
 // SpecQuant is a layer's own quantization in a Spec. Zero fields take the model-wide value.
+// Float keeps the layer unquantized and excludes the other fields.
 type SpecQuant struct {
 	WBits      int   `json:"w_bits,omitempty"`
 	ABits      int   `json:"a_bits,omitempty"`
 	PerChannel *bool `json:"per_channel,omitempty"`
+	Float      bool  `json:"float,omitempty"`
 }
 
 // Layer types of a Spec.
@@ -112,6 +117,13 @@ func (l LayerSpec) Named(name string) LayerSpec { l.Name = name; return l }
 // Quantized returns l with its own weight bits, activation bits and per-channel choice.
 func (l LayerSpec) Quantized(wbits, abits int, perChannel bool) LayerSpec {
 	l.Quant = &SpecQuant{WBits: wbits, ABits: abits, PerChannel: &perChannel}
+	return l
+}
+
+// Float returns l kept in float: no fake quantization of its weights, bias or output in QAT
+// (a model with a float layer trains and evaluates, but has no integer export).
+func (l LayerSpec) Float() LayerSpec {
+	l.Quant = &SpecQuant{Float: true}
 	return l
 }
 
@@ -251,6 +263,9 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 		}
 		if ls.Quant != nil {
 			q := ls.Quant
+			if q.Float && (q.WBits != 0 || q.ABits != 0 || q.PerChannel != nil) {
+				return nil, nil, layerError(i, ls, "quant float excludes w_bits, a_bits and per_channel")
+			}
 			for _, b := range []struct {
 				what string
 				v    int
@@ -404,13 +419,15 @@ func (m Model) quantizedNames() []string {
 }
 
 // specLayerQ is the quantization of a layer: Config.Layers if it names the layer, else the
-// spec's own values over the model-wide defaults.
+// spec's own values over the model-wide defaults. A float layer keeps the model-wide bits in
+// WBits and ABits (nothing applies them).
 func specLayerQ(cfg Config, specQ map[string]SpecQuant, name string, last bool) LayerQ {
 	if q, ok := cfg.Layers[name]; ok {
 		return q
 	}
 	q := cfg.layerQ(name, last)
 	if s, ok := specQ[name]; ok {
+		q.Float = s.Float
 		if s.WBits != 0 {
 			q.WBits = s.WBits
 		}

@@ -1,10 +1,12 @@
 package nn
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/qatgo/qatgo/autograd"
 	"github.com/qatgo/qatgo/data"
 )
 
@@ -138,5 +140,108 @@ func TestSpecJSONAndBuild(t *testing.T) {
 	bad := &Spec{Name: "bad", Input: [3]int{1, 4, 4}, Layers: []LayerSpec{Conv(2, 5, 1, 0), Flat(), Dense(2)}}
 	if _, err := Build(bad, DefaultConfig(), 1); err == nil || !strings.Contains(err.Error(), "layer 1 (conv2d conv1)") {
 		t.Errorf("Build of a conv too large for its input: %v", err)
+	}
+}
+
+// A float layer (LayerSpec.Float, {"float": true}) round-trips through JSON, and in QAT and
+// evaluation modes its output is exactly the float model's (no fake quantization of weights,
+// bias or output; its range is never observed) while the quantized layer after it is
+// quantized. The same network without Float is the control: its first layer then differs.
+func TestFloatLayer(t *testing.T) {
+	spec := func(float bool) *Spec {
+		first := Conv(4, 3, 1, 1)
+		if float {
+			first = first.Float()
+		}
+		return &Spec{Name: "f", Input: [3]int{3, 8, 8}, Layers: []LayerSpec{first, ReLU(), MaxPool(2, 2), Flat(), Dense(3)}}
+	}
+	s := spec(true)
+	if !strings.Contains(string(s.JSON()), `"float": true`) {
+		t.Fatalf("JSON of a float layer:\n%s", s.JSON())
+	}
+	p, err := ParseSpec(strings.NewReader(string(s.JSON())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.JSON()) != string(s.JSON()) || p.Layers[0].Quant == nil || !p.Layers[0].Quant.Float {
+		t.Fatalf("round trip:\n%s\n%s", s.JSON(), p.JSON())
+	}
+	for _, float := range []bool{true, false} {
+		m, err := Build(spec(float), DefaultConfig(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, fc := m.Layers[0].(*Conv2D), m.Layers[3].(*Linear)
+		if got := m.FloatLayers(); float != (len(got) == 1 && got[0] == "conv1") || conv.Q.Config.Float != float || fc.Q.Config.Float {
+			t.Fatalf("float=%v: FloatLayers %v, conv1 %+v, fc1 %+v", float, got, conv.Q.Config, fc.Q.Config)
+		}
+		tr, err := m.NewGraph(2, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := m.NewGraph(2, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fillInput(ev, 3)
+		m.SetMode(autograd.ModeFloat)
+		if _, err := ev.Run(); err != nil {
+			t.Fatal(err)
+		}
+		floatConv := append([]float32(nil), ev.OutputData(0)...)
+		floatFC := append([]float32(nil), ev.OutputData(3)...)
+		m.SetMode(autograd.ModeTrain)
+		for step := range 3 {
+			fillInput(tr, step)
+			if loss, err := tr.Run(); err != nil || !(loss > 0) {
+				t.Fatalf("float=%v: QAT step %d: loss %v, %v", float, step, loss, err)
+			}
+		}
+		g, err := tr.Grad(0) // conv1.w
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonzero := 0
+		for _, v := range g {
+			if v != 0 {
+				nonzero++
+			}
+		}
+		if nonzero == 0 {
+			t.Errorf("float=%v: conv1 has no weight gradient in QAT", float)
+		}
+		if conv.Q.Out.Seen == float || !fc.Q.Out.Seen {
+			t.Errorf("float=%v: conv1 output range seen %v, fc1 %v", float, conv.Q.Out.Seen, fc.Q.Out.Seen)
+		}
+		m.SetMode(autograd.ModeEval)
+		if _, err := ev.Run(); err != nil {
+			t.Fatal(err)
+		}
+		same := func(a, b []float32) bool {
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		if got := same(ev.OutputData(0), floatConv); got != float {
+			t.Errorf("float=%v: conv1 output in eval mode equals the float model's: %v", float, got)
+		}
+		if same(ev.OutputData(3), floatFC) {
+			t.Errorf("float=%v: fc1 output in eval mode is not quantized", float)
+		}
+		tr.Close()
+		ev.Close()
+	}
+	// Config.Layers (--layer-bits) names the layer's bits: it is quantized again.
+	cfg := DefaultConfig()
+	cfg.Layers = map[string]LayerQ{"conv1": {WBits: 6, ABits: 8, PerChannel: true}}
+	if m, err := Build(spec(true), cfg, 1); err != nil || len(m.FloatLayers()) != 0 || m.Layers[0].(*Conv2D).Q.Config.WBits != 6 {
+		t.Errorf("Config.Layers over a float layer: %v", err)
+	}
+	bad := `{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4, "quant": {"float": true, "w_bits": 4}}]}`
+	if _, err := ParseSpec(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "layer 2 (linear fc1): quant float excludes w_bits") {
+		t.Errorf("float with bits: %v", err)
 	}
 }

@@ -95,14 +95,14 @@ func Accuracy(m *qnet.Model, test *data.Set) (float64, error) {
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
-	if m.InC != 1 || m.InH != test.Rows || m.InW != test.Cols {
-		return 0, fmt.Errorf("model input %dx%dx%d does not match the %dx%d test images", m.InC, m.InH, m.InW, test.Rows, test.Cols)
+	if err := test.CheckInput(m.InC, m.InH, m.InW); err != nil {
+		return 0, err
 	}
 	if test.N == 0 {
 		return 0, fmt.Errorf("no test images")
 	}
 	pred := make([]int, test.N)
-	m.NewRunner().PredictBatch(test.Images[:test.N*test.Rows*test.Cols], test.N, pred)
+	m.NewRunner().PredictBatch(test.Images[:test.N*test.ImageSize()], test.N, pred)
 	correct := 0
 	for i, p := range pred {
 		if p == int(test.Labels[i]) {

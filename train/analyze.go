@@ -14,7 +14,9 @@ import (
 // bit width b, the model is quantized W b A b after training (PTQ: ranges, or LSQ steps, from
 // CalibImages training images by Quant's range method, no training) and compared with the
 // float model on the first Images test images, layer by layer, as PyTorch's Numeric Suite and
-// AIMET's QuantAnalyzer do.
+// AIMET's QuantAnalyzer do. A layer the spec keeps in float (nn.LayerSpec.Float) stays float
+// in the W b A b models; its solo row quantizes it (Config.Layers), showing what keeping it in
+// float saves.
 type AnalyzeConfig struct {
 	From        string
 	Bits        []int
@@ -136,6 +138,14 @@ func Analyze(cfg AnalyzeConfig) (*AnalyzeResult, error) {
 		return nil, err
 	}
 	defer rg.Close()
+	for _, s := range []*data.Set{trainSet, testSet} {
+		if err := s.CheckInput(ref.InC, ref.InH, ref.InW); err != nil {
+			return nil, err
+		}
+		if err := s.CheckClasses(ref.Classes); err != nil {
+			return nil, err
+		}
+	}
 	ref.SetMode(autograd.ModeFloat)
 	var qidx []int
 	res := &AnalyzeResult{From: cfg.From, Quantizer: cfg.Quant.Quantizer, Range: cfg.Quant.RangeMethod(), Images: n, Calib: min(cfg.CalibImages, trainSet.N), Accuracy: map[int]float64{}}

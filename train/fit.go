@@ -14,7 +14,8 @@ import (
 // Fit trains the in-memory model m (built by nn.Build, or nn.New) on trainSet, evaluating on
 // testSet after every epoch, as cfg says: Mode "float" or "qat", the optimizer, schedule,
 // epochs, batch size and seed of cfg. Arch, Quant, From, Resume, DataDir and CalibImages are
-// not read (the model is m, its quantization m.Config; train limits and test limits apply).
+// not read (the model is m, its quantization m.Config; train limits, test limits and the
+// validation hold-out Val apply).
 // The model is trained in place and returned with the per-epoch history.
 //
 // With cfg.Out set, Fit writes the checkpoint (with m's spec, so qat export/summary and
@@ -56,18 +57,19 @@ func Fit(ctx context.Context, m *nn.Model, trainSet, testSet *data.Set, cfg Conf
 		}
 		ckptPath = filepath.Join(cfg.Out, CheckpointFile)
 	}
-	if cfg.TrainLimit > 0 {
-		trainSet = trainSet.Subset(cfg.TrainLimit)
+	trainSet, valSet, err := limitSets(cfg, trainSet)
+	if err != nil {
+		return nil, nil, err
 	}
 	if cfg.TestLimit > 0 {
 		testSet = testSet.Subset(cfg.TestLimit)
 	}
-	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath, model: m, preset: true, ctx: ctx}
+	r := &runner{cfg: cfg, opt: opt, train: trainSet, val: valSet, test: testSet, ckptPath: ckptPath, model: m, preset: true, ctx: ctx}
 	if err := r.setup(nil); err != nil {
 		return nil, nil, err
 	}
 	defer r.close()
-	_, err := r.loop()
+	_, err = r.loop()
 	return m, r.ck.Metrics, err
 }
 

@@ -116,6 +116,9 @@ func Calibrate(gr *nn.Graph, s *data.Set, n int) error {
 	cfg := m.Config
 	for i, l := range m.Quantized() {
 		q := l.Quant()
+		if q.Config.Float {
+			continue // a float layer has no ranges to calibrate
+		}
 		lo, hi := ActRange(cfg, samples[i], q.Out.Scheme)
 		q.Out.Min, q.Out.Max, q.Out.Seen, q.Out.Steps = lo, hi, true, 0
 		if q.AStep == nil {

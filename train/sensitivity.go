@@ -61,7 +61,10 @@ func Sensitivity(cfg SensitivityConfig, progress io.Writer) (float64, []Sensitiv
 	if cfg.TestLimit > 0 {
 		test = test.Subset(cfg.TestLimit)
 	}
-	if err := test.CheckShape(m.InH, m.InW); err != nil {
+	if err := test.CheckInput(m.InC, m.InH, m.InW); err != nil {
+		return 0, nil, err
+	}
+	if err := test.CheckLabels(m.Classes); err != nil {
 		return 0, nil, err
 	}
 	m.SetTraining(false)

@@ -53,6 +53,7 @@ type Config struct {
 	Augment     int           `json:"augment"`      // random translation of training images by up to N pixels (0 = off)
 	Ops         nn.Ops        `json:"ops"`          // nn.OpsFast (default) or nn.OpsGorgonia: the conv and pool ops of the graphs
 	EvalBatch   int           `json:"eval_batch"`
+	Val         int           `json:"val,omitempty"` // hold out the last N training images (after TrainLimit), evaluated every epoch (0 = none)
 	// spec is the model when set by SetSpec (a custom model); unexported, so the checkpoint
 	// record's encoding is that of a built-in run (the spec is stored after it).
 	spec *nn.Spec
@@ -83,6 +84,8 @@ type EpochMetrics struct {
 	// observers of QAT, the min/max of PTQ calibration), one per quantized layer that has seen
 	// data; none in float runs. Records written before this field existed have none.
 	Ranges []LayerRange `json:"ranges,omitempty"`
+	// ValAccuracy is the accuracy on the held-out training images (Config.Val); nil without.
+	ValAccuracy *float64 `json:"val_accuracy,omitempty"`
 }
 
 // LayerRange is one activation quantizer's range [Min, Max] after an epoch.
@@ -118,6 +121,8 @@ type Result struct {
 	TrainSeconds float64        `json:"train_seconds"`
 	Checkpoint   string         `json:"checkpoint"`
 	History      []EpochMetrics `json:"-"`
+	// ValAccuracy is the last epoch's accuracy on the held-out training images (Config.Val).
+	ValAccuracy *float64 `json:"val_accuracy,omitempty"`
 }
 
 // Options are the run's side channels.
@@ -170,31 +175,50 @@ func newRunner(cfg Config, opt Options, resume *Checkpoint, h hooks) (*runner, e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("train: cannot create output directory: %w", err)
-	}
 	ckptPath := filepath.Join(cfg.Out, CheckpointFile)
 	trainSet, testSet, err := data.Load(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.TrainLimit > 0 {
-		trainSet = trainSet.Subset(cfg.TrainLimit)
+	trainSet, valSet, err := limitSets(cfg, trainSet)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.TestLimit > 0 {
 		testSet = testSet.Subset(cfg.TestLimit)
 	}
-	r := &runner{cfg: cfg, opt: opt, train: trainSet, test: testSet, ckptPath: ckptPath, prepare: h.prepare, inherit: h.inheritRanges}
+	r := &runner{cfg: cfg, opt: opt, train: trainSet, val: valSet, test: testSet, ckptPath: ckptPath, prepare: h.prepare, inherit: h.inheritRanges}
 	if err := r.setup(resume); err != nil {
 		return nil, err
 	}
+	// Only now, with the data and the model known to fit: a refused run leaves no directory.
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		r.close()
+		return nil, fmt.Errorf("train: cannot create output directory: %w", err)
+	}
 	return r, nil
+}
+
+// limitSets applies TrainLimit to the training set, then holds out its last Val images as the
+// validation set (nil when Val is 0).
+func limitSets(cfg Config, trainSet *data.Set) (train, val *data.Set, err error) {
+	if cfg.TrainLimit > 0 {
+		trainSet = trainSet.Subset(cfg.TrainLimit)
+	}
+	if cfg.Val == 0 {
+		return trainSet, nil, nil
+	}
+	if cfg.Val >= trainSet.N {
+		return nil, nil, &SettingError{"Val", cfg.Val, fmt.Sprintf("0..%d (fewer than the %d training images)", trainSet.N-1, trainSet.N)}
+	}
+	return trainSet.Split(cfg.Val)
 }
 
 type runner struct {
 	cfg         Config
 	opt         Options
 	train, test *data.Set
+	val         *data.Set // held-out training images (Config.Val), or nil
 	ckptPath    string
 
 	model      *nn.Model
@@ -228,16 +252,13 @@ func (r *runner) setup(resume *Checkpoint) error {
 		}
 	}
 	r.model.Ops, _ = nn.ParseOps(string(cfg.Ops))
-	for _, s := range []*data.Set{r.train, r.test} {
+	for _, s := range []*data.Set{r.train, r.test} { // r.val is a part of r.train
 		if err := s.CheckInput(r.model.InC, r.model.InH, r.model.InW); err != nil {
 			return err
 		}
 		if err := s.CheckClasses(r.model.Classes); err != nil {
 			return err
 		}
-	}
-	if cfg.Augment > 0 && r.model.InC != 1 {
-		return fmt.Errorf("augment shifts single-channel images; the model takes %d channels", r.model.InC)
 	}
 	r.ck = Checkpoint{Config: cfg}
 	switch {
@@ -386,11 +407,15 @@ func (r *runner) save() error {
 const MetricsFile = "metrics.jsonl"
 
 func (r *runner) result(acc float64) *Result {
-	return &Result{
+	res := &Result{
 		Arch: r.cfg.Arch, Mode: r.cfg.Mode, WBits: r.cfg.Quant.WBits, ABits: r.cfg.Quant.ABits,
 		Epochs: r.ck.Epoch, TestAccuracy: acc, TrainSeconds: r.ck.Seconds, Checkpoint: r.ckptPath,
 		History: r.ck.Metrics,
 	}
+	if n := len(r.ck.Metrics); n > 0 {
+		res.ValAccuracy = r.ck.Metrics[n-1].ValAccuracy
+	}
+	return res
 }
 
 // calibrate is post-training quantization: min/max ranges over the first CalibImages
@@ -529,7 +554,7 @@ func (r *runner) loop() (*Result, error) {
 			}
 			b.Fill(perm, i, gr.Input(), gr.Targets(), labels)
 			if cfg.Augment > 0 {
-				shiftImages(gr.Input(), cfg.BatchSize, r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, r.epochBase+epoch, i, tmp)
+				shiftImages(gr.Input(), cfg.BatchSize, r.train.ChannelCount(), r.train.Rows, r.train.Cols, cfg.Augment, cfg.Seed, r.epochBase+epoch, i, tmp)
 			}
 			loss, err := gr.Run()
 			// gorgonia flattens op errors into strings, so match the message too.
@@ -573,6 +598,15 @@ func (r *runner) loop() (*Result, error) {
 			return nil, err
 		}
 		m := EpochMetrics{Epoch: r.epochBase + epoch + 1, Cycle: r.cycle, TrainLoss: lossSum / float64(nb), TrainAcc: float64(correct) / float64(seen), TestAccuracy: acc, LR: lr, Seconds: secs, Images: seen, Ranges: r.actRanges()}
+		val := ""
+		if r.val != nil {
+			va, err := Evaluate(r.evalGraph, r.val, 0) // still in evaluation mode
+			if err != nil {
+				return nil, err
+			}
+			m.ValAccuracy = &va
+			val = fmt.Sprintf(" val %.2f%%", 100*va)
+		}
 		r.ck.Metrics = append(r.ck.Metrics, m)
 		r.ck.Epoch = epoch + 1
 		r.ck.Seconds += secs
@@ -580,7 +614,7 @@ func (r *runner) loop() (*Result, error) {
 		if err := r.save(); err != nil {
 			return nil, err
 		}
-		r.logf("%sepoch %d/%d: loss %.4f train %.2f%% test %.2f%% (%.1f s)", r.cyclePrefix(), epoch+1, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, secs)
+		r.logf("%sepoch %d/%d: loss %.4f train %.2f%% test %.2f%%%s (%.1f s)", r.cyclePrefix(), epoch+1, cfg.Epochs, m.TrainLoss, 100*m.TrainAcc, 100*acc, val, secs)
 	}
 	return r.result(acc), nil
 }

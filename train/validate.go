@@ -115,6 +115,7 @@ func (c *Config) Validate() error {
 		FloatIn("Momentum", c.Momentum, 0, 1, true),
 		FloatIn("WeightDecay", c.WeightDecay, 0, 1, false),
 		IntIn("TrainLimit", c.TrainLimit, 0, data.MaxCount),
+		IntIn("Val", c.Val, 0, data.MaxCount),
 		IntIn("TestLimit", c.TestLimit, 0, data.MaxCount),
 		IntIn("CalibImages", c.CalibImages, 0, data.MaxCount),
 		IntIn("Augment", c.Augment, 0, 8),

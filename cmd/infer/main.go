@@ -3,14 +3,17 @@
 //
 // Usage:
 //
-//	infer --model m.qat                    evaluate the MNIST test set: accuracy and images/s
-//	                                       at batch 1 and batch 64 on one thread
-//	infer --model m.qat digit.png ...      classify PNG images (grayscale, the model's input
-//	                                       size, white digit on black like MNIST; --invert for
-//	                                       black on white) or idx3 image files (plain or gzip)
+//	infer --model m.qat                    evaluate the test set: accuracy and images/s at
+//	                                       batch 1 and batch 64 on one thread
+//	infer --model m.qat digit.png ...      classify PNG images (the model's input size; 8-bit
+//	                                       grayscale for a 1-channel model, white digit on black
+//	                                       like MNIST, --invert for black on white; 8-bit RGB or
+//	                                       RGBA, alpha dropped, for a 3-channel model) or idx3 /
+//	                                       idx4 image files (plain or gzip)
 //
-// Flags: --data DIR (MNIST idx directory; default the copy shipped in the GoMNIST module; only
-// the test files are read), --limit N (first N test images), --invert, --gray (convert color,
+// Flags: --data DIR (idx directory: t10k-images-idx3-ubyte[.gz], idx3 N x H x W or idx4 N x C
+// x H x W, and t10k-labels-idx1-ubyte[.gz]; default the MNIST shipped in the GoMNIST module;
+// only the test files are read; their shape and labels must fit the model), --limit N (first N test images), --invert, --gray (convert color,
 // 16-bit and 1/2/4-bit PNGs to 8-bit gray; without it they are refused), --threads N (the
 // batch-64 pass on N threads, one Runner each; default 1; the classes are the same for any N),
 // --json (stdout carries only one JSON object: model_file, test_accuracy, images, threads,
@@ -71,8 +74,9 @@ func exitCode(err error, stderr io.Writer) int {
 const synopsis = `usage: infer --model FILE.qat [flags] [IMAGE...]
 
 Run an integer model with the integer engine only. Without images: accuracy and images/s on
-the MNIST test set. With images (PNG: 8-bit grayscale of the model's input size, white digit
-on black; or idx3 image files, plain or gzip): the class of each.
+the test set (--data). With images (PNG of the model's input size: 8-bit grayscale, white digit
+on black, for a 1-channel model, 8-bit RGB(A) for a 3-channel one; or idx3/idx4 image files,
+plain or gzip): the class of each.
 `
 
 const examples = `
@@ -100,7 +104,7 @@ type evalResult struct {
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("infer", flag.ContinueOnError)
 	model := fs.String("model", "", "integer model `file` written by qat export (required)")
-	dataDir := fs.String("data", "", "MNIST idx `dir`ectory (default: the embedded copy; only the test files are read)")
+	dataDir := fs.String("data", "", "idx `dir`ectory: t10k-images-idx3-ubyte[.gz] (idx3 or idx4 N x C x H x W) and t10k-labels-idx1-ubyte[.gz] (default: the MNIST shipped in the GoMNIST module; only the test files are read)")
 	limit := fs.Int("limit", 0, "evaluate the first N test images (0 = all)")
 	invert := fs.Bool("invert", false, "invert PNG images (black digit on white)")
 	gray := fs.Bool("gray", false, "convert color, 16-bit and 1/2/4-bit PNG images to 8-bit gray (else they are refused)")
@@ -149,8 +153,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *limit > 0 {
 		test = test.Subset(*limit)
 	}
-	if test.Rows != m.InH || test.Cols != m.InW || m.InC != 1 {
-		return fmt.Errorf("model input %dx%dx%d does not match %dx%d test images", m.InC, m.InH, m.InW, test.Rows, test.Cols)
+	oc, oh, ow := m.OutputShape()
+	if err := test.CheckInput(m.InC, m.InH, m.InW); err != nil {
+		return usagef("--data does not fit --model %s: %s", *model, strings.TrimPrefix(err.Error(), "data: "))
+	}
+	if err := test.CheckLabels(oc * oh * ow); err != nil {
+		return usagef("--data does not fit --model %s: %s", *model, strings.TrimPrefix(err.Error(), "data: "))
 	}
 	res := evaluate(m, test, *threads)
 	res.Model = *model
@@ -181,7 +189,7 @@ func evaluate(m *qnet.Model, s *data.Set, threads int) evalResult {
 		}
 	}
 	t1 := time.Since(start)
-	px := s.Rows * s.Cols
+	px := s.ImageSize()
 	batches := make([]int, s.N)
 	runners := []*qnet.Runner{r}
 	for len(runners) < threads {
@@ -249,9 +257,10 @@ func classify(m *qnet.Model, modelFile string, files []string, opt imageOptions,
 	return nil
 }
 
-// readImages reads a PNG (one image) or an idx3 image file (plain or gzip), at most
+// readImages reads a PNG (one image) or an idx3 or idx4 image file (plain or gzip), at most
 // MaxImageFile bytes. A PNG's size and format are checked from its header before it is
-// decoded: it must have the model's input size and, unless opt.gray, be 8-bit grayscale.
+// decoded: it must have the model's input size and, for a 1-channel model, unless opt.gray,
+// be 8-bit grayscale; for a 3-channel model 8-bit RGB or RGBA.
 func readImages(path string, m *qnet.Model, opt imageOptions) ([]uint8, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -276,12 +285,12 @@ func readImages(path string, m *qnet.Model, opt imageOptions) ([]uint8, int, err
 		}
 		rd = z
 	}
-	imgs, n, rows, cols, err := data.ReadImages(rd)
+	imgs, n, c, rows, cols, err := data.ReadImagesCHW(rd)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: not a PNG or idx3 image file: %w", path, err)
+		return nil, 0, fmt.Errorf("%s: not a PNG or idx3/idx4 image file: %w", path, err)
 	}
-	if rows != m.InH || cols != m.InW || m.InC != 1 {
-		return nil, 0, fmt.Errorf("%s: images are %dx%d, the model takes %dx%d", path, cols, rows, m.InW, m.InH)
+	if c != m.InC || rows != m.InH || cols != m.InW {
+		return nil, 0, fmt.Errorf("%s: images are %dx%dx%d (CxHxW), the model takes %dx%dx%d", path, c, rows, cols, m.InC, m.InH, m.InW)
 	}
 	return imgs, n, nil
 }
@@ -294,12 +303,26 @@ func readPNG(path string, b []byte, m *qnet.Model, opt imageOptions) ([]uint8, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	if m.InC != 1 || cfg.Width != m.InW || cfg.Height != m.InH {
-		return nil, 0, fmt.Errorf("%s: image is %dx%d, the model takes %dx%d grayscale", path, cfg.Width, cfg.Height, m.InW, m.InH)
+	if m.InC != 1 && m.InC != 3 {
+		return nil, 0, fmt.Errorf("%s: the model takes %d-channel images; a PNG gives 1 (gray) or 3 (RGB): pass an idx4 file", path, m.InC)
+	}
+	kinds := map[int]string{1: "grayscale", 3: "RGB"}
+	if cfg.Width != m.InW || cfg.Height != m.InH {
+		return nil, 0, fmt.Errorf("%s: image is %dx%d, the model takes %dx%d %s", path, cfg.Width, cfg.Height, m.InW, m.InH, kinds[m.InC])
 	}
 	// IHDR: 8-byte signature, length, "IHDR", width, height, bit depth (24), color type (25);
 	// DecodeConfig has checked it is there.
 	depth, ctype := b[24], b[25]
+	if m.InC == 3 {
+		if depth != 8 || (ctype != 2 && ctype != 6) {
+			kind, ok := pngColorTypes[ctype]
+			if !ok {
+				kind = fmt.Sprintf("color type %d", ctype)
+			}
+			return nil, 0, fmt.Errorf("%s: PNG is %d-bit %s, the model takes 8-bit RGB (or RGBA, alpha dropped)", path, depth, kind)
+		}
+		return readRGB(path, b, opt)
+	}
 	if (ctype != 0 || depth != 8) && !opt.gray {
 		kind, ok := pngColorTypes[ctype]
 		if !ok {
@@ -320,6 +343,32 @@ func readPNG(path string, b []byte, m *qnet.Model, opt imageOptions) ([]uint8, i
 				g = 255 - g
 			}
 			px = append(px, g)
+		}
+	}
+	return px, 1, nil
+}
+
+// readRGB decodes an 8-bit RGB or RGBA PNG into CHW planes R, G, B (alpha dropped; with
+// opt.invert, 255 - p).
+func readRGB(path string, b []byte, opt imageOptions) ([]uint8, int, error) {
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	bd := img.Bounds()
+	plane := bd.Dx() * bd.Dy()
+	px := make([]uint8, 3*plane)
+	i := 0
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			for ch, v := range [3]uint8{c.R, c.G, c.B} {
+				if opt.invert {
+					v = 255 - v
+				}
+				px[ch*plane+i] = v
+			}
+			i++
 		}
 	}
 	return px, 1, nil

@@ -341,3 +341,129 @@ func TestTestSetOnly(t *testing.T) {
 		t.Errorf("%v %v", err, res)
 	}
 }
+
+// rgbModel is a valid 3x4x5 -> 4 integer model: one fully connected layer.
+func rgbModel(t *testing.T, dir string) (string, *qnet.Model) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const in = 3 * 4 * 5
+	fc := &qnet.FullyConnected{In: in, Out: 4, WeightBits: 8, OutBits: 8, ActMin: 0, ActMax: 255, OutputZero: 128}
+	for i := 0; i < in*4; i++ {
+		fc.Weights = append(fc.Weights, int8(rng.IntN(255)-127))
+	}
+	for i := 0; i < 4; i++ {
+		fc.Bias = append(fc.Bias, int32(rng.IntN(2000)-1000))
+		fc.Multiplier = append(fc.Multiplier, 1<<30)
+		fc.Shift = append(fc.Shift, -9)
+	}
+	m := &qnet.Model{Name: "rgb", InC: 3, InH: 4, InW: 5, Layers: []qnet.Layer{fc}}
+	path := filepath.Join(dir, "rgb.qat")
+	if err := qnet.WriteFile(path, m); err != nil {
+		t.Fatal(err)
+	}
+	return path, m
+}
+
+// A 3-channel model: an idx4 test set (--data) is evaluated image by image like the engine;
+// an 8-bit RGB PNG is read as CHW planes; idx4 files classify; a gray PNG, a PNG of the wrong
+// size, idx files of another shape and a test set with more classes than the model's outputs
+// are refused with one line naming both sides.
+func TestRGBModel(t *testing.T) {
+	dir := t.TempDir()
+	path, m := rgbModel(t, dir)
+	r := m.NewRunner()
+	const n, c, h, w = 50, 3, 4, 5
+	rng := rand.New(rand.NewPCG(5, 6))
+	imgs := make([]uint8, n*c*h*w)
+	for i := range imgs {
+		imgs[i] = uint8(rng.IntN(256))
+	}
+	labels := make([]uint8, n)
+	correct := 0
+	for i := range labels {
+		labels[i] = uint8(rng.IntN(4))
+		if r.Predict(imgs[i*c*h*w:(i+1)*c*h*w]) == int(labels[i]) {
+			correct++
+		}
+	}
+	writeDir := func(name string, labels []uint8) string {
+		d := filepath.Join(dir, name)
+		os.MkdirAll(d, 0o755)
+		var ib, lb bytes.Buffer
+		if err := data.WriteImagesCHW(&ib, imgs, n, c, h, w); err != nil {
+			t.Fatal(err)
+		}
+		data.WriteLabels(&lb, labels)
+		os.WriteFile(filepath.Join(d, "t10k-images-idx3-ubyte"), ib.Bytes(), 0o644)
+		os.WriteFile(filepath.Join(d, "t10k-labels-idx1-ubyte"), lb.Bytes(), 0o644)
+		return d
+	}
+	var out, errb bytes.Buffer
+	if err := run([]string{"--model", path, "--data", writeDir("ok", labels), "--json"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var res evalResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Images != n || res.Accuracy != float64(correct)/n || !res.BatchPredictsMatch {
+		t.Errorf("--data: %+v, %v; want accuracy %d/%d", res, err, correct, n)
+	}
+
+	// Image 0 as an RGB PNG and the first three as an idx4 file.
+	rgb := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			rgb.Set(x, y, color.NRGBA{imgs[y*w+x], imgs[h*w+y*w+x], imgs[2*h*w+y*w+x], 255})
+		}
+	}
+	var pb bytes.Buffer
+	png.Encode(&pb, rgb)
+	pngPath := filepath.Join(dir, "img.png")
+	os.WriteFile(pngPath, pb.Bytes(), 0o644)
+	var ib bytes.Buffer
+	data.WriteImagesCHW(&ib, imgs[:3*c*h*w], 3, c, h, w)
+	idxPath := filepath.Join(dir, "three.idx")
+	os.WriteFile(idxPath, ib.Bytes(), 0o644)
+	out.Reset()
+	if err := run([]string{"--model", path, "--json", pngPath, idxPath}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var cl struct{ Predictions []classified }
+	json.Unmarshal(out.Bytes(), &cl)
+	want := []int{r.Predict(imgs[:c*h*w]), r.Predict(imgs[:c*h*w]), r.Predict(imgs[c*h*w : 2*c*h*w]), r.Predict(imgs[2*c*h*w : 3*c*h*w])}
+	if len(cl.Predictions) != len(want) {
+		t.Fatalf("classified %d images, want %d", len(cl.Predictions), len(want))
+	}
+	for i, p := range cl.Predictions {
+		if p.Class != want[i] {
+			t.Errorf("prediction %d (%s[%d]) = %d, want %d", i, p.File, p.Index, p.Class, want[i])
+		}
+	}
+
+	gray := filepath.Join(dir, "gray.png")
+	writePNG(t, gray, w, h, make([]uint8, w*h))
+	wrongSize := filepath.Join(dir, "big.png")
+	var bb bytes.Buffer
+	png.Encode(&bb, image.NewNRGBA(image.Rect(0, 0, 8, 8)))
+	os.WriteFile(wrongSize, bb.Bytes(), 0o644)
+	var ob bytes.Buffer
+	data.WriteImages(&ob, make([]uint8, 2*h*w), 2, h, w)
+	oneChannel := filepath.Join(dir, "gray.idx")
+	os.WriteFile(oneChannel, ob.Bytes(), 0o644)
+	tooMany := append([]uint8(nil), labels...)
+	tooMany[7] = 5
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--model", path, gray}, 1, "PNG is 8-bit grayscale, the model takes 8-bit RGB"},
+		{[]string{"--model", path, wrongSize}, 1, "image is 8x8, the model takes 5x4 RGB"},
+		{[]string{"--model", path, oneChannel}, 1, "images are 1x4x5 (CxHxW), the model takes 3x4x5"},
+		{[]string{"--model", path, "--data", writeDir("six", tooMany)}, 2, "the set has 6 classes (labels up to 5), the model outputs 4"},
+	} {
+		var out, errb bytes.Buffer
+		code := exitCode(run(c.args, &out, &errb), &errb)
+		msg := errb.String()
+		if code != c.code || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want %d and one line with %q", c.args, code, msg, c.code, c.want)
+		}
+	}
+}

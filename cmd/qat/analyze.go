@@ -25,7 +25,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.CalibImages, "calib", 500, "training images for the ranges")
 	fs.IntVar(&cfg.Images, "images", 500, "test images compared")
 	fs.IntVar(&cfg.Batch, "batch", 100, "graph batch size")
-	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx directory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", "", dataUsage)
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
 	if err := parse(fs, args); err != nil {
 		return err

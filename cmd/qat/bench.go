@@ -29,7 +29,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "checkpoint for the inference benchmark")
 	intModel := fs.String("int", "", "integer model `file` for the inference benchmark: the export of --from")
 	images := fs.Int("images", 2000, "test images for the inference benchmark (1..10000)")
-	dataDir := fs.String("data", "", "MNIST idx `dir`ectory")
+	dataDir := fs.String("data", "", dataUsage)
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")
 	engine := fs.String("engine", "", "integer model `file`: time the engine's kernel sets at batch 1, 8, 64, 256 (--images each, at least 256; --rounds interleaved) and exit")
 	if err := parse(fs, args); err != nil {

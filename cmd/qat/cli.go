@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/export"
 	"github.com/qatgo/qatgo/train"
 	"golang.org/x/term"
@@ -56,6 +57,22 @@ func exitCode(err error, stderr io.Writer, prog string) int {
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", prog, oneLine(err.Error()))
 	return 1
+}
+
+// dataMismatch turns a *data.MismatchError (the images' shape or classes do not fit the
+// model) into a usage error of the command args name: the --data and --model or --from given
+// do not go together.
+func dataMismatch(args []string, err error) error {
+	var me *data.MismatchError
+	var ue *usageError
+	if !errors.As(err, &me) || errors.As(err, &ue) {
+		return err
+	}
+	cmd := "qat"
+	if len(args) > 0 {
+		cmd += " " + args[0]
+	}
+	return &usageError{cmd: cmd, msg: "the data (--data) does not fit the model: " + me.Msg}
 }
 
 // oneLine joins the lines of a message (gorgonia's errors can span several).
@@ -179,7 +196,7 @@ var settingFlags = map[string]string{
 	"Quant.WBits": "wbits", "Quant.ABits": "abits", "Quant.LogitBits": "logit-bits",
 	"Quant.Decay": "ema-decay", "Quant.Delay": "quant-delay", "Epochs": "epochs",
 	"StopAfter": "stop-after", "BatchSize": "batch", "LR": "lr", "Momentum": "momentum",
-	"WeightDecay": "weight-decay", "TrainLimit": "train-limit", "TestLimit": "test-limit",
+	"WeightDecay": "weight-decay", "TrainLimit": "train-limit", "TestLimit": "test-limit", "Val": "val",
 	"CalibImages": "calib", "Augment": "augment", "EvalBatch": "eval-batch",
 	"Target": "target", "Quality": "quality", "Cycles": "cycles", "RetrainEpochs": "retrain-epochs",
 	"Freq": "prune-freq", "LayerTargets": "layer-target", "K": "k", "LayerK": "layer-k",

@@ -140,7 +140,7 @@ func cmdSensitivity(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.From, "from", "", "trained checkpoint (file or run directory)")
 	sweep := fs.String("sparsities", "0.5,0.7,0.8,0.9,0.95,0.98", "comma-separated pruned fractions to try per layer")
 	fs.Float64Var(&cfg.Tolerance, "tolerance", cfg.Tolerance, "accuracy loss (fraction) allowed for the suggested target")
-	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx `dir`ectory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", "", dataUsage)
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "evaluate on the first N test images (0 = all)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", cfg.EvalBatch, "evaluation batch size (1..4096)")
 	asJSON := fs.Bool("json", false, "print only a JSON object on stdout (human lines to stderr)")

@@ -36,7 +36,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
 	fs.StringVar(&cfg.From, "from", "", "trained checkpoint (file or run directory)")
 	fs.StringVar(&cfg.Out, "out", "", "integer model file to write (e.g. model.qat)")
-	fs.StringVar(&cfg.DataDir, "data", "", "MNIST idx `dir`ectory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", "", dataUsage)
 	fs.IntVar(&cfg.TestLimit, "test-limit", 0, "compare on the first N test images (0 = all)")
 	fs.IntVar(&cfg.EvalBatch, "eval-batch", 100, "simulation batch size (1..4096)")
 	fs.StringVar(&cfg.Encoding, "encoding", "auto", "weight storage: auto (smallest per layer), dense, sparse or huffman")

@@ -2,10 +2,13 @@ package main
 
 // The synopsis, flag groups and examples `qat CMD -h` prints (cli.go, printHelp).
 
+// dataUsage is the help of every --data flag.
+const dataUsage = "idx `dir`ectory (README: Your own model and data): {train,t10k}-images-idx3-ubyte[.gz] (idx3 N x H x W or idx4 N x C x H x W) and {train,t10k}-labels-idx1-ubyte[.gz] (classes = max label + 1); default: the MNIST shipped in the GoMNIST module"
+
 var (
 	quantFlags = flagList{"quantization", []string{"mode", "wbits", "abits", "logit-bits", "per-channel", "layer-bits", "ema-decay", "quant-delay", "calib"}}
 	optimFlags = flagList{"optimization", []string{"epochs", "stop-after", "batch", "lr", "optimizer", "momentum", "weight-decay", "schedule", "augment", "seed"}}
-	runFlags   = flagList{"model, data and output", []string{"model", "ops", "from", "resume", "out", "data", "train-limit", "test-limit", "eval-batch"}}
+	runFlags   = flagList{"model, data and output", []string{"model", "ops", "from", "resume", "out", "data", "train-limit", "val", "test-limit", "eval-batch"}}
 	outFlags   = flagList{"output", []string{"json", "quiet"}}
 )
 
@@ -18,6 +21,7 @@ func init() {
 			"qat train --from runs/float --wbits 4 --abits 4 --epochs 2 --lr 1e-4 --out runs/w4a4",
 			"qat train --mode ptq --from runs/float --calib 1000 --out runs/ptq",
 			"qat train --model examples/specs/conv3s2.json --wbits 4 --abits 4 --epochs 4 --out runs/custom",
+			"qat train --model rgb.json --data my-idx-dir --val 1000 --epochs 4 --out runs/rgb",
 		},
 	}
 	helps["qat export"] = help{

@@ -36,6 +36,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,7 +50,8 @@ func main() {
 	os.Exit(exitCode(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr, "qat"))
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) (err error) {
+	defer func() { err = dataMismatch(args, err) }()
 	if len(args) == 0 {
 		return mainJob(stdout, stderr)
 	}
@@ -131,9 +133,10 @@ func trainFlags(fs *flag.FlagSet, cfg *train.Config) {
 	fs.Var(&cfg.Schedule, "schedule", "learning-rate schedule: const, cosine, step")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (init and data order)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "run directory (checkpoint.qck, metrics.jsonl)")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the copy shipped in the GoMNIST module)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, dataUsage)
 	fs.IntVar(&cfg.TrainLimit, "train-limit", cfg.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
+	fs.IntVar(&cfg.Val, "val", cfg.Val, "hold out the last N training images (after --train-limit) as a validation set, reported every epoch (0 = none)")
 	fs.IntVar(&cfg.CalibImages, "calib", cfg.CalibImages, "ptq calibration images")
 	fs.IntVar(&cfg.Augment, "augment", cfg.Augment, "shift training images randomly by up to N pixels (0 = off)")
 	fs.Var(&cfg.Ops, "ops", "conv/pool ops: fast (qatgo's NCHW ops) or gorgonia (stock)")
@@ -156,11 +159,19 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	out := output(*asJSON, stdout, stderr)
 	res, err := train.Run(cfg, options(*quiet, out, stderr))
+	var se *train.SettingError
+	if errors.As(err, &se) { // a setting that only the data shows out of range (--val)
+		return invalid(fs, err)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s %s W%dA%d: test accuracy %.2f%% after %d epochs (%.1f s training); checkpoint %s\n",
-		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, res.Epochs, res.TrainSeconds, res.Checkpoint)
+	val := ""
+	if res.ValAccuracy != nil {
+		val = fmt.Sprintf(", validation %.2f%%", 100**res.ValAccuracy)
+	}
+	fmt.Fprintf(out, "%s %s W%dA%d: test accuracy %.2f%%%s after %d epochs (%.1f s training); checkpoint %s\n",
+		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, val, res.Epochs, res.TrainSeconds, res.Checkpoint)
 	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qatgo/qatgo/data"
 	"github.com/qatgo/qatgo/train"
 )
 
@@ -83,6 +84,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"train", "--layer-bits", "conv1=8"}, 2, "NAME=WBITS:ABITS"},
 		{[]string{"train", "--layer-bits", "conv1=9:8"}, 2, "bit width must be in 2..8"},
 		{[]string{"train", "--out", ""}, 2, "output directory"},
+		{[]string{"train", "--val", "-1"}, 2, "--val = -1: allowed 0..10000000"},
 		// export
 		{[]string{"export", "-h"}, 0, "usage: qat export"},
 		{[]string{"export"}, 2, "--from"},
@@ -320,5 +322,83 @@ func TestFailuresLeaveNothing(t *testing.T) {
 	}
 	if code, msg := run1("bench", "--batches", "0", "--from", a.ptq, "--int", a.model, "--images", "64"); code != 0 {
 		t.Errorf("bench of a checkpoint and its export: %d %q", code, msg)
+	}
+}
+
+// Data that does not fit the model (shape, classes, a hold-out larger than the set) is a usage
+// error (exit 2, one line naming both sides) before any training, and leaves no run directory;
+// a truncated idx4 file is a failure (exit 1) naming the file. A model with a float layer
+// trains, but every quantized export refuses it (exit 1, one line naming the layer) and writes
+// nothing.
+func TestDataMisuse(t *testing.T) {
+	good := synthDir(t, 64, 32)
+	work := t.TempDir()
+	spec, floatSpec := writeSpec(t, work, false), writeSpec(t, work, true)
+	copyDir := func(name string) string {
+		d := filepath.Join(work, name)
+		os.MkdirAll(d, 0o755)
+		ents, _ := os.ReadDir(good)
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join(good, e.Name()))
+			os.WriteFile(filepath.Join(d, e.Name()), b, 0o644)
+		}
+		return d
+	}
+	// Six classes: labels 0..5 in the training set.
+	sixClasses := copyDir("six")
+	var lb bytes.Buffer
+	labels := make([]uint8, 64)
+	for i := range labels {
+		labels[i] = uint8(i % 6)
+	}
+	data.WriteLabels(&lb, labels)
+	os.WriteFile(filepath.Join(sixClasses, "train-labels-idx1-ubyte"), lb.Bytes(), 0o644)
+	// A truncated idx4 test file.
+	truncated := copyDir("truncated")
+	ti := filepath.Join(truncated, "t10k-images-idx3-ubyte")
+	b, _ := os.ReadFile(ti)
+	os.WriteFile(ti, b[:len(b)-100], 0o644)
+
+	runDir := filepath.Join(work, "run")
+	small := []string{"--epochs", "1", "--batch", "16", "--quiet", "--out", runDir}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "--model", "lenet5", "--data", good}, 2, "qat train: the data (--data) does not fit the model: images are 3x16x16 (CxHxW), the model takes 1x28x28"},
+		{[]string{"train", "--model", spec, "--data", sixClasses}, 2, "the set has 6 classes, the model outputs 4"},
+		{[]string{"train", "--model", spec, "--data", good, "--val", "64"}, 2, "--val = 64: allowed 0..63 (fewer than the 64 training images)"},
+		{[]string{"train", "--model", spec, "--data", good, "--train-limit", "40", "--val", "40"}, 2, "--val = 40: allowed 0..39"},
+		{[]string{"train", "--model", spec, "--data", truncated}, 1, "t10k-images-idx3-ubyte: truncated pixel data: header declares 32 images of 3x16x16"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append(append([]string(nil), c.args...), small...)
+		code := exitCode(run(args, &stdout, &stderr), &stderr, "qat")
+		msg := stderr.String()
+		if code != c.code || !strings.Contains(msg, c.want) || strings.Count(msg, "\n") != 1 {
+			t.Errorf("%v: exit %d, %q; want %d and one line with %q", c.args, code, msg, c.code, c.want)
+		}
+		if _, err := os.Stat(runDir); err == nil {
+			t.Fatalf("%v: a refused train created its run directory", c.args)
+		}
+	}
+
+	// A float first layer trains in QAT; the quantized exports refuse it.
+	var stdout, stderr bytes.Buffer
+	if err := run(append([]string{"train", "--model", floatSpec, "--data", good, "--mode", "qat"}, small...), &stdout, &stderr); err != nil {
+		t.Fatalf("QAT of a spec with a float layer: %v", err)
+	}
+	for _, format := range []string{"qat", "onnx", "c"} {
+		out := filepath.Join(work, "export."+format)
+		stderr.Reset()
+		code := exitCode(run([]string{"export", "--from", runDir, "--out", out, "--format", format, "--data", good, "--quiet"}, &stdout, &stderr), &stderr, "qat")
+		msg := stderr.String()
+		if code != 1 || !strings.Contains(msg, "export: rgb16: layer conv1 is float") || strings.Count(msg, "\n") != 1 {
+			t.Errorf("export --format %s of a float layer: exit %d, %q", format, code, msg)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("export --format %s of a float layer wrote %s", format, out)
+		}
 	}
 }

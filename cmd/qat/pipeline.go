@@ -65,7 +65,7 @@ func cmdCompress(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.SkipPrune, "skip-prune", cfg.SkipPrune, "leave out the pruning stage")
 	fs.BoolVar(&cfg.SkipCluster, "skip-cluster", cfg.SkipCluster, "leave out the clustering stage")
 	fs.StringVar(&cfg.Encoding, "encoding", cfg.Encoding, "final weight storage: auto, dense, sparse or huffman")
-	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "MNIST idx `dir`ectory (default: the embedded copy)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, dataUsage)
 	trainLimit := fs.Int("train-limit", cfg.Prune.Train.TrainLimit, "use only the first N training images (0 = all)")
 	fs.IntVar(&cfg.TestLimit, "test-limit", cfg.TestLimit, "evaluate on the first N test images (0 = all)")
 	printConfig := fs.Bool("print-config", false, "print the configuration as JSON and exit")

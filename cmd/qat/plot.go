@@ -60,7 +60,7 @@ func cmdPlot(args []string, stdout, stderr io.Writer) error {
 }
 
 func evalFlags(fs *flag.FlagSet, e *report.EvalOptions) {
-	fs.StringVar(&e.DataDir, "data", "", "MNIST idx directory for evaluating .qat files (default: the embedded copy)")
+	fs.StringVar(&e.DataDir, "data", "", "idx `dir`ectory for evaluating .qat files (README: Your own model and data; default: the MNIST shipped in the GoMNIST module)")
 	fs.IntVar(&e.TestLimit, "test-limit", 0, "evaluate .qat files on the first N test images (0 = all)")
 }
 

@@ -71,7 +71,10 @@ func newBenchRun(arch string, q nn.Config, ops nn.Ops, mode autograd.Mode, batch
 		return nil, err
 	}
 	m.Ops = ops
-	if err := set.CheckShape(m.InH, m.InW); err != nil {
+	if err := set.CheckInput(m.InC, m.InH, m.InW); err != nil {
+		return nil, err
+	}
+	if err := set.CheckClasses(m.Classes); err != nil {
 		return nil, err
 	}
 	m.FoldBN = mode != autograd.ModeFloat
