@@ -93,8 +93,8 @@ func TestAveragePoolTies(t *testing.T) {
 		{-2, 0, -1}, // -0.5
 		{6, 2, 2},   // 1.5
 		{-6, -1, -2},
-		{1, 0, 1}, // 0.25: the double rule's known excess (SRDHM 0.5 -> 1, then 1/2 -> 1)
-		{3, 1, 1}, // 0.75
+		{1, 0, 1},  // 0.25: the double rule's known excess (SRDHM 0.5 -> 1, then 1/2 -> 1)
+		{3, 1, 1},  // 0.75
 		{-1, 0, 0}, // -0.25: SRDHM gives -0.5 -> 0 (ties toward +Inf), then 0
 	} {
 		if got := AveragePool(RoundSingle, c.sum, 4, 0, -100, 100); got != c.single {
