@@ -26,6 +26,9 @@ const (
 	// of shapes that a small file can declare (a 256x256 kernel over a
 	// 4096x4096 output is 2 TB of im2col scratch in 8 KB of file).
 	MaxRunnerBytes = 64 << 20
+	// MaxAvgPoolK bounds an AvgPool2D's window side: K*K <= 65536 codes, whose
+	// sum fits an int32 and whose 1/(K*K) fakequant.MeanMultiplier takes.
+	MaxAvgPoolK = 256
 )
 
 const (
@@ -214,6 +217,10 @@ func validateLayer(l Layer, c, h, w int, z, lo, hi int32) (int, int, int, error)
 	case *MaxPool2D:
 		if l.K < 1 || l.K > MaxDim || l.Stride < 1 || l.Stride > MaxDim {
 			return 0, 0, 0, shapeErrorf("K=%d Stride=%d outside [1, %d]", l.K, l.Stride, MaxDim)
+		}
+	case *AvgPool2D:
+		if l.K < 1 || l.K > MaxAvgPoolK || l.Stride < 1 || l.Stride > MaxDim {
+			return 0, 0, 0, shapeErrorf("K=%d Stride=%d outside [1, %d] / [1, %d]", l.K, l.Stride, MaxAvgPoolK, MaxDim)
 		}
 	default:
 		return 0, 0, 0, shapeErrorf("unknown layer type %T", l)
