@@ -57,7 +57,7 @@ func TestAvgPool2DQuantized(t *testing.T) {
 					rng := newRNG(uint64(32 + bits))
 					size := pc.n * pc.c * pc.h * pc.w
 					xd := uniforms(rng, size, -1.6, 2.4) // beyond the range: codes at QMin and QMax
-					for i := 0; i < size/4; i++ {       // ... and whole planes there
+					for i := 0; i < size/4; i++ {        // ... and whole planes there
 						xd[i] = 5
 					}
 					for i := size / 4; i < size/2; i++ {
