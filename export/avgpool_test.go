@@ -1,0 +1,60 @@
+package export_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/qatgo/qatgo/export"
+	"github.com/qatgo/qatgo/export/qnet"
+	"github.com/qatgo/qatgo/fakequant"
+	"github.com/qatgo/qatgo/internal/synth"
+)
+
+// TestAvgPoolEndToEnd trains synth.AvgRGB16 (average pools on the pixels and after each conv,
+// 2x2 stride 1, 2x2 stride 2, 3x3 stride 2) with W4A4 QAT under both rounding rules, exports
+// it from memory and requires the integer engine to agree with the simulation on every
+// held-out image and every activation, average pools included; the file (format version 3)
+// decodes to the same model.
+func TestAvgPoolEndToEnd(t *testing.T) {
+	for _, r := range []fakequant.Rounding{fakequant.RoundSingle, fakequant.RoundDouble} {
+		t.Run(r.String(), func(t *testing.T) {
+			m, testSet, err := synth.TrainSpec(synth.AvgRGB16(), 5, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, err := export.FromModel(m, testSet, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := ex.Report
+			if rep.Images != testSet.N || rep.Agreement != 1 {
+				t.Fatalf("agreement %.4f on %d images, want 1 on %d", rep.Agreement, rep.Images, testSet.N)
+			}
+			pools := 0
+			for _, l := range rep.Layers {
+				if l.MaxSteps != 0 || l.Differing != 0 {
+					t.Errorf("layer %s: max %d steps, %.4f%% differing, want 0", l.Name, l.MaxSteps, 100*l.Differing)
+				}
+			}
+			t.Logf("%v: test accuracy %.2f%% simulated, %.2f%% integer, agreement %.2f%% on %d images, layers %+v", r, 100*rep.SimAccuracy, 100*rep.IntAccuracy, 100*rep.Agreement, rep.Images, rep.Layers)
+			if rep.SimAccuracy < 0.6 {
+				t.Errorf("simulated accuracy %.3f on 4 classes: not learning", rep.SimAccuracy)
+			}
+			qm, err := qnet.Decode(bytes.NewReader(ex.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := uint16(ex.File[8]) | uint16(ex.File[9])<<8; v != 3 {
+				t.Errorf("file version %d, want 3", v)
+			}
+			for _, l := range qm.Layers {
+				if l.Kind() == qnet.KindAvgPool2D {
+					pools++
+				}
+			}
+			if pools != 3 || qm.Rounding != r {
+				t.Fatalf("integer model: %d average pools, rounding %v", pools, qm.Rounding)
+			}
+		})
+	}
+}
