@@ -8,7 +8,8 @@ import (
 // The SIMD engine: the Runner's default on CPUs with AVX2 (and AVX-512
 // VNNI), with the kernels of package qgemm. It computes exactly what the
 // reference kernels compute (conv2d.go, fully_connected.go, maxpool.go,
-// avgpool.go; an AvgPool2D runs engine_avgpool.go's Go loop on HWC codes):
+// avgpool.go; an AvgPool2D sums its windows on HWC codes in Go and
+// requantizes the sums with qgemm's kernels, engine_avgpool.go):
 //
 //   - Activations are kept HWC (channels innermost) between layers, so an
 //     im2col row is KH runs of KW*InC contiguous codes. The weights are
@@ -83,7 +84,7 @@ type engine struct {
 	sacc    []int32 // sparse layers' accumulators, channel-major
 	pacc    []int32 // pooled accumulators
 	prow    []int32 // one row of vertically pooled accumulators
-	asum    []int32 // an AvgPool2D's window sums, one per channel
+	asum    []int32 // an AvgPool2D's window sums: one row of channels (rounded up to 8) per output position
 }
 
 // bufSlack covers what the kernels touch past an activation: requantization
@@ -129,8 +130,8 @@ func newEngine(m *Model, lv qgemm.Level, sparse sparsePolicy) *engine {
 		case *MaxPool2D:
 			p.pool = l
 		case *AvgPool2D:
-			p.avg = newAvgPlan(l, z, lo, hi, m.Rounding)
-			e.asum = make([]int32, max(len(e.asum), c))
+			p.avg = newAvgPlan(l, c, oh*ow, z, lo, hi, single)
+			e.asum = make([]int32, max(len(e.asum), p.avg.accLen()))
 		}
 		e.plans = append(e.plans, p)
 		c, h, w = oc, oh, ow
@@ -325,7 +326,7 @@ func (e *engine) forward(src []uint8, n int) []uint8 {
 			cur = dst[:n*p.outLen]
 		case KindAvgPool2D:
 			for j := 0; j < n; j++ {
-				avgPoolHWC(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], p.avg, p.inC, p.inH, p.inW, e.asum)
+				avgPoolHWC(e.lv, dst[j*p.outLen:], cur[j*p.inLen:(j+1)*p.inLen], p.avg, p.inC, p.inH, p.inW, e.asum)
 			}
 			cur = dst[:n*p.outLen]
 		}
@@ -373,7 +374,7 @@ func (e *engine) trace(img []uint8) [][]uint8 {
 		case KindMaxPool2D:
 			poolHWC(dst, cur, p.pool, p.inC, p.inH, p.inW)
 		case KindAvgPool2D:
-			avgPoolHWC(dst, cur, p.avg, p.inC, p.inH, p.inW, e.asum)
+			avgPoolHWC(e.lv, dst, cur, p.avg, p.inC, p.inH, p.inW, e.asum)
 		}
 		cur = dst[:p.outLen]
 		out := make([]uint8, p.outLen)

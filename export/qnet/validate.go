@@ -168,6 +168,11 @@ func (m *Model) runnerBytes() int64 {
 				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
 			}
 			requant += 8 * ((int64(a.rows) + 7) &^ 7)
+		case *AvgPool2D:
+			// The SIMD engine's requantization slots (64 bytes per channel, 8 for its
+			// multipliers and shifts) and its window sums (engine_avgpool.go).
+			cols := (int64(c) + 7) &^ 7
+			requant += 72*cols + 4*max(avgChunk, cols)
 		}
 		maxAct = max(maxAct, int64(oc)*int64(oh)*int64(ow))
 		c, h, w = oc, oh, ow
