@@ -8,17 +8,31 @@ import (
 	"github.com/qatgo/qatgo/export/qnet"
 	"github.com/qatgo/qatgo/fakequant"
 	"github.com/qatgo/qatgo/internal/synth"
+	"github.com/qatgo/qatgo/nn"
 )
 
 // TestAvgPoolEndToEnd trains synth.AvgRGB16 (average pools on the pixels and after each conv,
-// 2x2 stride 1, 2x2 stride 2, 3x3 stride 2) with W4A4 QAT under both rounding rules, exports
+// 2x2 stride 1, 2x2 stride 2, 3x3 stride 2) with W4A4 QAT under both rounding rules (and with
+// learned steps, LSQ, under single rounding), exports
 // it from memory and requires the integer engine to agree with the simulation on every
 // held-out image and every activation, average pools included; the file (format version 3)
 // decodes to the same model.
 func TestAvgPoolEndToEnd(t *testing.T) {
-	for _, r := range []fakequant.Rounding{fakequant.RoundSingle, fakequant.RoundDouble} {
-		t.Run(r.String(), func(t *testing.T) {
-			m, testSet, err := synth.TrainSpec(synth.AvgRGB16(), 5, r)
+	for _, c := range []struct {
+		r   fakequant.Rounding
+		lsq bool
+	}{{fakequant.RoundSingle, false}, {fakequant.RoundDouble, false}, {fakequant.RoundSingle, true}} {
+		r := c.r
+		name := r.String()
+		if c.lsq {
+			name += "-lsq"
+		}
+		t.Run(name, func(t *testing.T) {
+			m, testSet, err := synth.TrainSpec(synth.AvgRGB16(), 5, r, func(q *nn.Config) {
+				if c.lsq {
+					q.Quantizer = nn.QuantizerLSQ
+				}
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,7 +50,7 @@ func TestAvgPoolEndToEnd(t *testing.T) {
 					t.Errorf("layer %s: max %d steps, %.4f%% differing, want 0", l.Name, l.MaxSteps, 100*l.Differing)
 				}
 			}
-			t.Logf("%v: test accuracy %.2f%% simulated, %.2f%% integer, agreement %.2f%% on %d images, layers %+v", r, 100*rep.SimAccuracy, 100*rep.IntAccuracy, 100*rep.Agreement, rep.Images, rep.Layers)
+			t.Logf("%s: test accuracy %.2f%% simulated, %.2f%% integer, agreement %.2f%% on %d images, layers %+v", name, 100*rep.SimAccuracy, 100*rep.IntAccuracy, 100*rep.Agreement, rep.Images, rep.Layers)
 			if rep.SimAccuracy < 0.6 {
 				t.Errorf("simulated accuracy %.3f on 4 classes: not learning", rep.SimAccuracy)
 			}
@@ -51,6 +65,9 @@ func TestAvgPoolEndToEnd(t *testing.T) {
 				if l.Kind() == qnet.KindAvgPool2D {
 					pools++
 				}
+			}
+			if c.lsq != (m.LearnedSteps() != nil) {
+				t.Fatalf("learned steps: %d parameters, want LSQ %v", len(m.LearnedSteps()), c.lsq)
 			}
 			if pools != 3 || qm.Rounding != r {
 				t.Fatalf("integer model: %d average pools, rounding %v", pools, qm.Rounding)

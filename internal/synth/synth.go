@@ -104,7 +104,8 @@ func AvgRGB16() *nn.Spec {
 // TrainSpec builds spec s with W4A4 quantization under the rounding rule r and trains it with
 // QAT (train.Fit, 4 epochs, batch 32, quantizers active after 20 steps) on the first 400 of
 // Squares(600, seed); it returns the trained model and the 200 images held out.
-func TrainSpec(s *nn.Spec, seed uint64, r fakequant.Rounding) (*nn.Model, *data.Set, error) {
+// Each edit, if any, then changes the quantization configuration (e.g. LSQ).
+func TrainSpec(s *nn.Spec, seed uint64, r fakequant.Rounding, edit ...func(*nn.Config)) (*nn.Model, *data.Set, error) {
 	all, err := Squares(600, seed)
 	if err != nil {
 		return nil, nil, err
@@ -115,6 +116,9 @@ func TrainSpec(s *nn.Spec, seed uint64, r fakequant.Rounding) (*nn.Model, *data.
 	}
 	q := nn.DefaultConfig()
 	q.WBits, q.ABits, q.Rounding, q.Delay = 4, 4, r, 20
+	for _, e := range edit {
+		e(&q)
+	}
 	m, err := nn.Build(s, q, 1)
 	if err != nil {
 		return nil, nil, err
