@@ -322,3 +322,63 @@ func TestAvgPoolChunks(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAvgPoolGeometry builds models with an average pool of any window,
+// stride, input shape, zero point and bit width (after a 1x1 convolution
+// that copies the input codes, before a fully connected layer): Validate
+// refuses them with a typed error or the model encodes, decodes to itself,
+// fits MaxRunnerBytes and runs on every engine like the reference.
+func FuzzAvgPoolGeometry(f *testing.F) {
+	f.Add(uint8(2), uint16(8), uint16(9), uint8(2), uint8(2), uint8(5), uint8(4), false)
+	f.Add(uint8(1), uint16(300), uint16(2), uint8(1), uint8(3), uint8(255), uint8(8), true)
+	f.Add(uint8(9), uint16(40), uint16(40), uint8(40), uint8(1), uint8(0), uint8(2), false)
+	f.Fuzz(func(t *testing.T, c uint8, h, w uint16, k, stride, z, bits uint8, single bool) {
+		b := 2 + int(bits)%7
+		zero := int32(z) % (1 << b)
+		if c == 0 || int(c)*int(h)*int(w) > 1<<16 {
+			return
+		}
+		r := fakequant.RoundDouble
+		if single {
+			r = fakequant.RoundSingle
+		}
+		m := identityModel(int(c), int(h), int(w), b, zero, int(k), int(stride), r)
+		pool := m.Layers[1].(*AvgPool2D)
+		var se *ShapeError
+		oc, oh, ow, err := pool.OutShape(int(c), int(h), int(w))
+		if err != nil {
+			if err := m.Validate(); !errors.As(err, &se) {
+				t.Fatalf("pool %+v on %dx%dx%d: Validate %v, want a *ShapeError", *pool, c, h, w, err)
+			}
+			return
+		}
+		rng := rand.New(rand.NewPCG(uint64(k), uint64(h)))
+		a, _ := randAffine(rng, 3, oc*oh*ow, quant{zero, 0, int32(1)<<b - 1}, 4, 8)
+		m.Layers = append(m.Layers, fcFrom(a))
+		if err := m.Validate(); err != nil {
+			var re *RangeError
+			if !errors.As(err, &se) && !errors.As(err, &re) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := Encode(&buf, m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decode(&buf)
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Fatalf("round trip: %v", err)
+		}
+		if n := got.RunnerBytes(); n > MaxRunnerBytes {
+			t.Fatalf("accepted a model whose Runner needs %d bytes", n)
+		}
+		img := randImages(rng, 1, int(c)*int(h)*int(w))
+		ref := referenceTrace(m, img)
+		for _, cfg := range runnerConfigs {
+			if tr := cfg.runner(m).Trace(img); !bytes.Equal(tr[1], ref[1]) || !bytes.Equal(tr[2], ref[2]) {
+				t.Fatalf("pool %+v on %dx%dx%d, Z %d, %d bits, %v: %v differs from the reference", *pool, c, h, w, zero, b, r, cfg)
+			}
+		}
+	})
+}
