@@ -14,14 +14,15 @@ import (
 )
 
 // avgPoolModels are models whose first layer is an average pool on the pixels (2x2 stride 2,
-// 2x2 stride 1, 3x3 stride 3, 3x3 stride 2; input zero points 0, 7, 128, 255) followed by a
+// 2x2 stride 1, 3x3 stride 3, 3x3 stride 2, 5x5 stride 1, 8x8; input zero points 0, 7, 128,
+// 255, 50, 200) followed by a
 // fully connected layer, with images of random pixels, the extremes 0 and 255, and
 // alternating 0/255 and Z/Z+1 pixels (every 2x2 window a tie).
 func avgPoolModels(rng *rand.Rand) ([]*qnet.Model, *data.Set, error) {
 	const c, h, w = 3, 8, 8
 	var ms []*qnet.Model
-	for i, g := range [][2]int{{2, 2}, {2, 1}, {3, 3}, {3, 2}} {
-		z := []int32{0, 7, 128, 255}[i]
+	for i, g := range [][2]int{{2, 2}, {2, 1}, {3, 3}, {3, 2}, {5, 1}, {8, 8}} {
+		z := []int32{0, 7, 128, 255, 50, 200}[i]
 		m := &qnet.Model{Name: "avg", InC: c, InH: h, InW: w, InputZero: z, Rounding: fakequant.RoundSingle}
 		pool := &qnet.AvgPool2D{K: g[0], Stride: g[1]}
 		oc, oh, ow, _ := pool.OutShape(c, h, w)
@@ -58,7 +59,8 @@ func avgPoolModels(rng *rand.Rand) ([]*qnet.Model, *data.Set, error) {
 	return ms, set, err
 }
 
-// TestORTAvgPoolExact: an average pool written in either form gives, in ONNX Runtime, exactly
+// TestORTAvgPoolExact: an average pool written in either form (and with int8 weights) gives, in
+// ONNX Runtime, exactly
 // the engine's codes under single rounding (fakequant equation (17)), ties and edge values
 // included; under double rounding within one code.
 func TestORTAvgPoolExact(t *testing.T) {
@@ -70,8 +72,9 @@ func TestORTAvgPoolExact(t *testing.T) {
 	for i, m := range ms {
 		for _, r := range []fakequant.Rounding{fakequant.RoundSingle, fakequant.RoundDouble} {
 			m.Rounding = r
-			for _, f := range []onnx.Form{onnx.QOperator, onnx.QDQ} {
-				c, _, err := ort.Check(m, set, ort.CheckOptions{SetImages: true, ONNX: onnx.Options{Form: f}})
+			for _, o := range []onnx.Options{{Form: onnx.QOperator}, {Form: onnx.QDQ}, {Form: onnx.QOperator, WeightsInt8: true}} {
+				f := o.Form
+				c, _, err := ort.Check(m, set, ort.CheckOptions{SetImages: true, ONNX: o})
 				if err != nil {
 					t.Fatalf("model %d %v %v: %v", i, r, f, err)
 				}
@@ -80,7 +83,7 @@ func TestORTAvgPoolExact(t *testing.T) {
 				if l.Name != "avgpool1" || l.Values != set.N*oc*oh*ow {
 					t.Fatalf("model %d %v %v: layers %+v", i, r, f, c.Layers)
 				}
-				t.Logf("model %d (pool %+v, Z %d) %v %v: avgpool1 %d of %d codes differ, max %d", i, *m.Layers[0].(*qnet.AvgPool2D), m.InputZero, r, f, l.Differing, l.Values, l.MaxDiff)
+				t.Logf("model %d (pool %+v, Z %d) %v %v int8=%v: avgpool1 %d of %d codes differ, max %d", i, *m.Layers[0].(*qnet.AvgPool2D), m.InputZero, r, f, o.WeightsInt8, l.Differing, l.Values, l.MaxDiff)
 				if r == fakequant.RoundSingle && l.Differing != 0 || l.MaxDiff > 1 {
 					t.Errorf("model %d %v %v: avgpool1 %d codes differ, max %d", i, r, f, l.Differing, l.MaxDiff)
 				}
