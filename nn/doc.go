@@ -24,8 +24,8 @@
 // exact because it has no padding.
 //
 // Models are sequential and described by a Spec (sequential.go): input shape and a list of
-// conv2d, linear, maxpool2d, avgpool2d, relu, relu6 and flatten layers, each conv2d and linear with its own
-// optional quantization. Build checks every shape and builds the layers above; ParseSpec reads
+// conv2d, linear, maxpool2d, avgpool2d, relu, relu6 and flatten layers, each conv2d and
+// linear with its own optional quantization. Build checks every shape and builds the layers above; ParseSpec reads
 // the same description from JSON (qat train --model net.json). The built-in networks are specs
 // embedded from specs/*.json: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc
 // 800->500, fc 500->10, the net of the seeds and of Deep Compression), LeNet5BN and LeNet300100
