@@ -9,6 +9,7 @@ import (
 	"github.com/qatgo/qatgo/fakequant"
 	"github.com/qatgo/qatgo/internal/synth"
 	"github.com/qatgo/qatgo/nn"
+	"github.com/qatgo/qatgo/train"
 )
 
 // TestAvgPoolEndToEnd trains synth.AvgRGB16 (average pools on the pixels and after each conv,
@@ -28,9 +29,9 @@ func TestAvgPoolEndToEnd(t *testing.T) {
 			name += "-lsq"
 		}
 		t.Run(name, func(t *testing.T) {
-			m, testSet, err := synth.TrainSpec(synth.AvgRGB16(), 5, r, func(q *nn.Config) {
+			m, testSet, err := synth.TrainSpec(synth.AvgRGB16(), 5, r, func(cfg *train.Config) {
 				if c.lsq {
-					q.Quantizer = nn.QuantizerLSQ
+					cfg.Quant.Quantizer = nn.QuantizerLSQ
 				}
 			})
 			if err != nil {
@@ -73,5 +74,32 @@ func TestAvgPoolEndToEnd(t *testing.T) {
 				t.Fatalf("integer model: %d average pools, rounding %v", pools, qm.Rounding)
 			}
 		})
+	}
+}
+
+// TestGlobalAvgPoolEndToEnd: a network whose last layer is a global average pool
+// (synth.GAPRGB16: conv, conv to one channel per class, 8x8 average pool, flatten) trains,
+// exports and runs with the simulation equal to the engine.
+func TestGlobalAvgPoolEndToEnd(t *testing.T) {
+	m, testSet, err := synth.TrainSpec(synth.GAPRGB16(), 6, fakequant.RoundSingle, synth.GAPRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := export.FromModel(m, testSet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := ex.Report
+	t.Logf("test accuracy %.2f%% simulated, %.2f%% integer, agreement %.2f%%, layers %+v", 100*rep.SimAccuracy, 100*rep.IntAccuracy, 100*rep.Agreement, rep.Layers)
+	if rep.Agreement != 1 || len(rep.Layers) != 4 {
+		t.Fatalf("agreement %.4f, %d layers", rep.Agreement, len(rep.Layers))
+	}
+	for _, l := range rep.Layers {
+		if l.MaxSteps != 0 || l.Differing != 0 {
+			t.Errorf("layer %s: max %d steps, %.4f%% differing, want 0", l.Name, l.MaxSteps, 100*l.Differing)
+		}
+	}
+	if rep.SimAccuracy < 0.6 {
+		t.Errorf("simulated accuracy %.3f on 4 classes: not learning", rep.SimAccuracy)
 	}
 }

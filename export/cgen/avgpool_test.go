@@ -74,3 +74,22 @@ func TestAvgPoolTrainedModel(t *testing.T) {
 	check(t, c, &double, cgen.Options{}, testSet.Images)
 	check(t, sanitized(c), qm, cgen.Options{}, testSet.Images[:10*qm.InC*qm.InH*qm.InW])
 }
+
+// TestGlobalAvgPoolModel compiles synth.GAPRGB16, whose last layer is a global average pool
+// (the output codes are the pool's), trained with W4A4 QAT: every stage's codes and the class
+// equal the engine's on its 200 held-out images.
+func TestGlobalAvgPoolModel(t *testing.T) {
+	c := compiler(t)
+	m, testSet, err := synth.TrainSpec(synth.GAPRGB16(), 6, fakequant.RoundSingle, synth.GAPRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm, err := export.Convert(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qm.Layers[len(qm.Layers)-1].Kind() != qnet.KindAvgPool2D {
+		t.Fatalf("last layer %v", qm.Layers[len(qm.Layers)-1].Kind())
+	}
+	check(t, c, qm, cgen.Options{}, testSet.Images)
+}

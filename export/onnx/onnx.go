@@ -220,11 +220,6 @@ func Build(m *qnet.Model, opt Options) (*onnxpb.ModelProto, error) {
 	if len(m.Layers) == 0 {
 		return nil, fmt.Errorf("onnx: the model has no layers")
 	}
-	switch m.Layers[len(m.Layers)-1].(type) {
-	case *qnet.Conv2D, *qnet.FullyConnected:
-	default:
-		return nil, fmt.Errorf("onnx: the last layer must be a convolution or fully connected layer (its scale dequantizes the logits)")
-	}
 	b := &builder{opt: opt, g: &onnxpb.GraphProto{Name: proto.String(graphName(m))}}
 	names := LayerNames(m)
 
