@@ -84,6 +84,9 @@ func Convert(m *nn.Model) (*qnet.Model, error) {
 			}
 		case *nn.MaxPool2D:
 			ql = &qnet.MaxPool2D{K: t.K, Stride: t.Stride} // no weights: a.wScales is nil
+		case *nn.AvgPool2D:
+			// The input's grid, as the simulation's autograd.AvgPool2D pools on it.
+			ql = &qnet.AvgPool2D{K: t.K, Stride: t.Stride}
 		case *nn.Flatten:
 			continue // implicit: FullyConnected reads the CHW vector
 		default:
@@ -91,7 +94,7 @@ func Convert(m *nn.Model) (*qnet.Model, error) {
 		}
 		qm.Layers = append(qm.Layers, ql)
 		scale := uint32(0)
-		if _, pool := ql.(*qnet.MaxPool2D); !pool {
+		if k := ql.Kind(); k != qnet.KindMaxPool2D && k != qnet.KindAvgPool2D {
 			scale = math.Float32bits(float32(out.Scale))
 		}
 		qm.Meta.OutputScaleBits = append(qm.Meta.OutputScaleBits, scale)

@@ -63,6 +63,16 @@
 // A model records its rule (RoundDouble, the zero value, is (11); RoundSingle is (11s), the
 // default for new models), and the simulation, the exporter and the engine apply that rule.
 //
+// An average pool over a window of n = K*K codes is the same requantization, with the window's
+// sum as the accumulator and 1/n as the multiplier (integer-computed, MeanMultiplier); its
+// output keeps the input's scale S and zero point Z, as a max pool's does:
+//
+//	(17)  q = clamp(Z + MBQM_r(sum_i (q_i - Z), M0, shift), lo, hi),  (M0, shift) = Q31 of 1/n
+//	                                                              AveragePool
+//
+// that is the real mean S/n sum_i (q_i - Z) rounded to the grid by the model's rule (exactly
+// round-to-nearest, ties toward +Inf, under (11s)); the clamp never binds.
+//
 // # Rounding
 //
 // Quantize (2) and RDBPOT (10) both round ties away from zero (math.Round); keep them in step,

@@ -4,6 +4,10 @@
 //	Conv2D:  x -> conv(x, FQ_w(w)) + FQ_b(b) -> act -> FQ_out      (act: none, ReLU, ReLU6)
 //	Linear:  x -> x FQ_w(W)^T + FQ_b(b)      -> act -> FQ_out
 //	MaxPool2D, Flatten: no parameters, no quantizer (the max of grid values is on the grid).
+//	AvgPool2D: no parameters, no quantizer of its own: while its input's quantizer applies a
+//	range it computes the integer engine's average pool on that grid (fakequant equation
+//	(17): the window's sum requantized by 1/K^2 under the model's rounding rule), so its
+//	output is on the same grid; in float mode it is the mean.
 //
 // In training graphs a Conv2D that a MaxPool2D follows applies its FQ_out after the pool
 // instead (autograd.FakeQuantPooled): the same values, since FQ_out is monotone, for a quarter
@@ -20,8 +24,8 @@
 // exact because it has no padding.
 //
 // Models are sequential and described by a Spec (sequential.go): input shape and a list of
-// conv2d, linear, maxpool2d, relu, relu6 and flatten layers, each conv2d and linear with its own
-// optional quantization. Build checks every shape and builds the layers above; ParseSpec reads
+// conv2d, linear, maxpool2d, avgpool2d, relu, relu6 and flatten layers, each conv2d and
+// linear with its own optional quantization. Build checks every shape and builds the layers above; ParseSpec reads
 // the same description from JSON (qat train --model net.json). The built-in networks are specs
 // embedded from specs/*.json: LeNet5 (conv 1->20 5x5, pool 2, conv 20->50 5x5, pool 2, fc
 // 800->500, fc 500->10, the net of the seeds and of Deep Compression), LeNet5BN and LeNet300100

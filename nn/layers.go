@@ -338,6 +338,34 @@ func (l *MaxPool2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) 
 	return b.maxPool2D(x, l.K, l.Stride)
 }
 
+// AvgPool2D averages K x K windows with the given stride, no padding. It has no quantizer of
+// its own: its output stays on the grid of its input (In, the output quantizer of the layer
+// before it, or the model input's), and while In quantizes, the graph computes the integer
+// engine's average pool of the codes (autograd.AvgPool2D, fakequant equation (17)); in float
+// mode it is the plain mean.
+type AvgPool2D struct {
+	LayerName string
+	K, Stride int
+	In        *autograd.ActQuantizer // set by the model builder
+}
+
+func (l *AvgPool2D) Name() string     { return l.LayerName }
+func (l *AvgPool2D) Params() []*Param { return nil }
+func (l *AvgPool2D) OutShape(c, h, w int) (int, int, int, error) {
+	oh, ow := (h-l.K)/l.Stride+1, (w-l.K)/l.Stride+1
+	if h < l.K || w < l.K || oh <= 0 || ow <= 0 {
+		return 0, 0, 0, fmt.Errorf("nn: %s: input %dx%d too small for pool %d", l.LayerName, h, w, l.K)
+	}
+	return c, oh, ow, nil
+}
+func (l *AvgPool2D) build(b *builder, x *gorgonia.Node) (*gorgonia.Node, error) {
+	y, err := autograd.AvgPool2D(x, l.K, l.Stride, l.In)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", l.LayerName, err)
+	}
+	return y, nil
+}
+
 // Flatten reshapes (N, C, H, W) to (N, C*H*W) in CHW order.
 type Flatten struct{ LayerName string }
 

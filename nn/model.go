@@ -156,6 +156,9 @@ func newModelQ(arch string, c, h, w int, layers []Layer, cfg Config, seed uint64
 		if cc, hh, ww, err = l.OutShape(cc, hh, ww); err != nil {
 			return nil, err
 		}
+		if avg, ok := l.(*AvgPool2D); ok {
+			avg.In = in // the grid of its input: the simulation pools the codes on it
+		}
 		ql, ok := l.(Quantized)
 		if !ok {
 			continue

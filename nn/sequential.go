@@ -8,8 +8,9 @@ import (
 // Spec describes a sequential model: its input shape and its layers in order. It is the one
 // description of an architecture: built-in networks are specs shipped with the module
 // (BuiltinSpec), a program writes a Spec literal (or uses the layer constructors Conv, ConvBN,
-// Dense, MaxPool, ReLU, ReLU6, Flat), and the CLI reads one from a JSON file (ParseSpec). Build
-// turns it into a Model of the existing layer types (Conv2D, Linear, MaxPool2D, Flatten).
+// Dense, MaxPool, AvgPool, ReLU, ReLU6, Flat), and the CLI reads one from a JSON file
+// (ParseSpec). Build turns it into a Model of the existing layer types (Conv2D, Linear,
+// MaxPool2D, AvgPool2D, Flatten).
 //
 // JSON form (see README, "Model spec files"):
 //
@@ -43,7 +44,7 @@ type Normalize struct {
 //	relu       -                                        fused into the conv2d or linear before it
 //	relu6      -                                        fused into the conv2d or linear before it
 //	flatten    -                                        Flatten (CHW order)
-//	avgpool2d  kernel, stride                           refused: no integer kernel yet
+//	avgpool2d  kernel, stride (= kernel)                AvgPool2D, no padding (kernel <= 64)
 //
 // Quant, on a conv2d or linear layer, sets its weight and activation bits and per-channel
 // weight scales in place of the model-wide defaults of Config (Config.Layers still overrides
@@ -96,6 +97,11 @@ func ConvBN(out, k, stride, pad int) LayerSpec {
 
 // Dense is a linear (fully connected) layer spec with out outputs.
 func Dense(out int) LayerSpec { return LayerSpec{Type: TypeLinear, Out: out} }
+
+// AvgPool is a k x k average-pool layer spec with the given stride.
+func AvgPool(k, stride int) LayerSpec {
+	return LayerSpec{Type: TypeAvgPool2D, Kernel: k, Stride: stride}
+}
 
 // MaxPool is a k x k max-pool layer spec with the given stride.
 func MaxPool(k, stride int) LayerSpec {
@@ -334,7 +340,23 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 			}
 			l = &MaxPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
 		case TypeAvgPool2D:
-			return nil, nil, layerError(i, ls, "average pooling is not supported: the integer engine, C and ONNX exports have no average-pool kernel yet; use maxpool2d or a conv2d with stride 2")
+			if err := only("kernel", "stride"); err != nil {
+				return nil, nil, err
+			}
+			if flat {
+				return nil, nil, layerError(i, ls, "input is flat (after flatten or linear): a pool needs C x H x W")
+			}
+			stride := ls.Stride
+			if stride == 0 {
+				stride = ls.Kernel
+			}
+			if err := inRange("kernel", ls.Kernel, 1, MaxSpecKernel); err != nil {
+				return nil, nil, err
+			}
+			if err := inRange("stride", stride, 1, MaxSpecKernel); err != nil {
+				return nil, nil, err
+			}
+			l = &AvgPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
 		case TypeReLU, TypeReLU6:
 			if err := only(); err != nil {
 				return nil, nil, err
@@ -360,9 +382,9 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 			}
 			l = &Flatten{LayerName: name}
 		case "":
-			return nil, nil, layerError(i, ls, "has no type (have conv2d, linear, maxpool2d, relu, relu6, flatten)")
+			return nil, nil, layerError(i, ls, "has no type (have conv2d, linear, maxpool2d, avgpool2d, relu, relu6, flatten)")
 		default:
-			return nil, nil, layerError(i, ls, "unknown type (have conv2d, linear, maxpool2d, relu, relu6, flatten)")
+			return nil, nil, layerError(i, ls, "unknown type (have conv2d, linear, maxpool2d, avgpool2d, relu, relu6, flatten)")
 		}
 		if weights > MaxSpecWeights {
 			return nil, nil, layerError(i, ls, "the model would have more than %d parameters", MaxSpecWeights)

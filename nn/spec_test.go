@@ -79,7 +79,12 @@ func TestSpecErrors(t *testing.T) {
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "conv2d", "out": 4, "kernel": 1}]}`, "layer 2 (conv2d conv1): input is flat"},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "relu"}]}`, "layer 1 (relu): must directly follow a conv2d or linear"},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4}, {"type": "relu"}, {"type": "relu6"}]}`, "fc1 already has the activation relu"},
-		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d", "kernel": 2}]}`, "layer 1 (avgpool2d avgpool1): average pooling is not supported"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d"}]}`, "layer 1 (avgpool2d avgpool1): kernel 0 out of range 1..64"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d", "kernel": 65}]}`, "layer 1 (avgpool2d avgpool1): kernel 65 out of range 1..64"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d", "kernel": 2, "stride": 65}]}`, "layer 1 (avgpool2d avgpool1): stride 65 out of range 1..64"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d", "kernel": 9, "name": "gap"}]}`, "layer 1 (avgpool2d gap): input 8x8 too small for pool 9"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "avgpool2d", "kernel": 2}]}`, "layer 2 (avgpool2d avgpool1): input is flat"},
+		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "avgpool2d", "kernel": 2, "pad": 1}]}`, `layer 1 (avgpool2d avgpool1): has no field "pad"`},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "dropout"}]}`, "layer 1 (dropout): unknown type"},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "maxpool2d", "kernel": 2, "out": 3}]}`, `has no field "out"`},
 		{`{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4, "quant": {"w_bits": 9}}]}`, "quant w_bits = 9"},
@@ -243,5 +248,26 @@ func TestFloatLayer(t *testing.T) {
 	bad := `{"name": "x", "input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "linear", "out": 4, "quant": {"float": true, "w_bits": 4}}]}`
 	if _, err := ParseSpec(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "layer 2 (linear fc1): quant float excludes w_bits") {
 		t.Errorf("float with bits: %v", err)
+	}
+}
+
+// An avgpool2d layer pools on the grid of the quantizer before it: the model input's for a
+// first layer, else the output quantizer of the conv2d or linear before it (through other
+// pools).
+func TestSpecAvgPool(t *testing.T) {
+	s := &Spec{Name: "avg", Input: [3]int{2, 12, 12}, Layers: []LayerSpec{
+		AvgPool(2, 0), Conv(4, 3, 1, 0), ReLU(), MaxPool(2, 1), AvgPool(3, 2), Flat(), Dense(3),
+	}}
+	m, err := Build(s, DefaultConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, a2 := m.Layers[0].(*AvgPool2D), m.Layers[3].(*AvgPool2D)
+	if a1.In != m.InQ || a2.In != m.Layers[1].(*Conv2D).Q.Out {
+		t.Fatalf("avgpool input grids: %p %p, want the input's %p and conv1's %p", a1.In, a2.In, m.InQ, m.Layers[1].(*Conv2D).Q.Out)
+	}
+	// 12 -> avg 2 (stride = kernel) 6 -> conv 3 -> 4 -> max 2 stride 1 -> 3 -> avg 3 stride 2 -> 1.
+	if a1.K != 2 || a1.Stride != 2 || a2.K != 3 || a2.Stride != 2 || m.Layers[5].(*Linear).In != 4 {
+		t.Fatalf("shapes: %+v %+v, fc In %d", a1, a2, m.Layers[5].(*Linear).In)
 	}
 }

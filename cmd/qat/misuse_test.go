@@ -31,7 +31,7 @@ func TestMisuse(t *testing.T) {
 	}
 	specSyntax := spec("syntax.json", `{"name": "x", "layers": [`)
 	specShape := spec("shape.json", `{"name": "x", "input": [1, 28, 28], "layers": [{"type": "linear", "out": 10}]}`)
-	specAvg := spec("avg.json", `{"name": "x", "input": [1, 28, 28], "layers": [{"type": "avgpool2d", "kernel": 2}, {"type": "flatten"}, {"type": "linear", "out": 10}]}`)
+	specAvg := spec("avg.json", `{"name": "x", "input": [1, 28, 28], "layers": [{"type": "avgpool2d", "kernel": 29}, {"type": "flatten"}, {"type": "linear", "out": 10}]}`)
 	for _, c := range []struct {
 		args []string
 		code int
@@ -76,7 +76,7 @@ func TestMisuse(t *testing.T) {
 		{[]string{"train", "--model", filepath.Join(dir, "none.json")}, 2, "no such file"},
 		{[]string{"train", "--model", specSyntax}, 2, "not valid JSON"},
 		{[]string{"train", "--model", specShape}, 2, "spec layer 1 (linear fc1): input is 1x28x28: add a flatten"},
-		{[]string{"train", "--model", specAvg}, 2, "average pooling is not supported"},
+		{[]string{"train", "--model", specAvg}, 2, "spec layer 1 (avgpool2d avgpool1): input 28x28 too small for pool 29"},
 		{[]string{"bench", "--model", specShape}, 2, "add a flatten"},
 		{[]string{"train", "--optimizer", "lbfgs"}, 2, "unknown optimizer"},
 		{[]string{"train", "--schedule", "linear"}, 2, "schedule"},

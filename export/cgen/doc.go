@@ -32,6 +32,12 @@
 // with the product rounded by the model's rule (fakequant.RoundDouble or
 // RoundSingle) in int64 arithmetic that never overflows and never shifts a
 // negative value (docs/DEVELOPING.md, "C generator").
+// An AvgPool2D output is the same requantization of the window's sum,
+//
+//	out = requantize(sum over the K x K window of (in - zero), M0, shift, zero, lo, hi)
+//
+// with M0 * 2^(shift-31) = 1/(K*K) (fakequant.MeanMultiplier) and the
+// input's zero point and range (fakequant equation (17)).
 //
 // # Weight layouts
 //

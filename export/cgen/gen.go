@@ -81,6 +81,7 @@ const (
 	stageConv stageKind = iota
 	stagePool
 	stageFC
+	stageAvgPool
 )
 
 // stage is one generated function.
@@ -92,6 +93,11 @@ type stage struct {
 	pool   *qnet.MaxPool2D // stagePool, or the pool fused into a stageConv
 	fc     *qnet.FullyConnected
 	w      *weights
+
+	avg            *qnet.AvgPool2D // stageAvgPool
+	avgZero, avgLo int32           // its input's zero point and range [avgLo, avgHi]
+	avgHi, avgMult int32           // ... and the Q31 multiplier of 1/(K*K)
+	avgShift       int
 
 	inC, inH, inW       int
 	convH, convW        int // Conv2D output (before a fused pool)
@@ -186,6 +192,13 @@ func plan(m *qnet.Model, opt Options) ([]*stage, error) {
 			s.kind, s.pool = stagePool, l
 			s.outC, s.outH, s.outW, _ = l.OutShape(c, h, w)
 			s.name = fmt.Sprintf("pool%d", i)
+		case *qnet.AvgPool2D:
+			s.kind, s.avg = stageAvgPool, l
+			s.outC, s.outH, s.outW, _ = l.OutShape(c, h, w)
+			s.name = fmt.Sprintf("avgpool%d", i)
+			s.avgZero, s.avgLo, s.avgHi = m.LayerInput(i)
+			mult, shift := fakequant.MeanMultiplier(l.K * l.K)
+			s.avgMult, s.avgShift = mult, shift
 		case *qnet.FullyConnected:
 			s.kind, s.fc = stageFC, l
 			s.outC, s.outH, s.outW = l.Out, 1, 1
@@ -314,7 +327,9 @@ func (g *gen) source(rep *Report) []byte {
 	g.p(" *\n")
 	g.p(" * with acc * M rounded by the model's rule: %s.\n", roundingDoc(m.Rounding))
 	g.p(" * Real values: in r = S_in (q - input_zero), w r = S_w[out_c] w, out r = S_out (q - output_zero).\n")
-	g.p(" * MaxPool2D takes the max of the codes. The bit-exact reference is qatgo's export/qnet.\n")
+	g.p(" * MaxPool2D takes the max of the codes; AvgPool2D requantizes the sum of a window's codes\n")
+	g.p(" * (minus the zero point) by M = 1/(K*K) under the same rule (fakequant equation (17)).\n")
+	g.p(" * The bit-exact reference is qatgo's export/qnet.\n")
 	g.p(" */\n")
 	g.p("#include \"%s.h\"\n\n#include <limits.h>\n\n", g.name)
 	maxIndex := g.maxIndex()
@@ -369,6 +384,9 @@ func (g *gen) maxIndex() int {
 func (g *gen) helpers() {
 	var requant, nibble, int4 bool
 	for _, s := range g.stages {
+		if s.kind == stageAvgPool {
+			requant = true
+		}
 		if s.w == nil {
 			continue
 		}

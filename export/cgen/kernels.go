@@ -33,6 +33,8 @@ func (g *gen) stage(s *stage) {
 		g.convStage(s)
 	case stagePool:
 		g.poolStage(s)
+	case stageAvgPool:
+		g.avgPoolStage(s)
 	case stageFC:
 		g.fcStage(s)
 	}
@@ -416,4 +418,25 @@ func (g *gen) predict() {
 	last := g.stages[len(g.stages)-1]
 	g.p("    for (i = 1; i < %d; ++i) {\n        if (codes[i] > codes[best]) {\n            best = i;\n        }\n    }\n", last.outLen)
 	g.p("    return best;\n}\n")
+}
+
+func (g *gen) avgPoolStage(s *stage) {
+	l := s.avg
+	g.p("/* Layer %d, AvgPool2D %dx%d stride %d: in %dx%dx%d -> out %dx%dx%d, on the codes (zero point %d,\n", s.layers[0], l.K, l.K, l.Stride, s.inC, s.inH, s.inW, s.outC, s.outH, s.outW, s.avgZero)
+	g.p(" * range [%d, %d], kept): the window's sum requantized by M = 1/%d (fakequant equation (17)):\n", s.avgLo, s.avgHi, l.K*l.K)
+	g.p(" *\n *   acc = sum over 0 <= ky, kx < %d of (in[c][out_y*%d + ky][out_x*%d + kx] - %d)\n", l.K, l.Stride, l.Stride, s.avgZero)
+	g.p(" *   out[c][out_y][out_x] = requantize(acc, %d, %d, %d, %d, %d)   (%d * 2^(%d - 31) = 1/%d)\n */\n",
+		s.avgMult, s.avgShift, s.avgZero, s.avgLo, s.avgHi, s.avgMult, s.avgShift, l.K*l.K)
+	g.p("static void %s(const uint8_t *in, uint8_t *out)\n{\n", s.name)
+	g.p("    int c, out_y, out_x, ky, kx;\n")
+	g.p("    for (c = 0; c < %d; ++c) {\n", s.outC)
+	g.p("        for (out_y = 0; out_y < %d; ++out_y) {\n", s.outH)
+	g.p("            for (out_x = 0; out_x < %d; ++out_x) {\n", s.outW)
+	g.p("                int32_t acc = 0;\n")
+	g.p("                for (ky = 0; ky < %d; ++ky) {\n", l.K)
+	g.p("                    for (kx = 0; kx < %d; ++kx) {\n", l.K)
+	g.p("                        acc += (int32_t)in[(c * %d + %s) * %d + %s] - %d;\n", s.inH, axis("out_y", l.Stride, 0, "ky"), s.inW, axis("out_x", l.Stride, 0, "kx"), s.avgZero)
+	g.p("                    }\n                }\n")
+	g.p("                out[(c * %d + out_y) * %d + out_x] = requantize(acc, %d, %d, %d, %d, %d);\n", s.outH, s.outW, s.avgMult, s.avgShift, s.avgZero, s.avgLo, s.avgHi)
+	g.p("            }\n        }\n    }\n}\n\n")
 }

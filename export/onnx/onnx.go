@@ -11,11 +11,13 @@
 //     flattened N x In x 1 x 1 tensor (it carries the int32 bias and per-channel weight scales,
 //     and ONNX Runtime runs a 1x1 convolution as a plain quantized GEMM), and a Clip on uint8
 //     where the layer's clamp [ActMin, ActMax] is narrower than uint8's [0, 255] (ReLU with a
-//     nonzero output zero point, ReLU6, activations of fewer than 8 bits).
+//     nonzero output zero point, ReLU6, activations of fewer than 8 bits). An average pool is a
+//     depthwise QLinearConv (avgPoolAffine: weights 4, weight scale 1/(4K^2), bias 1), which
+//     ONNX Runtime rounds to exactly the engine's single-rounding average pool.
 //   - QDQ: float input, QuantizeLinear / DequantizeLinear around float Conv / Gemm with
 //     explicit weight zero points, which ONNX Runtime fuses into its quantized kernels
-//     (QLinearConv, QGemm). The activations between layers are the same uint8 codes as in the
-//     QOperator form.
+//     (QLinearConv, QGemm); an average pool is the same depthwise convolution in that form. The
+//     activations between layers are the same uint8 codes as in the QOperator form.
 //
 // Both forms output "codes", the last layer's uint8 codes N x Out; Options.Logits adds
 // "logits", their dequantized float32 values, and Options.LayerOutputs adds every layer's
@@ -116,9 +118,9 @@ const (
 )
 
 // LayerNames returns the names Build gives the layers of m (and their outputs): conv1, conv2,
-// ..., fc1, ..., pool1, ... numbered per kind in order.
+// ..., fc1, ..., pool1, ..., avgpool1, ... numbered per kind in order.
 func LayerNames(m *qnet.Model) []string {
-	var nConv, nFC, nPool int
+	var nConv, nFC, nPool, nAvg int
 	names := make([]string, len(m.Layers))
 	for i, l := range m.Layers {
 		switch l.(type) {
@@ -131,6 +133,9 @@ func LayerNames(m *qnet.Model) []string {
 		case *qnet.MaxPool2D:
 			nPool++
 			names[i] = fmt.Sprintf("pool%d", nPool)
+		case *qnet.AvgPool2D:
+			nAvg++
+			names[i] = fmt.Sprintf("avgpool%d", nAvg)
 		default:
 			names[i] = fmt.Sprintf("layer%d", i+1)
 		}
@@ -150,7 +155,7 @@ func scales(m *qnet.Model) (sIn float64, sOut []float64, err error) {
 	}
 	sOut = make([]float64, len(m.Layers))
 	for i, l := range m.Layers {
-		if _, pool := l.(*qnet.MaxPool2D); pool {
+		if k := l.Kind(); k == qnet.KindMaxPool2D || k == qnet.KindAvgPool2D {
 			continue
 		}
 		s := float64(math.Float32frombits(m.Meta.OutputScaleBits[i]))
@@ -215,11 +220,6 @@ func Build(m *qnet.Model, opt Options) (*onnxpb.ModelProto, error) {
 	if len(m.Layers) == 0 {
 		return nil, fmt.Errorf("onnx: the model has no layers")
 	}
-	switch m.Layers[len(m.Layers)-1].(type) {
-	case *qnet.Conv2D, *qnet.FullyConnected:
-	default:
-		return nil, fmt.Errorf("onnx: the last layer must be a convolution or fully connected layer (its scale dequantizes the logits)")
-	}
 	b := &builder{opt: opt, g: &onnxpb.GraphProto{Name: proto.String(graphName(m))}}
 	names := LayerNames(m)
 
@@ -273,6 +273,11 @@ func Build(m *qnet.Model, opt Options) (*onnxpb.ModelProto, error) {
 				fmt.Sprintf("max pool %dx%d stride %d on the uint8 codes (quantization is monotonic); scale %g, zero point %d unchanged", t.K, t.K, t.Stride, curScale, curZero),
 				[]*onnxpb.AttributeProto{attrInts("kernel_shape", t.K, t.K), attrInts("strides", t.Stride, t.Stride)})
 			x = name
+		case *qnet.AvgPool2D:
+			if t.K > MaxAvgPoolKernel {
+				return nil, fmt.Errorf("onnx: layer %d (%s): a %dx%d average pool is exact in ONNX Runtime's float requantization only up to %dx%d", i, name, t.K, t.K, MaxAvgPoolKernel, MaxAvgPoolKernel)
+			}
+			x = b.affine(avgPoolAffine(name, x, t, c, curScale, curZero), false)
 		default:
 			return nil, fmt.Errorf("onnx: layer %d (%T) has no ONNX form", i, l)
 		}
@@ -439,6 +444,44 @@ type affine struct {
 	weights                   []int8
 	bias, mult, shift         []int32
 	stored                    []uint32 // the trained weight scales (float32 bits), or nil
+	depthwise                 bool     // one inC-channel group per output channel (group = outC)
+	doc                       string   // the node's description, if not the default
+}
+
+// MaxAvgPoolKernel is the largest average-pool window the writer exports: the margin
+// 1/(4K^2) that avgPoolAffine's exactness rests on stays >= 2^-10 up to K = 16.
+const MaxAvgPoolKernel = 16
+
+// avgPoolAffine is an AvgPool2D as a depthwise convolution of its c channels (both forms):
+// weights 4 on the K x K window, weight scale 1/(4K^2) (exact in float32 for K^2 a power of 2),
+// bias 1 at scale S/(4K^2), output scale and zero point those of the input. ONNX Runtime then
+// rounds (4 acc + 1) / (4 K^2) = acc/K^2 + 1/(4K^2), acc = sum (q - Z), half to even. The mean
+// acc/K^2 is either a half-integer or at least 1/(2K^2) away from one (2 acc - K^2 (2n+1) is a
+// nonzero integer), so the offset 1/(4K^2) breaks exactly its ties upward and moves nothing
+// else across a half-integer, with a margin of 1/(4K^2) >= 2^-10 for K <= 16 against ORT's
+// float32 error (a few ulps of a value below 256, about 2^-14). The result is the mean
+// rounded to nearest, ties toward +Inf: fakequant equation (17) under RoundSingle exactly
+// (the engine's RoundDouble rounds a few windows one code further from zero; larger windows
+// may differ by one code). A float AveragePool (QDQ) or QLinearAveragePool would round ties to
+// even instead.
+func avgPoolAffine(name, x string, l *qnet.AvgPool2D, c int, scale float64, zero int32) affine {
+	n := l.K * l.K
+	ws := math.Float32bits(float32(1 / float64(4*n)))
+	a := affine{
+		name: name, in: x, inScale: scale, inZero: zero, outScale: scale, outZero: zero, lo: 0, hi: 255,
+		inC: 1, outC: c, kh: l.K, kw: l.K, stride: l.Stride, wbits: 8, obits: 8,
+		weights: make([]int8, c*n), bias: make([]int32, c), mult: make([]int32, c), shift: make([]int32, c),
+		stored: make([]uint32, c), depthwise: true,
+		doc: fmt.Sprintf("average pool %dx%d stride %d on the codes (scale %g, zero point %d kept) as a depthwise convolution: weights 4, weight scale 1/%d, bias 1, so that (4 sum(q - Z) + 1) / %d rounded half to even is the mean rounded half up, qatgo's single-rounding average pool",
+			l.K, l.K, l.Stride, scale, zero, 4*n, 4*n),
+	}
+	for i := range a.weights {
+		a.weights[i] = 4
+	}
+	for ch := range c {
+		a.bias[ch], a.mult[ch], a.stored[ch] = 1, 1<<30, ws
+	}
+	return a
 }
 
 type builder struct {
@@ -467,10 +510,17 @@ func (b *builder) affine(a affine, fc bool) string {
 	}
 	doc := fmt.Sprintf("%s; weights W%d per-channel symmetric, bias int32 at scale S_in*S_w; input scale %g zero point %d; output A%d scale %g zero point %d, clamp [%d, %d] (%s)",
 		geom, a.wbits, a.inScale, a.inZero, a.obits, a.outScale, a.outZero, a.lo, a.hi, act)
+	if a.doc != "" {
+		doc = a.doc
+	}
+	group := 1
+	if a.depthwise {
+		group = a.outC
+	}
 	wdims := []int64{int64(a.outC), int64(a.inC), int64(a.kh), int64(a.kw)}
 	convAttrs := []*onnxpb.AttributeProto{
 		attrInts("kernel_shape", a.kh, a.kw), attrInts("strides", a.stride, a.stride),
-		attrInts("pads", a.pad, a.pad, a.pad, a.pad), attrInts("dilations", 1, 1), attrInt("group", 1),
+		attrInts("pads", a.pad, a.pad, a.pad, a.pad), attrInts("dilations", 1, 1), attrInt("group", group),
 	}
 	x := a.in
 	q := n

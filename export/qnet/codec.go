@@ -16,9 +16,14 @@ import (
 const (
 	// Magic opens every model file.
 	Magic = "QATGOINT"
-	// Version is the format version this package writes. Decode reads it
-	// and version 1 (dense weights and fixed per-channel arrays only).
-	Version = 2
+	// Version is the newest format version this package writes: Encode
+	// writes version 3 for a model with an AvgPool2D layer (kind 4, new in
+	// version 3) and version 2 for any other, so files of models without
+	// one read in older readers unchanged. Decode reads versions 1 to 3
+	// (version 1: dense weights and fixed per-channel arrays only).
+	Version = 3
+	// versionNoAvgPool is the version written for models without AvgPool2D.
+	versionNoAvgPool = 2
 	// MaxFileSize is the largest file Decode accepts (and Encode writes).
 	MaxFileSize = 64 << 20
 
@@ -51,8 +56,8 @@ type EncodeOptions struct {
 }
 
 // Encode validates m and writes it to w in the format described in the
-// package documentation (version 2), each layer's weights in the smallest
-// of the weight encodings. A model that fails Validate is not written at all.
+// package documentation (version 2, or 3 for a model with an AvgPool2D),
+// each layer's weights in the smallest of the weight encodings. A model that fails Validate is not written at all.
 func Encode(w io.Writer, m *Model) error { return EncodeWith(w, m, EncodeOptions{}) }
 
 // EncodeWith is Encode with options: opt.Encoding forces one weight
@@ -86,8 +91,14 @@ func marshal(m *Model, opt EncodeOptions) ([]byte, *StorageReport, error) {
 	if len(m.Meta.WeightScaleBits) > 0 {
 		flags |= flagWeightScales
 	}
+	version := uint16(versionNoAvgPool)
+	for _, l := range m.Layers {
+		if l.Kind() == KindAvgPool2D {
+			version = Version
+		}
+	}
 	b := append([]byte(nil), Magic...)
-	b = le.AppendUint16(b, Version)
+	b = le.AppendUint16(b, version)
 	b = le.AppendUint16(b, flags)
 	b = le.AppendUint16(b, uint16(len(m.Name)))
 	b = append(b, m.Name...)
@@ -140,6 +151,9 @@ func appendLayer(b []byte, l Layer, scaleBits uint32, enc WeightEncoding) ([]byt
 		b = le.AppendUint32(b, uint32(l.Out))
 		b = appendAffine(b, l.affine(), enc, &st)
 	case *MaxPool2D:
+		b = le.AppendUint16(b, uint16(l.K))
+		b = le.AppendUint16(b, uint16(l.Stride))
+	case *AvgPool2D:
 		b = le.AppendUint16(b, uint16(l.K))
 		b = le.AppendUint16(b, uint16(l.Stride))
 	}
@@ -420,9 +434,18 @@ func (p *parser) model(flags uint16) *Model {
 			l.K = int(p.u16("pool size"))
 			l.Stride = int(p.u16("pool stride"))
 			m.Layers = append(m.Layers, l)
+		case KindAvgPool2D:
+			if p.version < 3 {
+				p.failAt(p.off-5, false, fmt.Sprintf("layer %d: layer kind %d (avgpool2d) in a version-%d file (it needs version 3)", i, kind, p.version))
+				break
+			}
+			l := &AvgPool2D{}
+			l.K = int(p.u16("pool size"))
+			l.Stride = int(p.u16("pool stride"))
+			m.Layers = append(m.Layers, l)
 		default:
-			// Versions 1 and 2 have exactly these kinds; a new kind needs a new version,
-			// since a reader cannot skip a record it does not know.
+			// Versions 1 and 2 have kinds 1 to 3, version 3 adds 4; a new kind needs a new
+			// version, since a reader cannot skip a record it does not know.
 			p.failAt(p.off-5, false, fmt.Sprintf("layer %d: unknown layer kind %d", i, kind))
 		}
 		if flags&flagWeightScales != 0 && p.err == nil {

@@ -59,6 +59,7 @@ func testdataFiles() map[string]testFile {
 		"huffman.qnet":   {m: compressible(rand.New(rand.NewPCG(2025, 3))), opt: EncodeOptions{Encoding: EncodingHuffman}},
 		"pruned.qnet":    {m: compressible(rand.New(rand.NewPCG(2025, 4)))},
 		"scales.qnet":    {m: withWeightScales(smallModel(), rand.New(rand.NewPCG(2026, 5)))},
+		"avgpool.qnet":   {m: avgPoolModel()}, // version 3
 	}
 }
 
@@ -417,7 +418,7 @@ func TestDecodeCorruptFields(t *testing.T) {
 		{"v1 single rounding", put16(10, 2), unsupported},
 		{"v1 weight scales", put16(10, 5), unsupported},
 		{"weight scales flag, none stored", put16(10, 5), anyErr},
-		{"version 3", put16(8, 3), unsupported},
+		{"version 4", put16(8, 4), unsupported},
 		{"version 1", put16(8, 1), anyErr},
 		{"version 0", put16(8, 0), unsupported},
 		{"v1 encoding sparse", put8(convW, 1), unsupported},

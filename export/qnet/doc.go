@@ -7,7 +7,7 @@
 // # Models
 //
 // A Model is a sequential network over CHW activations: Conv2D,
-// FullyConnected and MaxPool2D layers (Flatten is implicit: a FullyConnected
+// FullyConnected, MaxPool2D and AvgPool2D layers (Flatten is implicit: a FullyConnected
 // layer reads the flat CHW vector). Quantization follows Jacob et al. 2018
 // (REFERENCES §1): a real value r is represented by a code q as
 //
@@ -36,10 +36,20 @@
 // floor(acc M + 1/2), and is what new models use. ReLU and ReLU6 are just the
 // clamp bounds. Padding taps of a convolution
 // hold InputZero, the code of real 0. MaxPool2D works on the codes directly.
+// AvgPool2D is the same requantization with the window's sum as the
+// accumulator and 1/(K*K) as the multiplier (fakequant equation (17),
+// avgpool.go), keeping its input's zero point Z and range [lo, hi]:
+//
+//	acc = sum over the K x K window of (q_in - Z)
+//	out = clamp(Z + MultiplyByQuantizedMultiplierWith(Rounding, acc, M0, shift), lo, hi)
+//	(M0, shift) = fakequant.MeanMultiplier(K*K), the Q31 form of 1/(K*K) computed in integers
+//
+// the mean of the window's real values rounded to the input's grid (under
+// RoundSingle exactly, ties toward +Inf); the clamp never binds.
 // Validate proves, per output channel, that the accumulator cannot overflow:
 // sum_j |W[c][j]| * max|q_in - InputZero| + |Bias[c]| < 2^31.
 //
-// The plain loops in conv2d.go, fully_connected.go and maxpool.go are the
+// The plain loops in conv2d.go, fully_connected.go, maxpool.go and avgpool.go are the
 // specification. A Runner runs one of two faster engines, both equal to the
 // plain loops bit for bit (the tests check it layer by layer on random
 // models, at every kernel level the CPU runs, and at the edges of every
@@ -139,7 +149,9 @@
 //
 //	Offset   Size  Type    Field
 //	0        8     bytes   magic "QATGOINT"
-//	8        2     uint16  version: 2 (Encode writes it), or 1 (Decode still reads it)
+//	8        2     uint16  version: 3 if a layer is an AvgPool2D, else 2 (Encode writes the
+//	                       lowest that holds the model), or 1 (Decode still reads it);
+//	                       version 3 is version 2 plus layer kind 4
 //	10       2     uint16  flags: bit 0 set = the layers carry output scales (Meta.OutputScaleBits);
 //	                       bit 1 set = requantization rounds once (Rounding = RoundSingle; clear:
 //	                       RoundDouble, TFLite's default, and every version 1 file);
@@ -160,14 +172,15 @@
 // A layer record starts with
 //
 //	Size  Type    Field
-//	1     uint8   kind: 1 Conv2D, 2 FullyConnected, 3 MaxPool2D (others: *FormatError;
-//	              a new kind needs a new version, since records carry no length)
+//	1     uint8   kind: 1 Conv2D, 2 FullyConnected, 3 MaxPool2D, 4 AvgPool2D (version 3
+//	              only; others, and 4 in versions 1 and 2: *FormatError; a new kind
+//	              needs a new version, since records carry no length)
 //	4     uint32  output scale (float32 bits; 0 when flag bit 0 is clear)
 //
 // followed by the fields of its kind:
 //
-//	Conv2D                           FullyConnected           MaxPool2D
-//	6 x uint16 InC, OutC, KH, KW,    uint32 In                uint16 K
+//	Conv2D                           FullyConnected           MaxPool2D, AvgPool2D
+//	6 x uint16 InC, OutC, KH, KW,    uint32 In                uint16 K (AvgPool2D: <= 256)
 //	           Stride, Pad           uint32 Out               uint16 Stride
 //	quantization block               quantization block
 //	weight block (OIHW)              weight block ([Out][In])
@@ -175,7 +188,7 @@
 //	[weight scales: OutC x uint32]   [weight scales: Out x uint32]
 //
 // The weight scales (float32 bits, Meta.WeightScaleBits) are present when
-// flag bit 2 is set; a MaxPool2D record has none. Like the output scales they
+// flag bit 2 is set; a pool record has none. Like the output scales they
 // are descriptive: the trained S_w[c], for converters to other formats, never
 // read by the kernels (which use the Q31 Multiplier). Decode checks that
 // their bytes are present before allocating them.

@@ -7,7 +7,9 @@ import (
 
 // The SIMD engine: the Runner's default on CPUs with AVX2 (and AVX-512
 // VNNI), with the kernels of package qgemm. It computes exactly what the
-// reference kernels compute (conv2d.go, fully_connected.go, maxpool.go):
+// reference kernels compute (conv2d.go, fully_connected.go, maxpool.go,
+// avgpool.go; an AvgPool2D sums its windows on HWC codes in Go and
+// requantizes the sums with qgemm's kernels, engine_avgpool.go):
 //
 //   - Activations are kept HWC (channels innermost) between layers, so an
 //     im2col row is KH runs of KW*InC contiguous codes. The weights are
@@ -39,6 +41,7 @@ type vplan struct {
 
 	conv *Conv2D
 	pool *MaxPool2D
+	avg  *avgPlan // AvgPool2D (engine_avgpool.go)
 	w    *qgemm.Packed
 	rq   *qgemm.Requant
 	bias []int32 // Bias[c] - InputZero*sum_k W[c][k], w.Cols() entries
@@ -81,6 +84,7 @@ type engine struct {
 	sacc    []int32 // sparse layers' accumulators, channel-major
 	pacc    []int32 // pooled accumulators
 	prow    []int32 // one row of vertically pooled accumulators
+	asum    []int32 // an AvgPool2D's window sums: one row of channels (rounded up to 8) per output position
 }
 
 // bufSlack covers what the kernels touch past an activation: requantization
@@ -125,6 +129,9 @@ func newEngine(m *Model, lv qgemm.Level, sparse sparsePolicy) *engine {
 			}
 		case *MaxPool2D:
 			p.pool = l
+		case *AvgPool2D:
+			p.avg = newAvgPlan(l, c, oh*ow, z, lo, hi, single)
+			e.asum = make([]int32, max(len(e.asum), p.avg.accLen()))
 		}
 		e.plans = append(e.plans, p)
 		c, h, w = oc, oh, ow
@@ -272,7 +279,7 @@ func (e *engine) grow(n int) {
 // bytes returns the bytes of the engine's own buffers and packed weights.
 func (e *engine) bytes() int {
 	n := len(e.bufs[0]) + len(e.bufs[1]) + len(e.in) + len(e.out) + len(e.x8) + 2*len(e.x16) +
-		4*(len(e.acc)+len(e.pacc)+len(e.prow)+len(e.xi)+len(e.sacc))
+		4*(len(e.acc)+len(e.pacc)+len(e.prow)+len(e.xi)+len(e.sacc)+len(e.asum))
 	for _, p := range e.plans {
 		if p.w != nil {
 			n += len(p.w.B) + len(p.w.BW) + 4*len(p.w.Sum) + 4*len(p.bias) + 4*len(p.rq.P)
@@ -315,6 +322,11 @@ func (e *engine) forward(src []uint8, n int) []uint8 {
 		case KindMaxPool2D:
 			for j := 0; j < n; j++ {
 				poolHWC(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], p.pool, p.inC, p.inH, p.inW)
+			}
+			cur = dst[:n*p.outLen]
+		case KindAvgPool2D:
+			for j := 0; j < n; j++ {
+				avgPoolHWC(e.lv, dst[j*p.outLen:], cur[j*p.inLen:(j+1)*p.inLen], p.avg, p.inC, p.inH, p.inW, e.asum)
 			}
 			cur = dst[:n*p.outLen]
 		}
@@ -361,6 +373,8 @@ func (e *engine) trace(img []uint8) [][]uint8 {
 			e.fc(p, dst, cur, 1)
 		case KindMaxPool2D:
 			poolHWC(dst, cur, p.pool, p.inC, p.inH, p.inW)
+		case KindAvgPool2D:
+			avgPoolHWC(e.lv, dst, cur, p.avg, p.inC, p.inH, p.inW, e.asum)
 		}
 		cur = dst[:p.outLen]
 		out := make([]uint8, p.outLen)

@@ -50,6 +50,7 @@ const (
 	KindConv2D         LayerKind = 1
 	KindFullyConnected LayerKind = 2
 	KindMaxPool2D      LayerKind = 3
+	KindAvgPool2D      LayerKind = 4 // format version 3
 )
 
 func (k LayerKind) String() string {
@@ -60,11 +61,14 @@ func (k LayerKind) String() string {
 		return "fully_connected"
 	case KindMaxPool2D:
 		return "maxpool2d"
+	case KindAvgPool2D:
+		return "avgpool2d"
 	}
 	return fmt.Sprintf("LayerKind(%d)", uint8(k))
 }
 
-// Layer is one layer of a Model: *Conv2D, *FullyConnected or *MaxPool2D.
+// Layer is one layer of a Model: *Conv2D, *FullyConnected, *MaxPool2D or
+// *AvgPool2D.
 // The set is closed: the file format knows exactly these kinds.
 type Layer interface {
 	// Kind reports the type of the layer.
@@ -122,7 +126,17 @@ type MaxPool2D struct {
 	K, Stride int
 }
 
+// AvgPool2D averages K×K windows moved by Stride, without padding, on the
+// codes: equation (17) of package fakequant (fakequant.AveragePool), the sum
+// of the window's q - Z requantized by the Q31 multiplier of 1/(K*K) under
+// the model's rounding rule (see avgpool.go). Its output keeps the scale,
+// zero point and range of its input, as a max pool's does.
+type AvgPool2D struct {
+	K, Stride int
+}
+
 var (
+	_ Layer = (*AvgPool2D)(nil)
 	_ Layer = (*Conv2D)(nil)
 	_ Layer = (*FullyConnected)(nil)
 	_ Layer = (*MaxPool2D)(nil)
@@ -136,6 +150,16 @@ func (l *FullyConnected) Kind() LayerKind { return KindFullyConnected }
 
 // Kind returns KindMaxPool2D.
 func (l *MaxPool2D) Kind() LayerKind { return KindMaxPool2D }
+
+// Kind returns KindAvgPool2D.
+func (l *AvgPool2D) Kind() LayerKind { return KindAvgPool2D }
+
+// OutShape returns (c, (h-K)/Stride+1, (w-K)/Stride+1).
+func (l *AvgPool2D) OutShape(c, h, w int) (int, int, int, error) {
+	return (&MaxPool2D{K: l.K, Stride: l.Stride}).OutShape(c, h, w)
+}
+
+func (l *AvgPool2D) quantized(z, lo, hi int32) (int32, int32, int32) { return z, lo, hi }
 
 // OutShape returns (OutC, (h+2Pad-KH)/Stride+1, (w+2Pad-KW)/Stride+1).
 func (l *Conv2D) OutShape(c, h, w int) (int, int, int, error) {
@@ -182,6 +206,18 @@ func (l *FullyConnected) quantized(_, _, _ int32) (int32, int32, int32) {
 }
 
 func (l *MaxPool2D) quantized(z, lo, hi int32) (int32, int32, int32) { return z, lo, hi }
+
+// LayerInput returns the zero point and the range [lo, hi] of the codes that
+// feed layer i: the input's zero point and [0, 255] for layer 0, else what
+// the layers before it make of them (an AvgPool2D's kernel reads them). The
+// model must be valid and 0 <= i < len(Layers).
+func (m *Model) LayerInput(i int) (zero, lo, hi int32) {
+	zero, lo, hi = m.InputZero, 0, 255
+	for _, l := range m.Layers[:i] {
+		zero, lo, hi = l.quantized(zero, lo, hi)
+	}
+	return zero, lo, hi
+}
 
 // OutputShape returns the CHW shape of the model's output (the last layer's
 // output). It panics if the model's shapes are inconsistent; Validate reports

@@ -50,7 +50,11 @@ type layerPlan struct {
 	conv *Conv2D
 	fc   *FullyConnected
 	pool *MaxPool2D
+	avg  *AvgPool2D
 	aff  affine
+
+	z, lo, hi int32              // AvgPool2D: its input's zero point and range
+	rounding  fakequant.Rounding // AvgPool2D: the model's rule
 
 	k        int     // taps per output (Conv2D: InC*KH*KW, FullyConnected: In)
 	lanes    int     // channels per int64 word: 2, 3 or 4
@@ -86,6 +90,9 @@ func newPlan(l Layer, c, h, w int, z, lo, hi int32, lanes int, path KernelPath, 
 		p.fc, p.aff = l, l.affine()
 	case *MaxPool2D:
 		p.pool = l
+		return p
+	case *AvgPool2D:
+		p.avg, p.z, p.lo, p.hi, p.rounding = l, z, lo, hi, r
 		return p
 	}
 	p.aff.rounding = r

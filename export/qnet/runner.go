@@ -349,6 +349,10 @@ func (r *Runner) forward(src []uint8, n int, trace func(layer int, out []uint8))
 			for j := 0; j < n; j++ {
 				maxPool2D(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], p.pool, p.inC, p.inH, p.inW)
 			}
+		case KindAvgPool2D:
+			for j := 0; j < n; j++ {
+				avgPool2D(dst[j*p.outLen:(j+1)*p.outLen], cur[j*p.inLen:(j+1)*p.inLen], p.avg, p.inC, p.inH, p.inW, p.z, p.lo, p.hi, p.rounding)
+			}
 		}
 		if trace != nil {
 			trace(i, dst)

@@ -8,7 +8,7 @@ type LayerSummary struct {
 	Params           int // weights plus biases
 	MACs             int // multiply-adds per image (Conv2D: output elements x InC*KH*KW)
 	WeightBits       int // 0 for layers without weights
-	OutBits          int // bits of the output codes (MaxPool2D: those of its input)
+	OutBits          int // bits of the output codes (MaxPool2D, AvgPool2D: those of its input)
 	Bytes            int // size of the layer's record in the file (as Encode writes it)
 
 	Nonzero  int            // nonzero weights (0 for layers without weights)

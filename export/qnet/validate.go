@@ -26,6 +26,9 @@ const (
 	// of shapes that a small file can declare (a 256x256 kernel over a
 	// 4096x4096 output is 2 TB of im2col scratch in 8 KB of file).
 	MaxRunnerBytes = 64 << 20
+	// MaxAvgPoolK bounds an AvgPool2D's window side: K*K <= 65536 codes, whose
+	// sum fits an int32 and whose 1/(K*K) fakequant.MeanMultiplier takes.
+	MaxAvgPoolK = 256
 )
 
 const (
@@ -165,6 +168,11 @@ func (m *Model) runnerBytes() int64 {
 				sparseBufs = max(sparseBufs, sparseBufBytes(l, h, w))
 			}
 			requant += 8 * ((int64(a.rows) + 7) &^ 7)
+		case *AvgPool2D:
+			// The SIMD engine's requantization slots (64 bytes per channel, 8 for its
+			// multipliers and shifts) and its window sums (engine_avgpool.go).
+			cols := (int64(c) + 7) &^ 7
+			requant += 72*cols + 4*max(avgChunk, cols)
 		}
 		maxAct = max(maxAct, int64(oc)*int64(oh)*int64(ow))
 		c, h, w = oc, oh, ow
@@ -214,6 +222,10 @@ func validateLayer(l Layer, c, h, w int, z, lo, hi int32) (int, int, int, error)
 	case *MaxPool2D:
 		if l.K < 1 || l.K > MaxDim || l.Stride < 1 || l.Stride > MaxDim {
 			return 0, 0, 0, shapeErrorf("K=%d Stride=%d outside [1, %d]", l.K, l.Stride, MaxDim)
+		}
+	case *AvgPool2D:
+		if l.K < 1 || l.K > MaxAvgPoolK || l.Stride < 1 || l.Stride > MaxDim {
+			return 0, 0, 0, shapeErrorf("K=%d Stride=%d outside [1, %d] / [1, %d]", l.K, l.Stride, MaxAvgPoolK, MaxDim)
 		}
 	default:
 		return 0, 0, 0, shapeErrorf("unknown layer type %T", l)
