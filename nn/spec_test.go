@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -269,5 +270,35 @@ func TestSpecAvgPool(t *testing.T) {
 	// 12 -> avg 2 (stride = kernel) 6 -> conv 3 -> 4 -> max 2 stride 1 -> 3 -> avg 3 stride 2 -> 1.
 	if a1.K != 2 || a1.Stride != 2 || a2.K != 3 || a2.Stride != 2 || m.Layers[5].(*Linear).In != 4 {
 		t.Fatalf("shapes: %+v %+v, fc In %d", a1, a2, m.Layers[5].(*Linear).In)
+	}
+}
+
+// The spec in README's "Model spec files (JSON)" section parses and builds: a user copying it
+// gets a model, not an error.
+func TestReadmeSpecExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i := strings.Index(readme, "## Model spec files (JSON)")
+	if i < 0 {
+		t.Fatal(`README has no "## Model spec files (JSON)" section`)
+	}
+	start := strings.Index(readme[i:], "```json\n")
+	if start < 0 {
+		t.Fatal("no ```json block in README's spec section")
+	}
+	body := readme[i+start+len("```json\n"):]
+	end := strings.Index(body, "```")
+	if end < 0 {
+		t.Fatal("unterminated ```json block")
+	}
+	s, err := ParseSpec(strings.NewReader(body[:end]))
+	if err != nil {
+		t.Fatalf("README's spec: %v", err)
+	}
+	if _, err := Build(s, DefaultConfig(), 1); err != nil {
+		t.Fatalf("README's spec builds: %v", err)
 	}
 }

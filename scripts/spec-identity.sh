@@ -1,10 +1,12 @@
 #!/bin/sh
 # The built-in networks built from their specs train bit-identically to main before the specs
 # (e25f9eb): one short run of each with both binaries, checkpoints compared with the
-# wall-clock seconds zeroed (scripts/ckcmp). Run from the repository root.
+# wall-clock seconds zeroed (scripts/ckcmp). Run from the repository root; an argument names
+# another base commit (e.g. scripts/spec-identity.sh c620626).
 set -e
+base=${1:-e25f9eb}
 tmp=$(mktemp -d)
-git archive e25f9eb | (mkdir -p "$tmp/src" && tar -x -C "$tmp/src")
+git archive "$base" | (mkdir -p "$tmp/src" && tar -x -C "$tmp/src")
 (cd "$tmp/src" && go build -o "$tmp/qat-old" ./cmd/qat)
 go build -o "$tmp/qat-new" ./cmd/qat
 for m in "lenet5" "lenet300-100" "lenet5-bn --mode float"; do

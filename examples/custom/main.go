@@ -4,8 +4,8 @@
 //
 //	go run ./examples/custom -epochs 1 -train-limit 6000 -out custom.qat
 //
-// The same network as a spec file for the command line is examples/specs/conv3s2.json
-// (qat train --model examples/specs/conv3s2.json).
+// A wider network of the same form as a spec file for the command line is
+// examples/specs/conv3s2.json (qat train --model examples/specs/conv3s2.json).
 package main
 
 import (
