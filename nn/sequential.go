@@ -321,7 +321,7 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 			}
 			weights += ls.Out * (c*h*w + 1)
 			l = &Linear{LayerName: name, In: c * h * w, Out: ls.Out}
-		case TypeMaxPool2D:
+		case TypeMaxPool2D, TypeAvgPool2D:
 			if err := only("kernel", "stride"); err != nil {
 				return nil, nil, err
 			}
@@ -338,25 +338,11 @@ func (s *Spec) layers() ([]Layer, map[string]SpecQuant, error) {
 			if err := inRange("stride", stride, 1, MaxSpecKernel); err != nil {
 				return nil, nil, err
 			}
-			l = &MaxPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
-		case TypeAvgPool2D:
-			if err := only("kernel", "stride"); err != nil {
-				return nil, nil, err
+			if ls.Type == TypeMaxPool2D {
+				l = &MaxPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
+			} else {
+				l = &AvgPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
 			}
-			if flat {
-				return nil, nil, layerError(i, ls, "input is flat (after flatten or linear): a pool needs C x H x W")
-			}
-			stride := ls.Stride
-			if stride == 0 {
-				stride = ls.Kernel
-			}
-			if err := inRange("kernel", ls.Kernel, 1, MaxSpecKernel); err != nil {
-				return nil, nil, err
-			}
-			if err := inRange("stride", stride, 1, MaxSpecKernel); err != nil {
-				return nil, nil, err
-			}
-			l = &AvgPool2D{LayerName: name, K: ls.Kernel, Stride: stride}
 		case TypeReLU, TypeReLU6:
 			if err := only(); err != nil {
 				return nil, nil, err
