@@ -123,6 +123,9 @@ type Result struct {
 	History      []EpochMetrics `json:"-"`
 	// ValAccuracy is the last epoch's accuracy on the held-out training images (Config.Val).
 	ValAccuracy *float64 `json:"val_accuracy,omitempty"`
+	// FloatLayers names the layers kept in float (spec quant {"float": true}); WBits and ABits
+	// are the other layers' defaults.
+	FloatLayers []string `json:"float_layers,omitempty"`
 }
 
 // Options are the run's side channels.
@@ -410,7 +413,7 @@ func (r *runner) result(acc float64) *Result {
 	res := &Result{
 		Arch: r.cfg.Arch, Mode: r.cfg.Mode, WBits: r.cfg.Quant.WBits, ABits: r.cfg.Quant.ABits,
 		Epochs: r.ck.Epoch, TestAccuracy: acc, TrainSeconds: r.ck.Seconds, Checkpoint: r.ckptPath,
-		History: r.ck.Metrics,
+		History: r.ck.Metrics, FloatLayers: r.model.FloatLayers(),
 	}
 	if n := len(r.ck.Metrics); n > 0 {
 		res.ValAccuracy = r.ck.Metrics[n-1].ValAccuracy

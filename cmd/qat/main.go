@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/qatgo/qatgo/report"
 	"github.com/qatgo/qatgo/train"
@@ -170,8 +171,15 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if res.ValAccuracy != nil {
 		val = fmt.Sprintf(", validation %.2f%%", 100**res.ValAccuracy)
 	}
-	fmt.Fprintf(out, "%s %s W%dA%d: test accuracy %.2f%%%s after %d epochs (%.1f s training); checkpoint %s\n",
-		res.Arch, res.Mode, res.WBits, res.ABits, 100*res.TestAccuracy, val, res.Epochs, res.TrainSeconds, res.Checkpoint)
+	bits := fmt.Sprintf(" W%dA%d", res.WBits, res.ABits)
+	switch {
+	case res.Mode == train.ModeFloat:
+		bits = ""
+	case len(res.FloatLayers) > 0:
+		bits += fmt.Sprintf(" (float: %s)", strings.Join(res.FloatLayers, ", "))
+	}
+	fmt.Fprintf(out, "%s %s%s: test accuracy %.2f%%%s after %d epochs (%.1f s training); checkpoint %s\n",
+		res.Arch, res.Mode, bits, 100*res.TestAccuracy, val, res.Epochs, res.TrainSeconds, res.Checkpoint)
 	autoPlot(*plotOn, stderr, cfg.Out, report.EvalOptions{DataDir: cfg.DataDir, TestLimit: cfg.TestLimit})
 	if *asJSON {
 		return printJSON(stdout, res)
