@@ -1,6 +1,9 @@
 package layering
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,14 +32,31 @@ func goList(t *testing.T, format string) string {
 }
 
 // TestEveryPackageDocumented: every package of the module has a package doc comment saying what
-// it is (a doc.go, or the comment of a command's main.go).
+// it is, in a file named doc.go, and no other file of the package has one.
 func TestEveryPackageDocumented(t *testing.T) {
 	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(goList(t, "{{.ImportPath}}\t{{.Doc}}")), "\n") {
-		pkg, doc, _ := strings.Cut(line, "\t")
+	for _, line := range strings.Split(strings.TrimSpace(goList(t, "{{.ImportPath}}\t{{.Dir}}\t{{.Doc}}")), "\n") {
+		pkg, rest, _ := strings.Cut(line, "\t")
+		dir, doc, _ := strings.Cut(rest, "\t")
 		n++
 		if strings.TrimSpace(doc) == "" {
 			t.Errorf("%s has no package doc comment", pkg)
+		}
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Fatalf("%s: %v", pkg, err)
+		}
+		var withDoc []string
+		for _, p := range pkgs {
+			for name, f := range p.Files {
+				if f.Doc != nil {
+					withDoc = append(withDoc, filepath.Base(name))
+				}
+			}
+		}
+		if len(withDoc) != 1 || withDoc[0] != "doc.go" {
+			t.Errorf("%s: package doc comment in %v, want only in doc.go", pkg, withDoc)
 		}
 	}
 	if n < 10 {
