@@ -56,28 +56,12 @@ func RGB16() *nn.Spec {
 	}}
 }
 
-// TrainedRGB16 trains RGB16 with W4A4 QAT (train.Fit, 2 epochs, batch 32, quantizers active
-// after 20 steps) on the first 400 of Squares(600, seed) and returns it converted to the
-// integer model, with the 200 images held out.
+// TrainedRGB16 trains RGB16 as TrainSpec does (W4A4 QAT, single rounding, quantizers active
+// after 20 steps) for 2 epochs and returns it converted to the integer model, with the 200
+// images held out.
 func TrainedRGB16(seed uint64) (*qnet.Model, *data.Set, error) {
-	all, err := Squares(600, seed)
+	m, testSet, err := TrainSpec(RGB16(), seed, fakequant.RoundSingle, func(cfg *train.Config) { cfg.Epochs = 2 })
 	if err != nil {
-		return nil, nil, err
-	}
-	trainSet, testSet, err := all.Split(200)
-	if err != nil {
-		return nil, nil, err
-	}
-	q := nn.DefaultConfig()
-	q.WBits, q.ABits = 4, 4
-	m, err := nn.Build(RGB16(), q, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := train.DefaultConfig()
-	cfg.Mode, cfg.Epochs, cfg.BatchSize, cfg.Out = train.ModeQAT, 2, 32, ""
-	cfg.Quant.Delay = 20
-	if _, _, err := train.Fit(context.Background(), m, trainSet, testSet, cfg, train.Options{}); err != nil {
 		return nil, nil, err
 	}
 	qm, err := export.Convert(m)
